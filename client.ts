@@ -1,0 +1,105 @@
+/**
+ * Sends files and folders to a running `server.ts`.
+ *
+ *     deno run -A client.ts [HOST[:PORT]] [PATH...]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { parseHostPort } from "./lib/address.ts";
+import { errorMessage, UsageError } from "./lib/errors.ts";
+import { formatBytes, formatRate, shortHash } from "./lib/format.ts";
+import { establishChannel } from "./lib/handshake.ts";
+import { scanSources } from "./lib/scan.ts";
+import { sendEntries } from "./lib/sender.ts";
+import { connect } from "./lib/transport.ts";
+import { DEFAULT_PORT, Role } from "./protocol.ts";
+import type { TransferEvent } from "./lib/events.ts";
+
+const HELP = `Send files and folders to a server started with server.ts.
+
+Usage: deno run -A client.ts [HOST[:PORT]] [PATH...]
+
+HOST defaults to localhost and PORT to ${DEFAULT_PORT}; PATH defaults to main.txt.
+Folders are sent recursively; symbolic links are skipped, never followed.
+A file is reported only once the server has confirmed it by SHA-256.
+
+Options:
+  -h, --help   Show this help
+
+Examples:
+  deno run -A client.ts                          send main.txt to localhost
+  deno run -A client.ts 192.168.1.20 photos/     send a folder to another machine
+  deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
+
+Exit status: 0 when every file was confirmed, 1 otherwise, 2 for usage errors.`;
+
+function printEvent(event: TransferEvent): void {
+  switch (event.type) {
+    case "file-verified":
+      console.log(
+        `verified  ${event.path}  ${formatBytes(event.size)}  sha256:${
+          shortHash(event.sha256)
+        }`,
+      );
+      break;
+    case "file-skipped":
+      console.log(
+        `already there  ${event.path}  sha256:${shortHash(event.sha256 ?? "")}`,
+      );
+      break;
+    case "file-failed":
+      console.error(`failed  ${event.path}: ${event.message}`);
+      break;
+    case "warning":
+      console.error(`warning: ${event.message}`);
+      break;
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const target = parseHostPort(positionals[0] ?? "localhost");
+  const sources = positionals.length > 1 ? positionals.slice(1) : ["main.txt"];
+  const scan = await scanSources(sources);
+  for (const message of scan.warnings) printEvent({ type: "warning", message });
+  const started = performance.now();
+  const conn = await connect(target.host, target.port);
+  const channel = await establishChannel(conn, { role: Role.Sender });
+  try {
+    const result = await sendEntries(channel, scan.entries, printEvent);
+    const seconds = (performance.now() - started) / 1000;
+    const files = scan.entries.filter((entry) => entry.kind === "file").length;
+    console.log(
+      `${result.verified} of ${files} files sent and verified, ${result.skipped} already there, ${result.failed} failed; ` +
+        `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
+          formatRate(result.bytes, seconds)
+        })`,
+    );
+    return result.failed === 0 ? 0 : 1;
+  } finally {
+    channel.close();
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main(Deno.args);
+  } catch (error) {
+    const usage = error instanceof UsageError ||
+      (error instanceof TypeError && "code" in error &&
+        String(error.code).startsWith("ERR_PARSE_ARGS"));
+    console.error(`client: ${errorMessage(error)}`);
+    Deno.exitCode = usage ? 2 : 1;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The frame layer: a {@link Channel} sends and receives typed frames over a
+ * byte stream (TCP or TLS). The transfer layer only ever talks to a channel,
+ * never to the socket, so that encryption can sit between the two.
+ *
+ * @module
+ */
+
+import {
+  checkFrameType,
+  FRAME_HEADER_LENGTH,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+  readFrameLength,
+  writeFrameHeader,
+} from "../protocol.ts";
+
+/** The part of `Deno.Conn` the channel needs. */
+export interface ByteStream {
+  /** Reads into `buffer`; resolves to the count read, or null at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Writes some of `data`; resolves to the count written. */
+  write(data: Uint8Array): Promise<number>;
+  /** Closes the stream. */
+  close(): void;
+}
+
+/** One received frame. */
+export interface Frame {
+  /** Control or data. */
+  type: FrameType;
+  /** The payload; a view that is only valid until the next `receive`. */
+  payload: Uint8Array;
+}
+
+/** Sends and receives frames; implemented in the clear and encrypted. */
+export interface Channel {
+  /** Queues a frame; it goes out when the buffer fills or on `flush`. */
+  send(type: FrameType, payload: Uint8Array): Promise<void>;
+  /** Writes out everything queued. */
+  flush(): Promise<void>;
+  /** The next frame, or null when the peer closed cleanly between frames. */
+  receive(): Promise<Frame | null>;
+  /** Closes the underlying stream; pending reads and writes fail. */
+  close(): void;
+}
+
+/** Raised when the peer closes the connection in the middle of something. */
+export class ConnectionClosedError extends Error {
+  /** Creates the error; `message` says what was cut short. */
+  constructor(message = "Connection closed by peer") {
+    super(message);
+    this.name = "ConnectionClosedError";
+  }
+}
+
+const READ_BUFFER_SIZE = 2 * (MAX_FRAME_PAYLOAD + FRAME_HEADER_LENGTH);
+const WRITE_BUFFER_SIZE = MAX_FRAME_PAYLOAD + 64 * 1024;
+
+/** Writes all of `data` to `stream`, looping over short writes. */
+export async function writeAll(
+  stream: ByteStream,
+  data: Uint8Array,
+): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    done += await stream.write(data.subarray(done));
+  }
+}
+
+/**
+ * Reads exact byte counts from a stream through one large reused buffer, so
+ * that a frame costs no allocation and no copy.
+ */
+export class BufferedReader {
+  #stream: ByteStream;
+  #buffer = new Uint8Array(READ_BUFFER_SIZE);
+  #start = 0;
+  #end = 0;
+  #beforeBlocking: () => Promise<void>;
+
+  /**
+   * Reads from `stream`; `beforeBlocking` runs whenever the buffer is empty
+   * and the reader is about to wait for the network.
+   */
+  constructor(
+    stream: ByteStream,
+    beforeBlocking: () => Promise<void> = () => Promise.resolve(),
+  ) {
+    this.#stream = stream;
+    this.#beforeBlocking = beforeBlocking;
+  }
+
+  /** Bytes already received and not yet consumed. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Exactly `length` bytes, as a view valid until the next call; null when
+   * the stream ends before the first of them, and an error when it ends
+   * after some of them.
+   */
+  async readExact(length: number, what: string): Promise<Uint8Array | null> {
+    if (length > this.#buffer.length) {
+      throw new RangeError(`Cannot buffer ${length} bytes`);
+    }
+    if (this.#buffer.length - this.#start < length) {
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    while (this.#end - this.#start < length) {
+      await this.#beforeBlocking();
+      const count = await this.#stream.read(
+        this.#buffer.subarray(this.#end),
+      );
+      if (count === null) {
+        if (this.#end === this.#start) return null;
+        throw new ConnectionClosedError(
+          `Connection closed in the middle of ${what}`,
+        );
+      }
+      this.#end += count;
+    }
+    const view = this.#buffer.subarray(this.#start, this.#start + length);
+    this.#start += length;
+    return view;
+  }
+}
+
+/**
+ * Collects frames in one buffer and writes them in large batches; a frame
+ * larger than what is left of the buffer goes out after what is queued.
+ */
+export class FrameWriter {
+  #stream: ByteStream;
+  #buffer = new Uint8Array(WRITE_BUFFER_SIZE);
+  #length = 0;
+  #tail: Promise<void> = Promise.resolve();
+
+  /** Writes to `stream`. */
+  constructor(stream: ByteStream) {
+    this.#stream = stream;
+  }
+
+  /** Queues one frame; writes run one at a time in call order. */
+  send(type: FrameType, payload: Uint8Array): Promise<void> {
+    return this.#serialize(async () => {
+      const total = FRAME_HEADER_LENGTH + payload.length;
+      if (this.#length + total > this.#buffer.length) await this.#drain();
+      if (total > this.#buffer.length) {
+        const header = new Uint8Array(FRAME_HEADER_LENGTH);
+        writeFrameHeader(header, 0, type, payload.length);
+        await writeAll(this.#stream, header);
+        await writeAll(this.#stream, payload);
+        return;
+      }
+      writeFrameHeader(this.#buffer, this.#length, type, payload.length);
+      this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);
+      this.#length += total;
+    });
+  }
+
+  /** Writes out everything queued. */
+  flush(): Promise<void> {
+    return this.#serialize(() => this.#drain());
+  }
+
+  /** Writes raw bytes after everything queued, bypassing framing. */
+  sendRaw(bytes: Uint8Array): Promise<void> {
+    return this.#serialize(async () => {
+      await this.#drain();
+      await writeAll(this.#stream, bytes);
+    });
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#length === 0) return;
+    const length = this.#length;
+    this.#length = 0;
+    await writeAll(this.#stream, this.#buffer.subarray(0, length));
+  }
+
+  #serialize(operation: () => Promise<void>): Promise<void> {
+    const result = this.#tail.then(operation);
+    // A failed write must not wedge the writes queued after it.
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+}
+
+/** A channel that frames bytes in the clear, as the protocol's base layer. */
+export class PlainChannel implements Channel {
+  #stream: ByteStream;
+  #reader: BufferedReader;
+  #writer: FrameWriter;
+
+  /**
+   * Frames over `stream`; `reader` and `writer` may carry bytes already
+   * buffered during the hello.
+   */
+  constructor(
+    stream: ByteStream,
+    reader: BufferedReader,
+    writer: FrameWriter,
+  ) {
+    this.#stream = stream;
+    this.#reader = reader;
+    this.#writer = writer;
+  }
+
+  /** See {@link Channel.send}. */
+  send(type: FrameType, payload: Uint8Array): Promise<void> {
+    return this.#writer.send(type, payload);
+  }
+
+  /** See {@link Channel.flush}. */
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  /** See {@link Channel.receive}. */
+  async receive(): Promise<Frame | null> {
+    const header = await this.#reader.readExact(
+      FRAME_HEADER_LENGTH,
+      "a frame header",
+    );
+    if (header === null) return null;
+    const length = readFrameLength(header, 0);
+    const type = checkFrameType(header[4]);
+    const payload = await this.#reader.readExact(length, "a frame");
+    if (payload === null) {
+      throw new ConnectionClosedError(
+        "Connection closed in the middle of a frame",
+      );
+    }
+    return { type, payload };
+  }
+
+  /** See {@link Channel.close}. */
+  close(): void {
+    try {
+      this.#stream.close();
+    } catch {
+      // Already closed: nothing left to release.
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Error classes shared by the client and the server, and the one-line text
+ * shown for any error.
+ *
+ * @module
+ */
+
+/** Raised for a command-line value that cannot be used; exit code 2. */
+export class UsageError extends Error {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Raised when the peer reported a fatal error in an error message. */
+export class RemoteError extends Error {
+  /** Creates the error with the peer's message, already made safe to show. */
+  constructor(message: string) {
+    super(message);
+    this.name = "RemoteError";
+  }
+}
+
+/** Raised for a source path the client cannot send. */
+export class SourceError extends Error {
+  /** Creates the error with a one-line message naming the path. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SourceError";
+  }
+}
+
+/** The message of any thrown value, on one line. */
+export function errorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0];
+}

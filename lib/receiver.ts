@@ -1,0 +1,418 @@
+/**
+ * The server's side of a transfer session: validates the manifest, answers
+ * it with one decision per entry, writes the streamed data to temporary
+ * files and confirms each file by hash once it is durable under its name.
+ *
+ * @module
+ */
+
+import { type Channel, ConnectionClosedError, type Frame } from "./channel.ts";
+import {
+  checkManifest,
+  type ClientMessage,
+  type Decision,
+  decodeClientMessage,
+  encodeMessage,
+  type Entry,
+  FrameType,
+  MAX_ENTRIES,
+  MAX_FRAME_PAYLOAD,
+  ProtocolError,
+  quote,
+  type ServerMessage,
+} from "../protocol.ts";
+import type { Destination, PartialFile } from "./destination.ts";
+import { errorMessage, RemoteError } from "./errors.ts";
+import type { EventSink } from "./events.ts";
+import { type Hash, newHash } from "./hash.ts";
+
+/** Totals of one session, from the server's point of view. */
+export interface ReceiveResult {
+  /** Files written and verified, or already there with the same hash. */
+  verified: number;
+  /** Files refused or failed. */
+  failed: number;
+  /** File bytes received. */
+  bytes: number;
+}
+
+const DECISIONS_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
+
+function send(channel: Channel, message: ServerMessage): Promise<void> {
+  return channel.send(FrameType.Control, encodeMessage(message));
+}
+
+function controlMessage(frame: Frame): ClientMessage {
+  if (frame.type !== FrameType.Control) {
+    throw new ProtocolError("Client sent file data outside a file");
+  }
+  const message = decodeClientMessage(frame.payload);
+  if (message.type === "error") {
+    throw new RemoteError(`Client error: ${quote(message.message)}`);
+  }
+  return message;
+}
+
+async function receiveManifest(channel: Channel): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (;;) {
+    const frame = await channel.receive();
+    if (frame === null) {
+      throw new ProtocolError("Client disconnected before sending a manifest");
+    }
+    const message = controlMessage(frame);
+    if (message.type !== "manifest") {
+      throw new ProtocolError(
+        `Client sent a ${message.type} message before its manifest`,
+      );
+    }
+    if (entries.length + message.entries.length > MAX_ENTRIES) {
+      throw new ProtocolError(
+        `Manifest has more than ${MAX_ENTRIES} entries`,
+      );
+    }
+    entries.push(...message.entries);
+    if (!message.more) break;
+  }
+  checkManifest(entries);
+  return entries;
+}
+
+async function sendDecisions(
+  channel: Channel,
+  decisions: readonly Decision[],
+): Promise<void> {
+  let start = 0;
+  let budget = 0;
+  for (let i = 0; i < decisions.length; i++) {
+    const decision = decisions[i];
+    budget += decision.action === "refuse"
+      ? 3 * decision.reason.length + 64
+      : 128;
+    if (budget > DECISIONS_CHUNK_BUDGET) {
+      await send(channel, {
+        type: "decisions",
+        start,
+        items: decisions.slice(start, i),
+        more: true,
+      });
+      start = i;
+      budget = 0;
+    }
+  }
+  await send(channel, {
+    type: "decisions",
+    start,
+    items: decisions.slice(start),
+    more: false,
+  });
+  await channel.flush();
+}
+
+/** The file whose data is arriving. */
+interface Incoming {
+  index: number;
+  partial: PartialFile;
+  hash: Hash;
+  received: number;
+}
+
+/** One client session against a destination folder. */
+class Session {
+  #channel: Channel;
+  #destination: Destination;
+  #emit: EventSink;
+  #entries: Entry[] = [];
+  #decisions: Decision[] = [];
+  #open = new Set<number>();
+  #incoming: Incoming | null = null;
+  #result: ReceiveResult = { verified: 0, failed: 0, bytes: 0 };
+
+  constructor(channel: Channel, destination: Destination, emit: EventSink) {
+    this.#channel = channel;
+    this.#destination = destination;
+    this.#emit = emit;
+  }
+
+  async run(): Promise<ReceiveResult> {
+    try {
+      this.#entries = await receiveManifest(this.#channel);
+      await this.#decide();
+      await this.#receiveFiles();
+      return this.#result;
+    } finally {
+      if (this.#incoming !== null) {
+        await this.#destination.discard(this.#incoming.partial);
+        this.#incoming = null;
+      }
+      this.#destination.release();
+    }
+  }
+
+  async #decide(): Promise<void> {
+    for (const entry of this.#entries) {
+      this.#decisions.push(await this.#destination.decide(entry));
+    }
+    for (const [index, decision] of this.#decisions.entries()) {
+      const entry = this.#entries[index];
+      if (decision.action === "refuse") {
+        if (entry.kind === "file") this.#result.failed++;
+        this.#emit({
+          type: "file-failed",
+          path: entry.path,
+          message: `refused: ${decision.reason}`,
+        });
+      } else if (entry.kind === "file") {
+        this.#open.add(index);
+      }
+    }
+    await sendDecisions(this.#channel, this.#decisions);
+    for (const [index, decision] of this.#decisions.entries()) {
+      const entry = this.#entries[index];
+      if (entry.kind === "folder" && decision.action === "accept") {
+        await this.#destination.makeFolder(entry.path);
+      }
+    }
+  }
+
+  async #receiveFiles(): Promise<void> {
+    for (;;) {
+      const frame = await this.#channel.receive();
+      if (frame === null) {
+        const where = this.#incoming === null
+          ? ""
+          : ` in the middle of ${
+            quote(this.#entries[this.#incoming.index].path)
+          }`;
+        throw new ProtocolError(`Client disconnected${where}`);
+      }
+      if (frame.type === FrameType.Data && this.#incoming !== null) {
+        await this.#write(this.#incoming, frame.payload);
+        continue;
+      }
+      const message = controlMessage(frame);
+      if (message.type === "done") {
+        await this.#finish();
+        return;
+      }
+      await this.#handle(message);
+    }
+  }
+
+  async #write(incoming: Incoming, data: Uint8Array): Promise<void> {
+    const entry = this.#entries[incoming.index];
+    if (incoming.received + data.length > entry.size) {
+      throw new ProtocolError(
+        `Client sent more bytes than announced for ${quote(entry.path)}`,
+      );
+    }
+    incoming.hash.update(data);
+    let written = 0;
+    while (written < data.length) {
+      written += await incoming.partial.file.write(data.subarray(written));
+    }
+    incoming.received += data.length;
+    this.#result.bytes += data.length;
+  }
+
+  /** Takes an index the client names, which must still await a file. */
+  #claim(index: number, what: string): Entry {
+    if (this.#incoming !== null) {
+      throw new ProtocolError(
+        `Client sent ${what} while ${
+          quote(this.#entries[this.#incoming.index].path)
+        } was unfinished`,
+      );
+    }
+    if (!this.#open.has(index)) {
+      throw new ProtocolError(
+        `Client sent ${what} for entry ${index}, which is not an expected file`,
+      );
+    }
+    this.#open.delete(index);
+    return this.#entries[index];
+  }
+
+  async #handle(message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case "file": {
+        const entry = this.#claim(message.index, "a file");
+        const decision = this.#decisions[message.index];
+        if (decision.action === "compare" && !decision.replace) {
+          throw new ProtocolError(
+            `Client sent ${
+              quote(entry.path)
+            }, which the server refused to replace`,
+          );
+        }
+        if (message.offset !== 0) {
+          throw new ProtocolError(
+            `Client sent ${
+              quote(entry.path)
+            } from offset ${message.offset}, the server asked for 0`,
+          );
+        }
+        this.#incoming = {
+          index: message.index,
+          partial: await this.#destination.createPartial(entry),
+          hash: newHash(),
+          received: 0,
+        };
+        this.#emit({
+          type: "file-start",
+          path: entry.path,
+          size: entry.size,
+          offset: 0,
+        });
+        return;
+      }
+      case "end":
+        return await this.#end(message.index, message.sha256);
+      case "abort": {
+        const incoming = this.#incoming;
+        if (incoming === null || incoming.index !== message.index) {
+          throw new ProtocolError(
+            `Client aborted entry ${message.index}, which is not being sent`,
+          );
+        }
+        this.#incoming = null;
+        await this.#destination.discard(incoming.partial);
+        this.#result.failed++;
+        this.#emit({
+          type: "file-failed",
+          path: incoming.partial.entry.path,
+          message: `client gave up: ${quote(message.message)}`,
+        });
+        return;
+      }
+      case "skip": {
+        const entry = this.#claim(message.index, "a skip");
+        const decision = this.#decisions[message.index];
+        if (message.reason === "same" && decision.action === "compare") {
+          this.#result.verified++;
+          this.#emit({
+            type: "file-skipped",
+            path: entry.path,
+            reason: "already-there",
+            sha256: decision.sha256,
+          });
+          return;
+        }
+        this.#result.failed++;
+        this.#emit({
+          type: "file-failed",
+          path: entry.path,
+          message: message.reason === "conflict"
+            ? "a different file with this name is already here"
+            : "the client could not read it",
+        });
+        return;
+      }
+      case "manifest":
+        throw new ProtocolError("Client sent a second manifest");
+      default:
+        throw new ProtocolError(`Client sent ${message.type} out of order`);
+    }
+  }
+
+  async #end(index: number, claimed: string): Promise<void> {
+    const incoming = this.#incoming;
+    if (incoming === null || incoming.index !== index) {
+      throw new ProtocolError(
+        `Client ended entry ${index}, which is not being sent`,
+      );
+    }
+    const entry = this.#entries[index];
+    if (incoming.received !== entry.size) {
+      throw new ProtocolError(
+        `Client sent ${incoming.received} bytes for ${
+          quote(entry.path)
+        }, fewer than the ${entry.size} announced`,
+      );
+    }
+    const sha256 = incoming.hash.digest("hex");
+    if (sha256 !== claimed) {
+      throw new ProtocolError(
+        `Hash mismatch for ${
+          quote(entry.path)
+        }: received data hashes to ${sha256}, client announced ${claimed}`,
+      );
+    }
+    this.#incoming = null;
+    try {
+      await this.#destination.promote(incoming.partial);
+    } catch (error) {
+      await this.#destination.discard(incoming.partial);
+      const message = `cannot save: ${(error as Error).message}`;
+      this.#result.failed++;
+      this.#emit({ type: "file-failed", path: entry.path, message });
+      await send(this.#channel, { type: "failed", index, message });
+      return;
+    }
+    this.#result.verified++;
+    this.#emit({
+      type: "file-verified",
+      path: entry.path,
+      size: entry.size,
+      sha256,
+    });
+    await send(this.#channel, { type: "verified", index, sha256 });
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#incoming !== null) {
+      throw new ProtocolError(
+        `Client finished while ${
+          quote(this.#entries[this.#incoming.index].path)
+        } was unfinished`,
+      );
+    }
+    if (this.#open.size > 0) {
+      throw new ProtocolError(
+        `Client finished without sending ${this.#open.size} expected files`,
+      );
+    }
+    // Deepest first, so that a read-only folder is locked only once its
+    // contents are written.
+    const folders = this.#entries
+      .filter((entry, i) =>
+        entry.kind === "folder" && this.#decisions[i].action === "accept"
+      )
+      .sort((a, b) => b.path.length - a.path.length);
+    for (const folder of folders) await this.#destination.finishFolder(folder);
+    await send(this.#channel, {
+      type: "summary",
+      verified: this.#result.verified,
+      failed: this.#result.failed,
+    });
+    await this.#channel.flush();
+  }
+}
+
+/**
+ * Runs one client session over an established `channel`, writing into
+ * `destination`. A protocol violation is reported to the client, then
+ * rethrown; partial files are never left under a final name.
+ */
+export async function receiveSession(
+  channel: Channel,
+  destination: Destination,
+  emit: EventSink,
+): Promise<ReceiveResult> {
+  try {
+    return await new Session(channel, destination, emit).run();
+  } catch (error) {
+    if (
+      !(error instanceof RemoteError) &&
+      !(error instanceof ConnectionClosedError)
+    ) {
+      try {
+        await send(channel, { type: "error", message: errorMessage(error) });
+        await channel.flush();
+      } catch {
+        // The client may already be gone; the error is still logged.
+      }
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,385 @@
+/**
+ * The client's side of a transfer session: offers a manifest, reads the
+ * server's decisions, streams file data back to back and collects the
+ * server's hash confirmations as they arrive.
+ *
+ * @module
+ */
+
+import type { Channel } from "./channel.ts";
+import {
+  type ClientMessage,
+  DATA_CHUNK_SIZE,
+  type Decision,
+  decodeServerMessage,
+  encodeMessage,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+  ProtocolError,
+  quote,
+  type ServerMessage,
+} from "../protocol.ts";
+import { RemoteError } from "./errors.ts";
+import type { EventSink } from "./events.ts";
+import { hashFile, newHash } from "./hash.ts";
+import type { LocalEntry } from "./scan.ts";
+
+/** Totals of one session, from the client's point of view. */
+export interface SendResult {
+  /** Files the server confirmed by hash after receiving them. */
+  verified: number;
+  /** Files the server already had with the same hash. */
+  skipped: number;
+  /** Files and folders that were refused or failed. */
+  failed: number;
+  /** File bytes sent. */
+  bytes: number;
+}
+
+// JSON of one entry is at most 3 UTF-8 bytes per UTF-16 unit; keep each
+// manifest frame well below the frame limit.
+const MANIFEST_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
+
+function send(channel: Channel, message: ClientMessage): Promise<void> {
+  return channel.send(FrameType.Control, encodeMessage(message));
+}
+
+async function receiveMessage(
+  channel: Channel,
+  waitingFor: string,
+): Promise<ServerMessage> {
+  const frame = await channel.receive();
+  if (frame === null) {
+    throw new ProtocolError(
+      `Server closed the connection while the client waited for ${waitingFor}`,
+    );
+  }
+  if (frame.type !== FrameType.Control) {
+    throw new ProtocolError("Server sent a data frame");
+  }
+  const message = decodeServerMessage(frame.payload);
+  if (message.type === "error") {
+    throw new RemoteError(`Server error: ${quote(message.message)}`);
+  }
+  return message;
+}
+
+async function sendManifest(
+  channel: Channel,
+  entries: readonly LocalEntry[],
+): Promise<void> {
+  let chunk: LocalEntry[] = [];
+  let budget = 0;
+  const flushChunk = (more: boolean) =>
+    send(channel, {
+      type: "manifest",
+      more,
+      entries: chunk.map(({ path, kind, size, mode, mtime }) => ({
+        path,
+        kind,
+        size,
+        mode,
+        mtime,
+      })),
+    });
+  for (const entry of entries) {
+    const cost = 3 * entry.path.length + 100;
+    if (budget + cost > MANIFEST_CHUNK_BUDGET) {
+      await flushChunk(true);
+      chunk = [];
+      budget = 0;
+    }
+    chunk.push(entry);
+    budget += cost;
+  }
+  await flushChunk(false);
+  await channel.flush();
+}
+
+async function receiveDecisions(
+  channel: Channel,
+  count: number,
+): Promise<Decision[]> {
+  const decisions: Decision[] = [];
+  for (;;) {
+    const message = await receiveMessage(channel, "the server's decisions");
+    if (message.type !== "decisions") {
+      throw new ProtocolError(
+        `Server sent a ${message.type} message instead of decisions`,
+      );
+    }
+    if (message.start !== decisions.length) {
+      throw new ProtocolError("Server sent decisions out of order");
+    }
+    decisions.push(...message.items);
+    if (decisions.length > count) {
+      throw new ProtocolError("Server sent more decisions than entries");
+    }
+    if (!message.more) break;
+  }
+  if (decisions.length !== count) {
+    throw new ProtocolError("Server sent fewer decisions than entries");
+  }
+  return decisions;
+}
+
+/** Tracks the files sent and waits for the server's word on each. */
+class Confirmations {
+  #pending = new Map<number, { entry: LocalEntry; sha256: string }>();
+  #entries: readonly LocalEntry[];
+  #emit: EventSink;
+  verified = 0;
+  failed = 0;
+
+  constructor(entries: readonly LocalEntry[], emit: EventSink) {
+    this.#entries = entries;
+    this.#emit = emit;
+  }
+
+  expect(index: number, sha256: string): void {
+    this.#pending.set(index, { entry: this.#entries[index], sha256 });
+  }
+
+  /** Handles messages until the server's summary; rejects on errors. */
+  async run(channel: Channel): Promise<void> {
+    for (;;) {
+      const message = await receiveMessage(channel, "confirmations");
+      switch (message.type) {
+        case "verified": {
+          const sent = this.#take(message.index);
+          if (message.sha256 !== sent.sha256) {
+            this.failed++;
+            this.#emit({
+              type: "file-failed",
+              path: sent.entry.path,
+              message:
+                `server's hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
+            });
+          } else {
+            this.verified++;
+            this.#emit({
+              type: "file-verified",
+              path: sent.entry.path,
+              size: sent.entry.size,
+              sha256: message.sha256,
+            });
+          }
+          break;
+        }
+        case "failed": {
+          const sent = this.#take(message.index);
+          this.failed++;
+          this.#emit({
+            type: "file-failed",
+            path: sent.entry.path,
+            message: `server: ${quote(message.message)}`,
+          });
+          break;
+        }
+        case "summary":
+          if (this.#pending.size > 0) {
+            throw new ProtocolError(
+              `Server ended the session without confirming ${this.#pending.size} files`,
+            );
+          }
+          return;
+        default:
+          throw new ProtocolError(
+            `Server sent an unexpected ${message.type} message`,
+          );
+      }
+    }
+  }
+
+  #take(index: number): { entry: LocalEntry; sha256: string } {
+    const sent = this.#pending.get(index);
+    if (sent === undefined) {
+      throw new ProtocolError(
+        `Server confirmed file ${index}, which is not awaiting confirmation`,
+      );
+    }
+    this.#pending.delete(index);
+    return sent;
+  }
+}
+
+/** Raised when a source file changes while it is being read. */
+class SourceChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SourceChangedError";
+  }
+}
+
+/**
+ * Streams one file from offset 0 as data frames and returns its SHA-256.
+ * Throws {@link SourceChangedError} when the file is not what was scanned.
+ */
+async function streamFile(
+  channel: Channel,
+  entry: LocalEntry,
+  buffer: Uint8Array,
+  onBytes: (count: number) => void,
+): Promise<string> {
+  using file = await Deno.open(entry.source, { read: true });
+  const hash = newHash();
+  let remaining = entry.size;
+  while (remaining > 0) {
+    const count = await file.read(
+      buffer.subarray(0, Math.min(buffer.length, remaining)),
+    );
+    if (count === null) {
+      throw new SourceChangedError("it shrank while being sent");
+    }
+    const chunk = buffer.subarray(0, count);
+    hash.update(chunk);
+    await channel.send(FrameType.Data, chunk);
+    remaining -= count;
+    onBytes(count);
+  }
+  const after = await file.stat();
+  if (
+    after.size !== entry.size ||
+    Math.trunc(after.mtime?.getTime() ?? entry.mtime) !== entry.mtime
+  ) {
+    throw new SourceChangedError("it changed while being sent");
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Runs the transfer of `entries` over an established `channel` and
+ * reports each outcome through `emit`.
+ */
+export async function sendEntries(
+  channel: Channel,
+  entries: readonly LocalEntry[],
+  emit: EventSink,
+): Promise<SendResult> {
+  await sendManifest(channel, entries);
+  const decisions = await receiveDecisions(channel, entries.length);
+  const confirmations = new Confirmations(entries, emit);
+  const reading = confirmations.run(channel);
+  // If the server fails the session, stop sending at once.
+  const readingFailed = reading.catch((error) => {
+    channel.close();
+    throw error;
+  });
+  let skipped = 0;
+  let refused = 0;
+  let bytes = 0;
+  const buffer = new Uint8Array(DATA_CHUNK_SIZE);
+  try {
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index];
+      const decision = decisions[index];
+      if (decision.action === "refuse") {
+        refused++;
+        emit({
+          type: "file-failed",
+          path: entry.path,
+          message: `refused by the server: ${quote(decision.reason)}`,
+        });
+        continue;
+      }
+      if (entry.kind === "folder") {
+        if (decision.action !== "accept") {
+          throw new ProtocolError(
+            `Server answered ${decision.action} for folder ${
+              quote(entry.path)
+            }`,
+          );
+        }
+        continue;
+      }
+      if (decision.action === "accept") {
+        throw new ProtocolError(
+          `Server answered accept for file ${quote(entry.path)}`,
+        );
+      }
+      if (decision.action === "compare") {
+        let local: string;
+        try {
+          local = await hashFile(entry.source);
+        } catch (error) {
+          refused++;
+          emit({
+            type: "file-failed",
+            path: entry.path,
+            message: `cannot read: ${(error as Error).message}`,
+          });
+          await send(channel, { type: "skip", index, reason: "unreadable" });
+          continue;
+        }
+        if (local === decision.sha256) {
+          skipped++;
+          emit({
+            type: "file-skipped",
+            path: entry.path,
+            reason: "already-there",
+            sha256: local,
+          });
+          await send(channel, { type: "skip", index, reason: "same" });
+          continue;
+        }
+        if (!decision.replace) {
+          refused++;
+          emit({
+            type: "file-failed",
+            path: entry.path,
+            message:
+              "a different file with this name is on the server (start the server with --overwrite to replace it)",
+          });
+          await send(channel, { type: "skip", index, reason: "conflict" });
+          continue;
+        }
+      } else if (decision.offset !== 0) {
+        throw new ProtocolError(
+          `Server asked for ${
+            quote(entry.path)
+          } from offset ${decision.offset}`,
+        );
+      }
+      emit({
+        type: "file-start",
+        path: entry.path,
+        size: entry.size,
+        offset: 0,
+      });
+      await send(channel, { type: "file", index, offset: 0 });
+      try {
+        const sha256 = await streamFile(channel, entry, buffer, (count) => {
+          bytes += count;
+        });
+        confirmations.expect(index, sha256);
+        await send(channel, { type: "end", index, sha256 });
+      } catch (error) {
+        if (
+          !(error instanceof SourceChangedError) &&
+          !(error instanceof Deno.errors.NotFound) &&
+          !(error instanceof Deno.errors.PermissionDenied)
+        ) throw error;
+        refused++;
+        const message = `cannot send ${quote(entry.path)}: ${error.message}`;
+        emit({ type: "file-failed", path: entry.path, message });
+        await send(channel, { type: "abort", index, message });
+      }
+    }
+    await send(channel, { type: "done" });
+    await channel.flush();
+  } catch (error) {
+    channel.close();
+    const readerError = await readingFailed.then(() => null, (e) => e);
+    // The server's own word explains a broken write better than the write.
+    if (readerError instanceof RemoteError) throw readerError;
+    if (readerError instanceof ProtocolError) throw readerError;
+    throw error;
+  }
+  await readingFailed;
+  return {
+    verified: confirmations.verified,
+    skipped,
+    failed: confirmations.failed + refused,
+    bytes,
+  };
+}

@@ -1,0 +1,579 @@
+/**
+ * The wire format shared by `server.ts` and `client.ts`: constants, limits,
+ * the hello, the frame header and the control messages, with strict
+ * validation of everything that arrives from the network.
+ *
+ * This module does no I/O. `docs/PROTOCOL.md` specifies the same format in
+ * prose, byte by byte.
+ *
+ * @module
+ */
+
+/** Version of the wire protocol; peers with another version refuse to talk. */
+export const PROTOCOL_VERSION = 1;
+
+/** Port the server listens on unless told otherwise. */
+export const DEFAULT_PORT = 65432;
+
+/** The four bytes every connection starts with, in both directions: "DFTP". */
+export const MAGIC: Uint8Array = new Uint8Array([0x44, 0x46, 0x54, 0x50]);
+
+/** Length in bytes of the hello each side sends first. */
+export const HELLO_LENGTH = 8;
+
+/** Length in bytes of a frame header: a u32 length and a u8 frame type. */
+export const FRAME_HEADER_LENGTH = 5;
+
+/** Largest payload one frame may carry. */
+export const MAX_FRAME_PAYLOAD: number = 1024 * 1024;
+
+/** Most bytes of file data the sender puts in one data frame. */
+export const DATA_CHUNK_SIZE: number = MAX_FRAME_PAYLOAD;
+
+/** Longest relative path, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 4096;
+
+/** Longest single path component, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 255;
+
+/** Most entries one manifest may hold. */
+export const MAX_ENTRIES = 1_000_000;
+
+/** Largest file size the protocol accepts: 1 PiB. */
+export const MAX_FILE_SIZE: number = 2 ** 50;
+
+/** Longest free-text reason or error message, in characters. */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/** Largest absolute mtime, in milliseconds: the range of a JavaScript Date. */
+export const MAX_MTIME_MS = 8.64e15;
+
+/** Which side of the transfer a peer is; sent in the hello. */
+export const Role = {
+  /** The client: it sends files. */
+  Sender: 1,
+  /** The server: it receives files. */
+  Receiver: 2,
+} as const;
+
+/** A peer role as carried in the hello. */
+export type Role = typeof Role[keyof typeof Role];
+
+/** The type byte of a frame. */
+export const FrameType = {
+  /** A control message: UTF-8 JSON object. */
+  Control: 1,
+  /** Raw bytes of the file currently being sent. */
+  Data: 2,
+} as const;
+
+/** A frame type byte. */
+export type FrameType = typeof FrameType[keyof typeof FrameType];
+
+/** Raised when a peer sends something the protocol does not allow. */
+export class ProtocolError extends Error {
+  /** Creates an error with a one-line message naming the problem. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+/** What one side learns from the other's hello. */
+export interface Hello {
+  /** The peer's protocol version. */
+  version: number;
+  /** The peer's role. */
+  role: Role;
+}
+
+/** Encodes the hello a peer with `role` sends first. */
+export function encodeHello(role: Role): Uint8Array {
+  const bytes = new Uint8Array(HELLO_LENGTH);
+  bytes.set(MAGIC, 0);
+  new DataView(bytes.buffer).setUint16(4, PROTOCOL_VERSION);
+  bytes[6] = role;
+  bytes[7] = 0;
+  return bytes;
+}
+
+/**
+ * Decodes and checks a hello received from a peer that should have role
+ * `expected`; throws {@link ProtocolError} on anything else.
+ */
+export function decodeHello(bytes: Uint8Array, expected: Role): Hello {
+  if (bytes.length !== HELLO_LENGTH) {
+    throw new ProtocolError("Truncated hello from peer");
+  }
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) {
+      throw new ProtocolError(
+        "Peer does not speak this file-transfer protocol (wrong magic bytes)",
+      );
+    }
+  }
+  const version = new DataView(bytes.buffer, bytes.byteOffset).getUint16(4);
+  if (version !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      `Peer speaks protocol version ${version}, this program speaks version ${PROTOCOL_VERSION}: use the same release on both sides`,
+    );
+  }
+  const role = bytes[6];
+  if (role !== expected) {
+    const what = role === Role.Sender
+      ? "a client"
+      : role === Role.Receiver
+      ? "a server"
+      : `an unknown role (${role})`;
+    throw new ProtocolError(`Peer is ${what}, expected the other side`);
+  }
+  if (bytes[7] !== 0) {
+    throw new ProtocolError(`Unknown hello flags ${bytes[7]} from peer`);
+  }
+  return { version, role };
+}
+
+/**
+ * Writes a frame header for a frame of `type` with `payloadLength` bytes
+ * into `target` at `offset`.
+ */
+export function writeFrameHeader(
+  target: Uint8Array,
+  offset: number,
+  type: FrameType,
+  payloadLength: number,
+): void {
+  if (payloadLength > MAX_FRAME_PAYLOAD) {
+    throw new RangeError(`Frame payload of ${payloadLength} bytes is too big`);
+  }
+  new DataView(target.buffer, target.byteOffset).setUint32(
+    offset,
+    payloadLength + 1,
+  );
+  target[offset + 4] = type;
+}
+
+/**
+ * Reads the length field of a frame header and returns the payload length,
+ * after checking it against {@link MAX_FRAME_PAYLOAD}.
+ */
+export function readFrameLength(header: Uint8Array, offset: number): number {
+  const length = new DataView(header.buffer, header.byteOffset).getUint32(
+    offset,
+  );
+  if (length < 1) throw new ProtocolError("Frame with length 0 from peer");
+  if (length - 1 > MAX_FRAME_PAYLOAD) {
+    throw new ProtocolError(
+      `Frame of ${
+        length - 1
+      } bytes from peer exceeds the limit of ${MAX_FRAME_PAYLOAD}`,
+    );
+  }
+  return length - 1;
+}
+
+/** Checks a frame type byte received from the peer. */
+export function checkFrameType(type: number): FrameType {
+  if (type !== FrameType.Control && type !== FrameType.Data) {
+    throw new ProtocolError(`Unknown frame type ${type} from peer`);
+  }
+  return type;
+}
+
+/** What a manifest entry describes. */
+export type EntryKind = "file" | "folder";
+
+/** One file or folder the client offers to send. */
+export interface Entry {
+  /** Relative path, '/'-separated, checked by {@link checkRelativePath}. */
+  path: string;
+  /** File or folder. */
+  kind: EntryKind;
+  /** Size in bytes; 0 for folders. */
+  size: number;
+  /** Permission bits (at most 0o7777). */
+  mode: number;
+  /** Modification time, integer milliseconds since the Unix epoch. */
+  mtime: number;
+}
+
+/** The server's answer for one manifest entry, before any data flows. */
+export type Decision =
+  /** Send this file starting at `offset` (0 for now). */
+  | { action: "send"; offset: number }
+  /**
+   * The server has a file of the same size with hash `sha256`: the client
+   * skips it when its own hash is equal, and may send it only if `replace`.
+   */
+  | { action: "compare"; sha256: string; replace: boolean }
+  /** The folder exists or will be created. */
+  | { action: "accept" }
+  /** The server will not take this entry, for `reason`. */
+  | { action: "refuse"; reason: string };
+
+/** Why the client does not send a file the server expected. */
+export type SkipReason = "same" | "conflict" | "unreadable";
+
+/** Control messages the client sends. */
+export type ClientMessage =
+  | { type: "manifest"; entries: Entry[]; more: boolean }
+  | { type: "file"; index: number; offset: number }
+  | { type: "end"; index: number; sha256: string }
+  | { type: "skip"; index: number; reason: SkipReason }
+  | { type: "abort"; index: number; message: string }
+  | { type: "done" }
+  | { type: "error"; message: string };
+
+/** Control messages the server sends. */
+export type ServerMessage =
+  | { type: "decisions"; start: number; items: Decision[]; more: boolean }
+  | { type: "verified"; index: number; sha256: string }
+  | { type: "failed"; index: number; message: string }
+  | { type: "summary"; verified: number; failed: number }
+  | { type: "error"; message: string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Encodes a control message as the payload of a control frame. */
+export function encodeMessage(
+  message: ClientMessage | ServerMessage,
+): Uint8Array {
+  const bytes = encoder.encode(JSON.stringify(message));
+  if (bytes.length > MAX_FRAME_PAYLOAD) {
+    throw new RangeError(`Control message of ${bytes.length} bytes is too big`);
+  }
+  return bytes;
+}
+
+/** Shows an untrusted string safely in a one-line message. */
+export function quote(value: string): string {
+  const shown = value.length > 80 ? value.slice(0, 80) + "…" : value;
+  // JSON escapes control characters, so a hostile name cannot drive the terminal.
+  return JSON.stringify(shown).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+function parseObject(payload: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(payload));
+  } catch {
+    throw new ProtocolError("Malformed control message from peer (not JSON)");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError(
+      "Malformed control message from peer (not an object)",
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+function field(
+  object: Record<string, unknown>,
+  name: string,
+  where: string,
+): unknown {
+  if (!Object.hasOwn(object, name)) {
+    throw new ProtocolError(`Missing field ${name} in ${where}`);
+  }
+  return object[name];
+}
+
+function integer(
+  object: Record<string, unknown>,
+  name: string,
+  where: string,
+  min: number,
+  max: number,
+): number {
+  const value = field(object, name, where);
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new ProtocolError(`Field ${name} in ${where} is not an integer`);
+  }
+  if (value < min) {
+    throw new ProtocolError(
+      `Field ${name} in ${where} is ${value}, below ${min}`,
+    );
+  }
+  if (value > max) {
+    throw new ProtocolError(
+      `Field ${name} in ${where} is ${value}, beyond the limit of ${max}`,
+    );
+  }
+  return value;
+}
+
+function text(
+  object: Record<string, unknown>,
+  name: string,
+  where: string,
+  maxChars = MAX_MESSAGE_CHARS,
+): string {
+  const value = field(object, name, where);
+  if (typeof value !== "string") {
+    throw new ProtocolError(`Field ${name} in ${where} is not a string`);
+  }
+  if (value.length > maxChars) {
+    throw new ProtocolError(`Field ${name} in ${where} is too long`);
+  }
+  return value;
+}
+
+function boolean(
+  object: Record<string, unknown>,
+  name: string,
+  where: string,
+): boolean {
+  const value = field(object, name, where);
+  if (typeof value !== "boolean") {
+    throw new ProtocolError(`Field ${name} in ${where} is not a boolean`);
+  }
+  return value;
+}
+
+function array(
+  object: Record<string, unknown>,
+  name: string,
+  where: string,
+): unknown[] {
+  const value = field(object, name, where);
+  if (!Array.isArray(value)) {
+    throw new ProtocolError(`Field ${name} in ${where} is not an array`);
+  }
+  return value;
+}
+
+function record(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError(`${where} is not an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function sha256(
+  object: Record<string, unknown>,
+  name: string,
+  where: string,
+): string {
+  const value = text(object, name, where, 64);
+  if (!SHA256_HEX.test(value)) {
+    throw new ProtocolError(
+      `Field ${name} in ${where} is not a lowercase hex SHA-256`,
+    );
+  }
+  return value;
+}
+
+function index(object: Record<string, unknown>, where: string): number {
+  return integer(object, "index", where, 0, MAX_ENTRIES - 1);
+}
+
+/**
+ * Checks a relative path from the network and returns it unchanged, or
+ * throws {@link ProtocolError} naming what is wrong with it.
+ */
+export function checkRelativePath(path: string): string {
+  const reject = (why: string): never => {
+    throw new ProtocolError(`Invalid path ${quote(path)}: ${why}`);
+  };
+  if (path === "" || path === ".") reject("empty");
+  if (encoder.encode(path).length > MAX_PATH_BYTES) {
+    reject(`longer than ${MAX_PATH_BYTES} bytes`);
+  }
+  // C0 and C1 controls, DEL, and line/paragraph separators could forge
+  // terminal output or log lines.
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) {
+    reject("contains a control character");
+  }
+  if (path.includes("\\")) reject("contains a backslash");
+  if (path.startsWith("/")) reject("absolute");
+  if (/^[A-Za-z]:/.test(path)) reject("starts with a drive letter");
+  for (const name of path.split("/")) {
+    if (name === "") reject("has an empty component");
+    if (name === "." || name === "..") reject(`has a ${name} component`);
+    if (encoder.encode(name).length > MAX_NAME_BYTES) {
+      reject(`has a component longer than ${MAX_NAME_BYTES} bytes`);
+    }
+  }
+  return path;
+}
+
+function decodeEntry(value: unknown, where: string): Entry {
+  const object = record(value, where);
+  const path = checkRelativePath(text(object, "path", where, MAX_PATH_BYTES));
+  const kind = field(object, "kind", where);
+  if (kind !== "file" && kind !== "folder") {
+    throw new ProtocolError(`Unknown kind in ${where} for ${quote(path)}`);
+  }
+  const size = integer(object, "size", where, 0, MAX_FILE_SIZE);
+  if (kind === "folder" && size !== 0) {
+    throw new ProtocolError(`Folder ${quote(path)} has a non-zero size`);
+  }
+  const mode = integer(object, "mode", where, 0, 0o7777);
+  const mtime = integer(object, "mtime", where, -MAX_MTIME_MS, MAX_MTIME_MS);
+  return { path, kind, size, mode, mtime };
+}
+
+function decodeDecision(value: unknown, where: string): Decision {
+  const object = record(value, where);
+  const action = field(object, "action", where);
+  switch (action) {
+    case "send":
+      return {
+        action,
+        offset: integer(object, "offset", where, 0, MAX_FILE_SIZE),
+      };
+    case "compare":
+      return {
+        action,
+        sha256: sha256(object, "sha256", where),
+        replace: boolean(object, "replace", where),
+      };
+    case "accept":
+      return { action };
+    case "refuse":
+      return { action, reason: text(object, "reason", where) };
+    default:
+      throw new ProtocolError(`Unknown action in ${where}`);
+  }
+}
+
+function messageType(object: Record<string, unknown>): string {
+  const type = field(object, "type", "control message");
+  if (typeof type !== "string") {
+    throw new ProtocolError("Control message type is not a string");
+  }
+  return type;
+}
+
+/** Decodes and validates a control message the client sent. */
+export function decodeClientMessage(payload: Uint8Array): ClientMessage {
+  const object = parseObject(payload);
+  const type = messageType(object);
+  const where = `${type} message`;
+  switch (type) {
+    case "manifest":
+      return {
+        type,
+        entries: array(object, "entries", where).map((entry, i) =>
+          decodeEntry(entry, `manifest entry ${i}`)
+        ),
+        more: boolean(object, "more", where),
+      };
+    case "file":
+      return {
+        type,
+        index: index(object, where),
+        offset: integer(object, "offset", where, 0, MAX_FILE_SIZE),
+      };
+    case "end":
+      return {
+        type,
+        index: index(object, where),
+        sha256: sha256(object, "sha256", where),
+      };
+    case "skip": {
+      const reason = field(object, "reason", where);
+      if (
+        reason !== "same" && reason !== "conflict" && reason !== "unreadable"
+      ) {
+        throw new ProtocolError(`Unknown reason in ${where}`);
+      }
+      return { type, index: index(object, where), reason };
+    }
+    case "abort":
+      return {
+        type,
+        index: index(object, where),
+        message: text(object, "message", where),
+      };
+    case "done":
+      return { type };
+    case "error":
+      return { type, message: text(object, "message", where) };
+    default:
+      throw new ProtocolError(
+        `Unknown control message type ${quote(type)} from client`,
+      );
+  }
+}
+
+/** Decodes and validates a control message the server sent. */
+export function decodeServerMessage(payload: Uint8Array): ServerMessage {
+  const object = parseObject(payload);
+  const type = messageType(object);
+  const where = `${type} message`;
+  switch (type) {
+    case "decisions":
+      return {
+        type,
+        start: integer(object, "start", where, 0, MAX_ENTRIES),
+        items: array(object, "items", where).map((item, i) =>
+          decodeDecision(item, `decision ${i}`)
+        ),
+        more: boolean(object, "more", where),
+      };
+    case "verified":
+      return {
+        type,
+        index: index(object, where),
+        sha256: sha256(object, "sha256", where),
+      };
+    case "failed":
+      return {
+        type,
+        index: index(object, where),
+        message: text(object, "message", where),
+      };
+    case "summary":
+      return {
+        type,
+        verified: integer(object, "verified", where, 0, MAX_ENTRIES),
+        failed: integer(object, "failed", where, 0, MAX_ENTRIES),
+      };
+    case "error":
+      return { type, message: text(object, "message", where) };
+    default:
+      throw new ProtocolError(
+        `Unknown control message type ${quote(type)} from server`,
+      );
+  }
+}
+
+/**
+ * Checks a whole manifest: the entry count, unique paths, and that no entry
+ * lies below a file. Throws {@link ProtocolError} on the first problem.
+ */
+export function checkManifest(entries: readonly Entry[]): void {
+  if (entries.length > MAX_ENTRIES) {
+    throw new ProtocolError(
+      `Manifest has more than ${MAX_ENTRIES} entries`,
+    );
+  }
+  const kinds = new Map<string, EntryKind>();
+  for (const entry of entries) {
+    if (kinds.has(entry.path)) {
+      throw new ProtocolError(
+        `Manifest lists ${quote(entry.path)} more than once`,
+      );
+    }
+    kinds.set(entry.path, entry.kind);
+  }
+  for (const entry of entries) {
+    let slash = entry.path.indexOf("/");
+    while (slash !== -1) {
+      if (kinds.get(entry.path.slice(0, slash)) === "file") {
+        throw new ProtocolError(
+          `Manifest puts ${quote(entry.path)} below a file`,
+        );
+      }
+      slash = entry.path.indexOf("/", slash + 1);
+    }
+  }
+}
