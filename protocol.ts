@@ -246,14 +246,23 @@ export function encodeMessage(
   return bytes;
 }
 
-/** Shows an untrusted string safely in a one-line message. */
-export function quote(value: string): string {
-  const shown = value.length > 80 ? value.slice(0, 80) + "…" : value;
-  // JSON escapes control characters, so a hostile name cannot drive the terminal.
-  return JSON.stringify(shown).replace(
-    /[\u007f-\u009f\u2028\u2029]/g,
+/**
+ * Makes untrusted text safe to print on one line: every control character
+ * becomes a `\uXXXX` escape, so that a peer cannot drive the terminal or
+ * forge log lines.
+ */
+export function sanitize(value: string): string {
+  // deno-lint-ignore no-control-regex
+  return value.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
+}
+
+/** Shows an untrusted name safely in a one-line message, in quotes. */
+export function quote(value: string): string {
+  const shown = value.length > 80 ? value.slice(0, 80) + "…" : value;
+  return `"${sanitize(shown).replaceAll('"', '\\"')}"`;
 }
 
 function parseObject(payload: Uint8Array): Record<string, unknown> {

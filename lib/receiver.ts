@@ -19,6 +19,7 @@ import {
   MAX_FRAME_PAYLOAD,
   ProtocolError,
   quote,
+  sanitize,
   type ServerMessage,
 } from "../protocol.ts";
 import type { Destination, PartialFile } from "./destination.ts";
@@ -48,7 +49,7 @@ function controlMessage(frame: Frame): ClientMessage {
   }
   const message = decodeClientMessage(frame.payload);
   if (message.type === "error") {
-    throw new RemoteError(`Client error: ${quote(message.message)}`);
+    throw new RemoteError(`Client error: ${sanitize(message.message)}`);
   }
   return message;
 }
@@ -281,7 +282,7 @@ class Session {
         this.#emit({
           type: "file-failed",
           path: incoming.partial.entry.path,
-          message: `client gave up: ${quote(message.message)}`,
+          message: `client gave up: ${sanitize(message.message)}`,
         });
         return;
       }

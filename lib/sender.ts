@@ -17,6 +17,7 @@ import {
   MAX_FRAME_PAYLOAD,
   ProtocolError,
   quote,
+  sanitize,
   type ServerMessage,
 } from "../protocol.ts";
 import { RemoteError } from "./errors.ts";
@@ -59,7 +60,7 @@ async function receiveMessage(
   }
   const message = decodeServerMessage(frame.payload);
   if (message.type === "error") {
-    throw new RemoteError(`Server error: ${quote(message.message)}`);
+    throw new RemoteError(`Server error: ${sanitize(message.message)}`);
   }
   return message;
 }
@@ -172,7 +173,7 @@ class Confirmations {
           this.#emit({
             type: "file-failed",
             path: sent.entry.path,
-            message: `server: ${quote(message.message)}`,
+            message: `server: ${sanitize(message.message)}`,
           });
           break;
         }
@@ -278,7 +279,7 @@ export async function sendEntries(
         emit({
           type: "file-failed",
           path: entry.path,
-          message: `refused by the server: ${quote(decision.reason)}`,
+          message: `refused by the server: ${sanitize(decision.reason)}`,
         });
         continue;
       }

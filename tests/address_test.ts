@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import {
+  formatHostPort,
+  parseHostPort,
+  parsePort,
+  reachableAddresses,
+} from "../lib/address.ts";
+
+Deno.test("HOST[:PORT] parsing, IPv4, names and IPv6", () => {
+  assert.deepEqual(parseHostPort("localhost"), {
+    host: "localhost",
+    port: 65432,
+  });
+  assert.deepEqual(parseHostPort("10.0.0.5:7000"), {
+    host: "10.0.0.5",
+    port: 7000,
+  });
+  assert.deepEqual(parseHostPort("[::1]:7000"), { host: "::1", port: 7000 });
+  assert.deepEqual(parseHostPort("[fe80::1]"), {
+    host: "fe80::1",
+    port: 65432,
+  });
+  assert.deepEqual(parseHostPort("::1"), { host: "::1", port: 65432 });
+  assert.throws(() => parseHostPort("host:99999"), /out of range/);
+  assert.throws(() => parseHostPort("host:abc"), /Invalid port "abc"/);
+  assert.throws(() => parseHostPort("[::1"), /Missing \]/);
+  assert.throws(() => parseHostPort(":80"), /Empty host/);
+  assert.throws(() => parsePort("0"), /out of range/);
+  assert.equal(parsePort("0", true), 0);
+  assert.equal(formatHostPort("::1", 1), "[::1]:1");
+  assert.equal(formatHostPort("a", 1), "a:1");
+});
+
+Deno.test("reachable addresses list loopback last", () => {
+  const addresses = reachableAddresses("0.0.0.0");
+  assert.ok(addresses.includes("127.0.0.1"));
+  assert.equal(addresses.at(-1), "127.0.0.1");
+  assert.ok(addresses.every((address) => !address.includes(":")));
+  assert.deepEqual(reachableAddresses("127.0.0.1"), ["127.0.0.1"]);
+});

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import {
+  BufferedReader,
+  ConnectionClosedError,
+  FrameWriter,
+  PlainChannel,
+} from "../lib/channel.ts";
+import { establishChannel } from "../lib/handshake.ts";
+import {
+  encodeHello,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+  ProtocolError,
+  Role,
+} from "../protocol.ts";
+
+/** A connected pair of real loopback TCP sockets. */
+async function socketPair(): Promise<[Deno.Conn, Deno.Conn] & Disposable> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const client = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (listener.addr as Deno.NetAddr).port,
+  });
+  const server = await accepted;
+  return Object.assign([client, server] as [Deno.Conn, Deno.Conn], {
+    [Symbol.dispose]() {
+      for (const conn of [client, server]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the test.
+        }
+      }
+    },
+  });
+}
+
+function plain(conn: Deno.Conn): PlainChannel {
+  return new PlainChannel(
+    conn,
+    new BufferedReader(conn),
+    new FrameWriter(conn),
+  );
+}
+
+Deno.test("frames of every size arrive intact and in order", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  const sender = plain(a);
+  const receiver = plain(b);
+  const sizes = [
+    0,
+    1,
+    5,
+    1000,
+    65536,
+    MAX_FRAME_PAYLOAD - 1,
+    MAX_FRAME_PAYLOAD,
+    3,
+    MAX_FRAME_PAYLOAD,
+  ];
+  const payloads = sizes.map((size, i) => new Uint8Array(size).fill(i + 1));
+  const sending = (async () => {
+    for (const [i, payload] of payloads.entries()) {
+      await sender.send(i % 2 ? FrameType.Control : FrameType.Data, payload);
+    }
+    await sender.flush();
+    sender.close();
+  })();
+  for (const [i, payload] of payloads.entries()) {
+    const frame = await receiver.receive();
+    assert.ok(frame);
+    assert.equal(frame.type, i % 2 ? FrameType.Control : FrameType.Data);
+    assert.deepEqual(frame.payload, payload);
+  }
+  assert.equal(await receiver.receive(), null);
+  await sending;
+});
+
+Deno.test("an oversized frame header is refused before reading its payload", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  await a.write(new Uint8Array([0x00, 0x10, 0x00, 0x02, 2]));
+  await assert.rejects(() => plain(b).receive(), (error: Error) => {
+    assert.ok(error instanceof ProtocolError);
+    assert.match(error.message, /exceeds the limit of 1048576/);
+    return true;
+  });
+});
+
+Deno.test("a frame cut short is an error, not a short payload", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  await a.write(new Uint8Array([0, 0, 0, 101, 2, 1, 2, 3]));
+  a.close();
+  await assert.rejects(() => plain(b).receive(), ConnectionClosedError);
+});
+
+Deno.test("hellos are exchanged, and a wrong role or version is refused", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  const [client, server] = await Promise.all([
+    establishChannel(a, { role: Role.Sender }),
+    establishChannel(b, { role: Role.Receiver, flushBeforeBlocking: true }),
+  ]);
+  // The server flushes its queued reply before it waits for more.
+  const reply = (async () => {
+    const frame = await server.receive();
+    await server.send(FrameType.Control, frame!.payload);
+    await server.receive();
+  })();
+  await client.send(FrameType.Control, new Uint8Array([7]));
+  await client.flush();
+  assert.deepEqual((await client.receive())!.payload, new Uint8Array([7]));
+  client.close();
+  await reply;
+
+  using second = await socketPair();
+  await second[0].write(encodeHello(Role.Receiver));
+  await assert.rejects(
+    () => establishChannel(second[1], { role: Role.Receiver }),
+    /Peer is a server/,
+  );
+});

@@ -1,0 +1,162 @@
+/**
+ * Test fixtures: real server and client processes on loopback, and
+ * temporary folders.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+/** The repository's top folder. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** Output and status of a finished process. */
+export interface Finished {
+  /** Exit code. */
+  code: number;
+  /** Everything written to stdout. */
+  stdout: string;
+  /** Everything written to stderr. */
+  stderr: string;
+}
+
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  sink: (text: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    sink(decoder.decode(chunk, { stream: true }));
+  }
+}
+
+/** A running `server.ts` process. */
+export class ServerProcess {
+  /** The port it listens on. */
+  port = 0;
+  /** Its stdout so far. */
+  stdout = "";
+  /** Its stderr so far. */
+  stderr = "";
+  readonly child: Deno.ChildProcess;
+  readonly #done: Promise<unknown>;
+
+  constructor(child: Deno.ChildProcess) {
+    this.child = child;
+    this.#done = Promise.all([
+      collect(child.stdout, (text) => (this.stdout += text)),
+      collect(child.stderr, (text) => (this.stderr += text)),
+    ]);
+  }
+
+  /** Waits until stdout or stderr matches `pattern`. */
+  async waitFor(
+    pattern: RegExp,
+    timeoutMs = 20_000,
+  ): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const match = this.stdout.match(pattern) ?? this.stderr.match(pattern);
+      if (match) return match;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(
+      `Server output never matched ${pattern}:\n${this.stdout}\n${this.stderr}`,
+    );
+  }
+
+  /** Waits for the process to exit by itself. */
+  async exited(): Promise<Finished> {
+    const status = await this.child.status;
+    await this.#done;
+    return { code: status.code, stdout: this.stdout, stderr: this.stderr };
+  }
+
+  /** Stops the process and waits for it. */
+  async stop(): Promise<Finished> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    return await this.exited();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Starts `server.ts` on a free loopback port with `args`. */
+export async function startServer(args: string[]): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}server.ts`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: ROOT,
+  }).spawn();
+  const server = new ServerProcess(child);
+  const match = await server.waitFor(/Listening on [^ ]+:(\d+)/);
+  server.port = Number(match[1]);
+  return server;
+}
+
+/** Runs `client.ts` with `args` to completion. */
+export async function runClient(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Finished> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}client.ts`, ...args],
+    stdin: "null",
+    cwd: options.cwd ?? ROOT,
+    env: options.env,
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A temporary folder, removed on dispose. */
+export async function tempDir(): Promise<
+  { path: string } & AsyncDisposable
+> {
+  const path = await Deno.makeTempDir({ prefix: "ft-test-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Every path below `folder`, relative and sorted, folders with a '/'. */
+export async function listTree(folder: string): Promise<string[]> {
+  const found: string[] = [];
+  async function walk(dir: string, prefix: string): Promise<void> {
+    for await (const entry of Deno.readDir(dir)) {
+      const relative = prefix + entry.name;
+      if (entry.isDirectory) {
+        found.push(relative + "/");
+        await walk(`${dir}/${entry.name}`, relative + "/");
+      } else {
+        found.push(relative);
+      }
+    }
+  }
+  await walk(folder, "");
+  return found.sort();
+}

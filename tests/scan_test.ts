@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { scanSources } from "../lib/scan.ts";
+import { tempDir } from "./helpers.ts";
+
+Deno.test("folders come before their contents, links are skipped with a warning", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(join(dir.path, "top/sub"), { recursive: true });
+  await Deno.writeTextFile(join(dir.path, "top/sub/b.txt"), "bb");
+  await Deno.writeTextFile(join(dir.path, "top/a.txt"), "a");
+  await Deno.symlink(join(dir.path, "top/a.txt"), join(dir.path, "top/link"));
+  await Deno.symlink(join(dir.path, "top"), join(dir.path, "toplink"));
+  const scan = await scanSources([
+    join(dir.path, "top"),
+    join(dir.path, "toplink"),
+  ]);
+  assert.deepEqual(
+    scan.entries.map((entry) => [entry.path, entry.kind, entry.size]),
+    [["top", "folder", 0], ["top/a.txt", "file", 1], ["top/sub", "folder", 0], [
+      "top/sub/b.txt",
+      "file",
+      2,
+    ]],
+  );
+  assert.equal(scan.warnings.length, 2);
+  assert.match(scan.warnings[0], /top\/link: a symbolic link, not followed/);
+  assert.match(scan.warnings[1], /toplink: a symbolic link, not followed/);
+});
+
+Deno.test("missing, special and clashing sources are named in one line", async () => {
+  await using dir = await tempDir();
+  await assert.rejects(
+    () => scanSources([join(dir.path, "nope.txt")]),
+    /^SourceError: Cannot send .*nope\.txt: no such file or folder$/,
+  );
+  const fifo = join(dir.path, "pipe");
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.ok(made.success);
+  await assert.rejects(
+    () => scanSources([fifo]),
+    /Cannot send .*pipe: not a file or folder/,
+  );
+  await Deno.mkdir(join(dir.path, "x"));
+  await Deno.mkdir(join(dir.path, "y/x"), { recursive: true });
+  await assert.rejects(
+    () => scanSources([join(dir.path, "x"), join(dir.path, "y/x")]),
+    /both would be named x/,
+  );
+});
