@@ -233,6 +233,12 @@ export type ServerMessage =
   | { type: "error"; message: string };
 
 const encoder = new TextEncoder();
+
+// C0 and C1 controls, DEL, and line and paragraph separators could drive a
+// terminal or forge log lines.
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Encodes a control message as the payload of a control frame. */
@@ -252,9 +258,8 @@ export function encodeMessage(
  * forge log lines.
  */
 export function sanitize(value: string): string {
-  // deno-lint-ignore no-control-regex
   return value.replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    CONTROL_CHARACTERS,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }
@@ -394,10 +399,7 @@ export function checkRelativePath(path: string): string {
   if (encoder.encode(path).length > MAX_PATH_BYTES) {
     reject(`longer than ${MAX_PATH_BYTES} bytes`);
   }
-  // C0 and C1 controls, DEL, and line/paragraph separators could forge
-  // terminal output or log lines.
-  // deno-lint-ignore no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) {
+  if (path.search(CONTROL_CHARACTERS) !== -1) {
     reject("contains a control character");
   }
   if (path.includes("\\")) reject("contains a backslash");
