@@ -402,6 +402,9 @@ export function checkRelativePath(path: string): string {
   if (path.search(CONTROL_CHARACTERS) !== -1) {
     reject("contains a control character");
   }
+  // A lone surrogate has no UTF-8 form: on disk it would become U+FFFD, so
+  // two different paths could name one file and dodge the duplicate check.
+  if (!path.isWellFormed()) reject("is not valid Unicode");
   if (path.includes("\\")) reject("contains a backslash");
   if (path.startsWith("/")) reject("absolute");
   if (/^[A-Za-z]:/.test(path)) reject("starts with a drive letter");

@@ -34,6 +34,19 @@ async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
+/** The longest prefix of `name` that takes at most `maxBytes` in UTF-8. */
+function utf8Prefix(name: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of name) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes > maxBytes) break;
+    end += char.length;
+  }
+  return name.slice(0, end);
+}
+
 /** A temporary file being written for one entry. */
 export interface PartialFile {
   /** The entry it will become. */
@@ -191,10 +204,11 @@ export class Destination {
     const name = entry.path.split("/").pop()!;
     const random = crypto.randomUUID().slice(0, 8);
     // Leading dot and suffix keep the partial out of the way; the name is
-    // capped so that a 255-byte final name still yields a legal one.
+    // capped at 200 UTF-8 bytes so that a 255-byte final name still yields
+    // a legal one (1 + 200 + 1 + 8 + 7 bytes).
     const path = join(
       dirname(this.absolute(entry.path)),
-      `.${name.slice(0, 200)}.${random}${PARTIAL_SUFFIX}`,
+      `.${utf8Prefix(name, 200)}.${random}${PARTIAL_SUFFIX}`,
     );
     const file = await Deno.open(path, {
       write: true,

@@ -17,6 +17,7 @@ import {
   FrameType,
   MAX_ENTRIES,
   MAX_FRAME_PAYLOAD,
+  MAX_MESSAGE_CHARS,
   ProtocolError,
   quote,
   sanitize,
@@ -38,6 +39,18 @@ export interface ReceiveResult {
 }
 
 const DECISIONS_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
+
+/**
+ * Cuts a message to {@link MAX_MESSAGE_CHARS}, which the client enforces:
+ * file system errors can quote paths of up to 4 KiB.
+ */
+function clip(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  let end = MAX_MESSAGE_CHARS - 1;
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // keep surrogate pairs whole
+  return message.slice(0, end) + "…";
+}
 
 function send(channel: Channel, message: ServerMessage): Promise<void> {
   return channel.send(FrameType.Control, encodeMessage(message));
@@ -344,7 +357,7 @@ class Session {
       await this.#destination.promote(incoming.partial);
     } catch (error) {
       await this.#destination.discard(incoming.partial);
-      const message = `cannot save: ${(error as Error).message}`;
+      const message = clip(`cannot save: ${(error as Error).message}`);
       this.#result.failed++;
       this.#emit({ type: "file-failed", path: entry.path, message });
       await send(this.#channel, { type: "failed", index, message });
@@ -408,7 +421,10 @@ export async function receiveSession(
       !(error instanceof ConnectionClosedError)
     ) {
       try {
-        await send(channel, { type: "error", message: errorMessage(error) });
+        await send(channel, {
+          type: "error",
+          message: clip(errorMessage(error)),
+        });
         await channel.flush();
       } catch {
         // The client may already be gone; the error is still logged.

@@ -1,0 +1,240 @@
+/**
+ * A misbehaving test client: it speaks the wire format of `protocol.ts`
+ * over a real TCP connection, but lets a test send whatever bytes, hellos,
+ * frames and control messages it likes, valid or not.
+ *
+ * @module
+ */
+
+import {
+  BufferedReader,
+  ConnectionClosedError,
+  FrameWriter,
+  PlainChannel,
+} from "../lib/channel.ts";
+import {
+  type ClientMessage,
+  decodeHello,
+  decodeServerMessage,
+  encodeHello,
+  encodeMessage,
+  type Entry,
+  FRAME_HEADER_LENGTH,
+  FrameType,
+  HELLO_LENGTH,
+  Role,
+  type ServerMessage,
+} from "../protocol.ts";
+
+const encoder = new TextEncoder();
+
+/** A hello with any field replaced; by default the client's valid hello. */
+export function helloBytes(
+  changes: { version?: number; role?: number; flags?: number } = {},
+): Uint8Array {
+  const bytes = encodeHello(Role.Sender);
+  const view = new DataView(bytes.buffer);
+  if (changes.version !== undefined) view.setUint16(4, changes.version);
+  if (changes.role !== undefined) bytes[6] = changes.role;
+  if (changes.flags !== undefined) bytes[7] = changes.flags;
+  return bytes;
+}
+
+/**
+ * One frame with an arbitrary type byte and, if given, a length field that
+ * lies about the payload (the field counts the type byte, as on the wire).
+ */
+export function rawFrame(
+  type: number,
+  payload: Uint8Array,
+  lengthField: number = payload.length + 1,
+): Uint8Array {
+  const bytes = new Uint8Array(FRAME_HEADER_LENGTH + payload.length);
+  new DataView(bytes.buffer).setUint32(0, lengthField);
+  bytes[4] = type;
+  bytes.set(payload, FRAME_HEADER_LENGTH);
+  return bytes;
+}
+
+/** Any value as JSON bytes, without the type checks of `encodeMessage`. */
+export function jsonBytes(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+/** A manifest entry for a file, with fields overridable by the test. */
+export function fileEntry(
+  path: string,
+  size = 0,
+  extra: Partial<Entry> = {},
+): Entry {
+  return { path, kind: "file", size, mode: 0o644, mtime: 0, ...extra };
+}
+
+/** A manifest entry for a folder. */
+export function folderEntry(path: string): Entry {
+  return { path, kind: "folder", size: 0, mode: 0o755, mtime: 0 };
+}
+
+/** What the server sent until it closed the connection. */
+export interface Ending {
+  /** Every control message received, in order. */
+  messages: ServerMessage[];
+  /** Whether the connection ended with a reset instead of a clean close. */
+  reset: boolean;
+}
+
+/** A client connection that sends exactly what the test tells it to. */
+export class HostileClient implements Disposable {
+  /** The TCP connection. */
+  readonly conn: Deno.TcpConn;
+  /** The local port, which the server shows in its log lines. */
+  readonly port: number;
+  #reader: BufferedReader;
+  #writer: FrameWriter;
+  #channel: PlainChannel;
+  #closed = false;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+    this.port = (conn.localAddr as Deno.NetAddr).port;
+    this.#reader = new BufferedReader(conn);
+    this.#writer = new FrameWriter(conn);
+    this.#channel = new PlainChannel(conn, this.#reader, this.#writer);
+  }
+
+  /** Connects to a server on 127.0.0.1:`port`; sends nothing yet. */
+  static async connect(port: number): Promise<HostileClient> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    return new HostileClient(conn);
+  }
+
+  /** Writes raw bytes after everything queued. */
+  async raw(bytes: Uint8Array): Promise<void> {
+    await this.#writer.sendRaw(bytes);
+  }
+
+  /** Reads the server's hello; null when the server closed first. */
+  async readHello(): Promise<Uint8Array | null> {
+    const hello = await this.#reader.readExact(HELLO_LENGTH, "the hello");
+    return hello === null ? null : hello.slice();
+  }
+
+  /** The normal hello exchange; throws unless the server's hello is valid. */
+  async handshake(): Promise<void> {
+    await this.raw(helloBytes());
+    const hello = await this.readHello();
+    if (hello === null) throw new Error("Server closed before its hello");
+    decodeHello(hello, Role.Receiver);
+  }
+
+  /** Sends a well-formed control message. */
+  async send(message: ClientMessage): Promise<void> {
+    await this.#writer.send(FrameType.Control, encodeMessage(message));
+    await this.#writer.flush();
+  }
+
+  /** Sends any JSON value as a control frame. */
+  async sendJson(value: unknown): Promise<void> {
+    await this.frame(FrameType.Control, jsonBytes(value));
+  }
+
+  /** Sends one frame of `type` (any byte) with `payload`. */
+  async frame(type: number, payload: Uint8Array): Promise<void> {
+    await this.raw(rawFrame(type, payload));
+  }
+
+  /** Sends one data frame. */
+  async data(bytes: Uint8Array): Promise<void> {
+    await this.#writer.send(FrameType.Data, bytes);
+    await this.#writer.flush();
+  }
+
+  /** Queues a control message without writing it yet. */
+  queue(message: ClientMessage): Promise<void> {
+    return this.#writer.send(FrameType.Control, encodeMessage(message));
+  }
+
+  /** Queues a data frame without writing it yet. */
+  queueData(bytes: Uint8Array): Promise<void> {
+    return this.#writer.send(FrameType.Data, bytes);
+  }
+
+  /** Writes out everything queued. */
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  /** The next control message, or null when the server closed. */
+  async receive(): Promise<ServerMessage | null> {
+    const frame = await this.#channel.receive();
+    if (frame === null) return null;
+    if (frame.type !== FrameType.Control) {
+      throw new Error("Server sent a data frame");
+    }
+    return decodeServerMessage(frame.payload);
+  }
+
+  /** The next control message, which must be of `type`. */
+  async expect<T extends ServerMessage["type"]>(
+    type: T,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    const message = await this.receive();
+    if (message?.type !== type) {
+      throw new Error(
+        `Expected a ${type} message, got ${JSON.stringify(message)}`,
+      );
+    }
+    return message as Extract<ServerMessage, { type: T }>;
+  }
+
+  /** Reads control messages until the server closes the connection. */
+  async readToEnd(): Promise<Ending> {
+    const messages: ServerMessage[] = [];
+    try {
+      for (;;) {
+        const message = await this.receive();
+        if (message === null) return { messages, reset: false };
+        messages.push(message);
+      }
+    } catch (error) {
+      if (
+        error instanceof Deno.errors.ConnectionReset ||
+        error instanceof ConnectionClosedError
+      ) {
+        return { messages, reset: true };
+      }
+      throw error;
+    }
+  }
+
+  /** Whether the server closed the connection without sending anything. */
+  async readsEof(): Promise<boolean> {
+    try {
+      return await this.#reader.readExact(1, "a byte") === null;
+    } catch (error) {
+      if (error instanceof Deno.errors.ConnectionReset) return true;
+      throw error;
+    }
+  }
+
+  /** Shuts down the sending direction; the server sees the end of stream. */
+  async closeWrite(): Promise<void> {
+    await this.conn.closeWrite();
+  }
+
+  /** Closes the connection; safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

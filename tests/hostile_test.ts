@@ -1,0 +1,1292 @@
+/**
+ * End-to-end tests of bad input: a real `server.ts` process on loopback
+ * faces a misbehaving client (see `hostile_client.ts`), and `client.ts` is
+ * given sources it cannot send.
+ *
+ * For every hostile connection the tests check that (a) the client gets a
+ * clear error message (or, for a bad hello, the server's hello and then the
+ * end of the stream), (b) the server logs exactly one line about it on
+ * stderr, (c) nothing appears anywhere in the temporary folder, in
+ * particular not in the sibling folder "outside", (d) no partial file and
+ * no file under the final name is left in the destination, and (e) the same
+ * server still serves a normal session afterwards.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import {
+  listTree,
+  runClient,
+  type ServerProcess,
+  startServer,
+  tempDir,
+} from "./helpers.ts";
+import {
+  type Ending,
+  fileEntry,
+  folderEntry,
+  helloBytes,
+  HostileClient,
+  jsonBytes,
+  rawFrame,
+} from "./hostile_client.ts";
+import {
+  encodeHello,
+  type Entry,
+  FrameType,
+  MAX_ENTRIES,
+  MAX_FILE_SIZE,
+  MAX_FRAME_PAYLOAD,
+  MAX_MTIME_MS,
+  quote,
+  Role,
+  type ServerMessage,
+} from "../protocol.ts";
+
+const encoder = new TextEncoder();
+const SERVER_HELLO = encodeHello(Role.Receiver);
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const PARTIAL = /\.ftpart$/;
+
+function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function bytes(length: number, fill = 0x61): Uint8Array {
+  return new Uint8Array(length).fill(fill);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function contains(text: string, phrase: string | RegExp, what: string): void {
+  if (typeof phrase === "string") {
+    assert.ok(
+      text.includes(phrase),
+      `${what} should contain ${JSON.stringify(phrase)}: ${
+        JSON.stringify(text)
+      }`,
+    );
+  } else {
+    assert.match(text, phrase, what);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** A hostile case: what the client does and what the server must answer. */
+interface HostileCase {
+  /** Sends the bad input (after the hello exchange, unless `raw`). */
+  act: (client: HostileClient) => Promise<void>;
+  /** Key phrase of the error message and of the server's log line. */
+  phrase: string | RegExp;
+  /**
+   * What the client must see: an error message (default), the server's
+   * hello and then the end of the stream, or nothing (it hung up itself).
+   */
+  reply?: "error" | "hello-then-close" | "none";
+  /** Skip the hello exchange: `act` starts on a fresh connection. */
+  raw?: boolean;
+  /** Final names that must not exist in the destination afterwards. */
+  absent?: string[];
+  /** Log lines expected before the error line, such as refusals. */
+  logBefore?: RegExp[];
+}
+
+/** One server, one temporary folder, and the checks shared by all cases. */
+class Harness {
+  readonly root: string;
+  readonly dest: string;
+  readonly outside: string;
+  readonly src: string;
+  readonly server: ServerProcess;
+  /** What the folder "outside" holds; nothing may ever be added to it. */
+  outsideHolds: string[] = [];
+  #clients = new Set<HostileClient>();
+
+  constructor(root: string, server: ServerProcess) {
+    this.root = root;
+    this.dest = join(root, "dest");
+    this.outside = join(root, "outside");
+    this.src = join(root, "src");
+    this.server = server;
+  }
+
+  /** Makes dest, outside and src in `root`, then starts a server on dest. */
+  static async layout(root: string): Promise<string[]> {
+    for (const name of ["dest", "outside", "src"]) {
+      await Deno.mkdir(join(root, name));
+    }
+    return ["--dir", join(root, "dest")];
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.server.port}`;
+  }
+
+  /** A hostile connection, closed when the current step ends. */
+  async connect(): Promise<HostileClient> {
+    const client = await HostileClient.connect(this.server.port);
+    this.#clients.add(client);
+    return client;
+  }
+
+  /**
+   * Runs `body` as a test step that fails instead of hanging after `ms`;
+   * every connection it opened is closed at the end either way.
+   */
+  step(
+    t: Deno.TestContext,
+    name: string,
+    body: () => Promise<void>,
+    ms = 20_000,
+  ): Promise<boolean> {
+    return t.step(name, async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const work = body();
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          // Closing the sockets ends any read the body is stuck in.
+          for (const client of this.#clients) client.close();
+          reject(new Error(`${name}: no outcome within ${ms} ms`));
+        }, ms);
+      });
+      try {
+        await Promise.race([work, timeout]);
+      } finally {
+        clearTimeout(timer);
+        for (const client of this.#clients) client.close();
+        this.#clients.clear();
+        await work.catch(() => {});
+      }
+    });
+  }
+
+  /** Server stderr lines written since `mark` (a length of its stderr). */
+  linesSince(mark: number): string[] {
+    return this.server.stderr.slice(mark).split("\n").filter((line) =>
+      line !== ""
+    );
+  }
+
+  /** Waits for, then returns, the stderr lines since `mark` about `port`. */
+  async logFor(mark: number, port: number, count = 1): Promise<string[]> {
+    const prefix = `[127.0.0.1:${port}] `;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const lines = this.linesSince(mark).filter((line) =>
+        line.startsWith(prefix)
+      );
+      if (lines.length >= count || Date.now() > deadline) return lines;
+      await sleep(10);
+    }
+  }
+
+  /** Asserts that outside is empty and that dest holds no partial file. */
+  async assertClean(): Promise<void> {
+    assert.deepEqual(
+      await listTree(this.outside),
+      this.outsideHolds,
+      "nothing was written outside",
+    );
+    const partials = (await listTree(this.dest)).filter((p) => PARTIAL.test(p));
+    assert.deepEqual(partials, [], "no partial file in the destination");
+  }
+
+  /** Waits until dest holds a partial file of `name` with `size` bytes. */
+  async waitForPartial(name: string, size: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      for await (const entry of Deno.readDir(this.dest)) {
+        if (entry.name.startsWith(`.${name}.`) && PARTIAL.test(entry.name)) {
+          const info = await Deno.stat(join(this.dest, entry.name));
+          if (info.size === size) return;
+        }
+      }
+      await sleep(10);
+    }
+    throw new Error(`No partial file of ${size} bytes for ${name} appeared`);
+  }
+
+  /**
+   * A complete, valid session with an empty manifest on a new connection:
+   * proves the server still serves after a hostile one.
+   */
+  async probe(): Promise<void> {
+    const mark = this.server.stderr.length;
+    const client = await this.connect();
+    await client.handshake();
+    await client.send({ type: "manifest", entries: [], more: false });
+    assert.deepEqual(await client.expect("decisions"), {
+      type: "decisions",
+      start: 0,
+      items: [],
+      more: false,
+    });
+    await client.send({ type: "done" });
+    assert.deepEqual(await client.expect("summary"), {
+      type: "summary",
+      verified: 0,
+      failed: 0,
+    });
+    assert.equal(await client.receive(), null, "server closes after summary");
+    client.close();
+    assert.deepEqual(this.linesSince(mark), [], "probe logs no error");
+  }
+
+  /** Runs one hostile case and checks (a) to (e). */
+  async rejects(hostile: HostileCase): Promise<void> {
+    const before = await listTree(this.root);
+    const mark = this.server.stderr.length;
+    const client = await this.connect();
+    if (!hostile.raw) await client.handshake();
+    await hostile.act(client);
+    const reply = hostile.reply ?? "error";
+    // (a) what the client sees
+    if (reply === "error") {
+      const ending: Ending = await client.readToEnd();
+      const errors = ending.messages.filter((m) => m.type === "error");
+      assert.equal(
+        errors.length,
+        1,
+        `one error message, got ${JSON.stringify(ending)}`,
+      );
+      const last = ending.messages.at(-1)!;
+      assert.equal(last.type, "error", "the error is the last message");
+      for (const message of ending.messages.slice(0, -1)) {
+        assert.equal(message.type, "decisions", "only decisions before it");
+      }
+      const text = (last as { message: string }).message;
+      contains(text, hostile.phrase, "error message");
+      assert.doesNotMatch(text, CONTROL_CHARS, "no control characters");
+    } else if (reply === "hello-then-close") {
+      assert.deepEqual(await client.readHello(), SERVER_HELLO, "server hello");
+      assert.ok(await client.readsEof(), "then the server closes");
+    }
+    client.close();
+    // (b) one log line about it on the server's stderr
+    const priorLines = hostile.logBefore ?? [];
+    const lines = await this.logFor(mark, client.port, priorLines.length + 1);
+    assert.equal(
+      lines.length,
+      priorLines.length + 1,
+      `one log line, got ${JSON.stringify(lines)}`,
+    );
+    assert.deepEqual(this.linesSince(mark), lines, "nothing else on stderr");
+    for (const [i, pattern] of priorLines.entries()) {
+      assert.match(lines[i], pattern);
+    }
+    const line = lines.at(-1)!;
+    contains(line, hostile.phrase, "log line");
+    assert.match(line, /\] error: /);
+    assert.doesNotMatch(line, CONTROL_CHARS, "log line is one clean line");
+    // (c) and (d) nothing written anywhere
+    assert.deepEqual(await listTree(this.root), before, "no file changed");
+    await this.assertClean();
+    for (const name of hostile.absent ?? []) {
+      assert.ok(!await exists(join(this.dest, name)), `${name} not created`);
+    }
+    // (e) the server still serves
+    await this.probe();
+  }
+
+  /** Sends a small file with the real client; it must be verified. */
+  async normalTransfer(name: string): Promise<void> {
+    const content = `a normal transfer of ${name}\n`;
+    const source = join(this.src, name);
+    await Deno.writeTextFile(source, content);
+    const mark = this.server.stderr.length;
+    const result = await runClient([this.address, source]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /1 of 1 files sent and verified/);
+    assert.equal(await Deno.readTextFile(join(this.dest, name)), content);
+    assert.deepEqual(this.linesSince(mark), []);
+    await this.assertClean();
+  }
+}
+
+/** Sends a manifest and returns the server's decisions for it. */
+async function offer(
+  client: HostileClient,
+  entries: Entry[],
+): Promise<ServerMessage> {
+  await client.send({ type: "manifest", entries, more: false });
+  return await client.expect("decisions");
+}
+
+/** A manifest with one entry whose fields are overridden by `changes`. */
+function manifestWith(changes: Record<string, unknown>): unknown {
+  return {
+    type: "manifest",
+    entries: [{ ...fileEntry("fields.txt", 3), ...changes }],
+    more: false,
+  };
+}
+
+// ---------------------------------------------------------------------------
+
+Deno.test("hostile: invalid manifest paths are refused", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+
+  const longAscii = ("p".repeat(200) + "/").repeat(25) + "end"; // 5028 chars
+  const longBytes = ("é".repeat(100) + "/").repeat(21) + "end"; // 4224 bytes
+  assert.ok(
+    longBytes.length <= 4096 && encoder.encode(longBytes).length > 4096,
+  );
+  // [step name, path, why]: the server must answer `Invalid path P: why`.
+  const cases: [string, string, string][] = [
+    ["absolute", "/etc/x", "absolute"],
+    ["dot-dot in the middle", "a/../../x", "has a .. component"],
+    ["dot-dot alone", "..", "has a .. component"],
+    ["empty", "", "empty"],
+    ["dot", ".", "empty"],
+    ["NUL", "a\u0000b", "contains a control character"],
+    ["terminal escape", "\u001b[31mred", "contains a control character"],
+    ["backslash", "a\\b", "contains a backslash"],
+    ["drive letter with slash", "C:/x", "starts with a drive letter"],
+    ["drive letter without slash", "c:x", "starts with a drive letter"],
+    ["longer than 4096 bytes", longBytes, "longer than 4096 bytes"],
+    ["255+ byte component", "a/" + "x".repeat(256), "has a component longer"],
+    ["255+ byte UTF-8 component", "é".repeat(128), "has a component longer"],
+    ["trailing slash", "a/", "has an empty component"],
+  ];
+  const badPath = (path: string, phrase: string | RegExp) => () =>
+    h.rejects({
+      phrase,
+      absent: ["pre", "ok.txt"],
+      // Valid entries come first: nothing of them may be created either.
+      act: (c) =>
+        c.sendJson({
+          type: "manifest",
+          entries: [
+            folderEntry("pre"),
+            fileEntry("ok.txt", 1),
+            fileEntry(path, 1),
+          ],
+          more: false,
+        }),
+    });
+  for (const [name, path, why] of cases) {
+    await h.step(
+      t,
+      `path: ${name}`,
+      badPath(path, `Invalid path ${quote(path)}: ${why}`),
+    );
+  }
+  // No UTF-8 form: on disk it would become U+FFFD, so "x\ud800" and
+  // "x\udbff" would name the same file and dodge the duplicate check. (The
+  // log shows the lone surrogate as U+FFFD, hence the "." in the pattern.)
+  await h.step(
+    t,
+    "path: lone surrogate",
+    badPath("x\ud800", /Invalid path "x.": is not valid Unicode/),
+  );
+  await h.step(
+    t,
+    "path: longer than 4096 characters",
+    badPath(longAscii, "Field path in manifest entry 2 is too long"),
+  );
+  await h.step(t, "path: escapes are shown escaped", () =>
+    h.rejects({
+      phrase: String.raw`Invalid path "\u001b[31mred": contains`,
+      act: (c) =>
+        c.sendJson({
+          type: "manifest",
+          entries: [fileEntry("\u001b[31mred", 1)],
+          more: false,
+        }),
+    }));
+  await h.step(t, "the long path error names the field", async () => {
+    const mark = server.stderr.length;
+    const client = await h.connect();
+    await client.handshake();
+    await client.sendJson({
+      type: "manifest",
+      entries: [fileEntry(longAscii, 1)],
+      more: false,
+    });
+    const { messages } = await client.readToEnd();
+    assert.deepEqual(messages, [{
+      type: "error",
+      message: "Field path in manifest entry 0 is too long",
+    }]);
+    await h.logFor(mark, client.port);
+    await h.probe();
+  });
+  await h.step(t, "the longest legal names are saved", async () => {
+    // 255, 254 and 252 UTF-8 bytes: legal, so they must be received, and
+    // their temporary names must be legal too.
+    const names = ["x".repeat(255), "é".repeat(127), "😀".repeat(63)];
+    const mark = server.stderr.length;
+    const client = await h.connect();
+    await client.handshake();
+    const decisions = await offer(client, names.map((n) => fileEntry(n, 4)));
+    assert.deepEqual(
+      decisions.type === "decisions" && decisions.items,
+      names.map(() => ({ action: "send", offset: 0 })),
+    );
+    for (const [index, name] of names.entries()) {
+      const data = encoder.encode(`f${index}!!`);
+      await client.send({ type: "file", index, offset: 0 });
+      await client.data(data);
+      await client.send({ type: "end", index, sha256: sha256(data) });
+      assert.deepEqual(await client.receive(), {
+        type: "verified",
+        index,
+        sha256: sha256(data),
+      });
+      assert.deepEqual(await Deno.readFile(join(h.dest, name)), data);
+    }
+    await client.send({ type: "done" });
+    assert.deepEqual(await client.readToEnd(), {
+      messages: [{ type: "summary", verified: 3, failed: 0 }],
+      reset: false,
+    });
+    assert.deepEqual(h.linesSince(mark), []);
+    await h.assertClean();
+  });
+  await h.step(
+    t,
+    "a legal path too long for the server's disk",
+    () =>
+      h.rejects({
+        // 4070 bytes is legal, but below the destination it exceeds PATH_MAX;
+        // the error must still fit the protocol's message limit.
+        phrase: "File name too long",
+        absent: ["d".repeat(200)],
+        act: (c) =>
+          c.send({
+            type: "manifest",
+            entries: [
+              fileEntry(("d".repeat(200) + "/").repeat(20) + "x".repeat(70), 1),
+            ],
+            more: false,
+          }),
+      }),
+  );
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-paths.txt"),
+  );
+});
+
+Deno.test("hostile: symbolic links in the destination are refused", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  // dest/link -> outside, made before the server starts.
+  await Deno.symlink(join(tmp.path, "outside"), join(tmp.path, "dest", "link"));
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+  const target = join(h.outside, "target");
+
+  /** Offers `entries`, expects refusals, then finishes the session. */
+  async function refused(
+    entries: Entry[],
+    reason: RegExp,
+  ): Promise<void> {
+    const before = await listTree(tmp.path);
+    const mark = server.stderr.length;
+    const client = await h.connect();
+    await client.handshake();
+    const decisions = await offer(client, entries);
+    assert.equal(decisions.type, "decisions");
+    if (decisions.type !== "decisions") return;
+    assert.equal(decisions.items.length, entries.length);
+    for (const decision of decisions.items) {
+      assert.equal(decision.action, "refuse");
+      if (decision.action === "refuse") assert.match(decision.reason, reason);
+    }
+    await client.send({ type: "done" });
+    const files = entries.filter((e) => e.kind === "file").length;
+    assert.deepEqual(await client.readToEnd(), {
+      messages: [{ type: "summary", verified: 0, failed: files }],
+      reset: false,
+    });
+    client.close();
+    const lines = await h.logFor(mark, client.port, entries.length);
+    assert.equal(lines.length, entries.length, JSON.stringify(lines));
+    for (const [i, line] of lines.entries()) {
+      assert.ok(line.includes(`failed ${entries[i].path}: refused:`), line);
+      assert.match(line, reason);
+    }
+    assert.deepEqual(await listTree(tmp.path), before);
+    await h.assertClean();
+    await h.probe();
+  }
+
+  await h.step(
+    t,
+    "a file below a symlinked folder",
+    () => refused([fileEntry("link/x.txt", 5)], /"link" is a symbolic link/),
+  );
+  await h.step(t, "folders through a symlinked folder", () =>
+    refused(
+      [folderEntry("link"), folderEntry("link/sub")],
+      /symbolic link/,
+    ));
+  await h.step(t, "a symlink under the final name", async () => {
+    await Deno.writeTextFile(target, "original");
+    h.outsideHolds = ["target"];
+    const mtime = (await Deno.stat(target)).mtime;
+    await Deno.symlink(target, join(h.dest, "y.txt"));
+    await Deno.symlink(join(h.outside, "absent"), join(h.dest, "z.txt"));
+    await refused(
+      [fileEntry("y.txt", 4), fileEntry("z.txt", 4)],
+      /a symbolic link is in its place/,
+    );
+    assert.equal(await Deno.readTextFile(target), "original");
+    assert.deepEqual((await Deno.stat(target)).mtime, mtime);
+    assert.equal(await Deno.readLink(join(h.dest, "y.txt")), target);
+  });
+  await h.step(t, "sending a refused file anyway is an error", () =>
+    h.rejects({
+      phrase: "which is not an expected file",
+      logBefore: [/failed link\/x\.txt: refused: "link" is a symbolic link/],
+      act: async (c) => {
+        const decisions = await offer(c, [fileEntry("link/x.txt", 4)]);
+        assert.equal(
+          decisions.type === "decisions" && decisions.items[0].action,
+          "refuse",
+        );
+        // In one write: the server stops reading at the file message.
+        await c.queue({ type: "file", index: 0, offset: 0 });
+        await c.queueData(encoder.encode("evil"));
+        await c.queue({
+          type: "end",
+          index: 0,
+          sha256: sha256(encoder.encode("evil")),
+        });
+        await c.flush();
+      },
+    }));
+  await h.step(t, "outside is still only the untouched target", async () => {
+    assert.deepEqual(await listTree(h.outside), ["target"]);
+    assert.equal(await Deno.readTextFile(target), "original");
+  });
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-links.txt"),
+  );
+});
+
+Deno.test("hostile: out-of-range entry fields are refused", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+  const cases: [string, Record<string, unknown>, string][] = [
+    ["negative size", { size: -1 }, "Field size in manifest entry 0 is -1"],
+    [
+      "fractional size",
+      { size: 1.5 },
+      "Field size in manifest entry 0 is not an integer",
+    ],
+    [
+      "size as a string",
+      { size: "12" },
+      "Field size in manifest entry 0 is not an integer",
+    ],
+    [
+      "size 2**60",
+      { size: 2 ** 60 },
+      `size in manifest entry 0 is ${
+        2 ** 60
+      }, beyond the limit of ${MAX_FILE_SIZE}`,
+    ],
+    ["size missing", { size: undefined }, "Missing field size"],
+    [
+      "negative mode",
+      { mode: -1 },
+      "Field mode in manifest entry 0 is -1, below 0",
+    ],
+    [
+      "mode above 0o7777",
+      { mode: 0o10000 },
+      "Field mode in manifest entry 0 is 4096, beyond",
+    ],
+    [
+      "mtime too late",
+      { mtime: MAX_MTIME_MS + 1 },
+      `Field mtime in manifest entry 0 is ${MAX_MTIME_MS + 1}, beyond`,
+    ],
+    [
+      "mtime too early",
+      { mtime: -MAX_MTIME_MS - 1 },
+      `Field mtime in manifest entry 0 is ${-MAX_MTIME_MS - 1}, below`,
+    ],
+    [
+      "mtime as a float",
+      { mtime: 0.5 },
+      "Field mtime in manifest entry 0 is not an integer",
+    ],
+    ["unknown kind", { kind: "symlink" }, "Unknown kind in manifest entry 0"],
+    ["folder with a size", { kind: "folder" }, "has a non-zero size"],
+    [
+      "path not a string",
+      { path: 7 },
+      "Field path in manifest entry 0 is not a string",
+    ],
+  ];
+  for (const [name, changes, phrase] of cases) {
+    await h.step(t, name, () =>
+      h.rejects({
+        phrase,
+        absent: ["fields.txt"],
+        act: (c) => c.sendJson(manifestWith(changes)),
+      }));
+  }
+  await h.step(t, "an entry that is not an object", () =>
+    h.rejects({
+      phrase: "manifest entry 0 is not an object",
+      act: (c) => c.sendJson({ type: "manifest", entries: [[]], more: false }),
+    }));
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-fields.txt"),
+  );
+});
+
+Deno.test("hostile: file data that does not match the manifest", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+
+  /** Offers one file of `size` and starts sending it. */
+  async function start(c: HostileClient, name: string, size: number) {
+    const decisions = await offer(c, [fileEntry(name, size)]);
+    assert.deepEqual(decisions, {
+      type: "decisions",
+      start: 0,
+      items: [{ action: "send", offset: 0 }],
+      more: false,
+    });
+    await c.send({ type: "file", index: 0, offset: 0 });
+  }
+
+  await h.step(t, "20 bytes in one frame for a file of 10", () =>
+    h.rejects({
+      phrase: 'Client sent more bytes than announced for "more.bin"',
+      absent: ["more.bin"],
+      act: async (c) => {
+        await start(c, "more.bin", 10);
+        await c.data(bytes(20));
+      },
+    }));
+  await h.step(t, "10 bytes, then 10 more for a file of 10", () =>
+    h.rejects({
+      phrase: 'Client sent more bytes than announced for "more2.bin"',
+      absent: ["more2.bin"],
+      act: async (c) => {
+        await start(c, "more2.bin", 10);
+        await c.data(bytes(10));
+        await h.waitForPartial("more2.bin", 10);
+        await c.data(bytes(10));
+      },
+    }));
+  await h.step(t, "50 of 100 bytes, then the client hangs up", () =>
+    h.rejects({
+      phrase: 'Client disconnected in the middle of "short.bin"',
+      reply: "none",
+      absent: ["short.bin"],
+      act: async (c) => {
+        await start(c, "short.bin", 100);
+        await c.data(bytes(50));
+        await h.waitForPartial("short.bin", 50);
+        c.close();
+      },
+    }));
+  await h.step(t, "50 of 100 bytes, then an end message", () =>
+    h.rejects({
+      phrase: 'Client sent 50 bytes for "short2.bin", fewer than the 100',
+      absent: ["short2.bin"],
+      act: async (c) => {
+        await start(c, "short2.bin", 100);
+        await c.data(bytes(50));
+        await h.waitForPartial("short2.bin", 50);
+        await c.send({ type: "end", index: 0, sha256: sha256(bytes(50)) });
+      },
+    }));
+  await h.step(t, "a wrong hash in the end message", () =>
+    h.rejects({
+      phrase: new RegExp(
+        `Hash mismatch for "badhash.bin": received data hashes to ${
+          sha256(bytes(10))
+        }, client announced ${sha256(bytes(10, 0x62))}`,
+      ),
+      absent: ["badhash.bin"],
+      act: async (c) => {
+        await start(c, "badhash.bin", 10);
+        await c.data(bytes(10));
+        await h.waitForPartial("badhash.bin", 10);
+        await c.send({
+          type: "end",
+          index: 0,
+          sha256: sha256(bytes(10, 0x62)),
+        });
+      },
+    }));
+  await h.step(t, "an end message for a file not being sent", () =>
+    h.rejects({
+      phrase: "Client ended entry 0, which is not being sent",
+      absent: ["notsent.bin"],
+      act: async (c) => {
+        await offer(c, [fileEntry("notsent.bin", 0)]);
+        await c.send({ type: "end", index: 0, sha256: sha256(bytes(0)) });
+      },
+    }));
+  await h.step(t, "done while a file is unfinished", () =>
+    h.rejects({
+      phrase: 'Client finished while "unfinished.bin" was unfinished',
+      absent: ["unfinished.bin"],
+      act: async (c) => {
+        await start(c, "unfinished.bin", 10);
+        await c.data(bytes(5));
+        await h.waitForPartial("unfinished.bin", 5);
+        await c.send({ type: "done" });
+      },
+    }));
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-data.txt"),
+  );
+});
+
+Deno.test("hostile: broken frames", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+  const header = (lengthField: number, type: number) =>
+    rawFrame(type, new Uint8Array(0), lengthField);
+
+  await h.step(t, "length header 0xFFFFFFFF", () =>
+    h.rejects({
+      phrase:
+        `Frame of 4294967294 bytes from peer exceeds the limit of ${MAX_FRAME_PAYLOAD}`,
+      act: (c) => c.raw(header(0xFFFFFFFF, FrameType.Control)),
+    }));
+  await h.step(t, "length header MAX_FRAME_PAYLOAD + 2", () =>
+    h.rejects({
+      phrase: `Frame of ${MAX_FRAME_PAYLOAD + 1} bytes from peer exceeds`,
+      act: (c) => c.raw(header(MAX_FRAME_PAYLOAD + 2, FrameType.Control)),
+    }));
+  await h.step(
+    t,
+    "a frame of exactly MAX_FRAME_PAYLOAD is accepted",
+    async () => {
+      const client = await h.connect();
+      await client.handshake();
+      const base = JSON.stringify({
+        type: "manifest",
+        entries: [],
+        more: false,
+        pad: "",
+      });
+      const payload = encoder.encode(
+        base.replace(
+          '"pad":""',
+          `"pad":"${"x".repeat(MAX_FRAME_PAYLOAD - base.length)}"`,
+        ),
+      );
+      assert.equal(payload.length, MAX_FRAME_PAYLOAD);
+      await client.frame(FrameType.Control, payload);
+      assert.equal((await client.expect("decisions")).items.length, 0);
+      await client.send({ type: "done" });
+      await client.expect("summary");
+    },
+  );
+  await h.step(
+    t,
+    "a truncated frame, then the client hangs up",
+    () =>
+      h.rejects({
+        phrase: "Connection closed in the middle of a frame",
+        reply: "none",
+        act: async (c) => {
+          await c.raw(rawFrame(FrameType.Control, bytes(10), 101));
+          c.close();
+        },
+      }),
+  );
+  await h.step(
+    t,
+    "a truncated data frame in the middle of a file",
+    () =>
+      h.rejects({
+        phrase: "Connection closed in the middle of a frame",
+        reply: "none",
+        absent: ["cut.bin"],
+        act: async (c) => {
+          await offer(c, [fileEntry("cut.bin", 100)]);
+          await c.send({ type: "file", index: 0, offset: 0 });
+          await c.data(bytes(40));
+          await h.waitForPartial("cut.bin", 40);
+          await c.raw(rawFrame(FrameType.Data, bytes(10), 61));
+          c.close();
+        },
+      }),
+  );
+  await h.step(t, "a frame with length 0", () =>
+    h.rejects({
+      phrase: "Frame with length 0 from peer",
+      act: (c) => c.raw(header(0, FrameType.Control)),
+    }));
+  await h.step(t, "an unknown frame type byte", () =>
+    h.rejects({
+      phrase: "Unknown frame type 7 from peer",
+      act: (c) => c.frame(7, jsonBytes({ type: "done" })),
+    }));
+  await h.step(t, "frame type 0", () =>
+    h.rejects({
+      phrase: "Unknown frame type 0 from peer",
+      act: (c) => c.frame(0, new Uint8Array(0)),
+    }));
+  await h.step(t, "an empty control frame", () =>
+    h.rejects({
+      phrase: "Malformed control message from peer (not JSON)",
+      act: (c) => c.frame(FrameType.Control, new Uint8Array(0)),
+    }));
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-frames.txt"),
+  );
+});
+
+Deno.test("hostile: malformed control messages", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+  const control = (text: string) => (c: HostileClient) =>
+    c.frame(FrameType.Control, encoder.encode(text));
+
+  await h.step(t, "not JSON", () =>
+    h.rejects({
+      phrase: "Malformed control message from peer (not JSON)",
+      act: control('{"type": "manifest", '),
+    }));
+  await h.step(t, "invalid UTF-8", () =>
+    h.rejects({
+      phrase: "Malformed control message from peer (not JSON)",
+      act: (c) =>
+        c.frame(FrameType.Control, new Uint8Array([0x22, 0xff, 0xfe, 0x22])),
+    }));
+  await h.step(t, "a JSON array", () =>
+    h.rejects({
+      phrase: "Malformed control message from peer (not an object)",
+      act: control('[{"type":"done"}]'),
+    }));
+  await h.step(t, "JSON null", () =>
+    h.rejects({
+      phrase: "Malformed control message from peer (not an object)",
+      act: control("null"),
+    }));
+  await h.step(t, "an object without type", () =>
+    h.rejects({
+      phrase: "Missing field type in control message",
+      act: control('{"entries":[],"more":false}'),
+    }));
+  await h.step(t, "a type that is not a string", () =>
+    h.rejects({
+      phrase: "Control message type is not a string",
+      act: control('{"type":1}'),
+    }));
+  await h.step(t, "an unknown type", () =>
+    h.rejects({
+      phrase: 'Unknown control message type "\\u001b[2Jhack" from client',
+      act: (c) => c.sendJson({ type: "\u001b[2Jhack" }),
+    }));
+  await h.step(t, "a data frame before the manifest", () =>
+    h.rejects({
+      phrase: "Client sent file data outside a file",
+      act: (c) => c.data(bytes(16)),
+    }));
+  await h.step(t, "done before the manifest", () =>
+    h.rejects({
+      phrase: "Client sent a done message before its manifest",
+      act: (c) => c.send({ type: "done" }),
+    }));
+  await h.step(t, "a second manifest", () =>
+    h.rejects({
+      phrase: "Client sent a second manifest",
+      absent: ["first.txt", "second.txt"],
+      act: async (c) => {
+        await offer(c, [fileEntry("first.txt", 1)]);
+        await c.send({
+          type: "manifest",
+          entries: [fileEntry("second.txt", 1)],
+          more: false,
+        });
+      },
+    }));
+  await h.step(t, "a data frame between files", () =>
+    h.rejects({
+      phrase: "Client sent file data outside a file",
+      absent: ["between.txt"],
+      act: async (c) => {
+        await offer(c, [fileEntry("between.txt", 1)]);
+        await c.data(bytes(1));
+      },
+    }));
+  await h.step(t, "a file message for an index out of range", () =>
+    h.rejects({
+      phrase: "Client sent a file for entry 5, which is not an expected file",
+      act: async (c) => {
+        await offer(c, [fileEntry("range.txt", 1)]);
+        await c.send({ type: "file", index: 5, offset: 0 });
+      },
+    }));
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-messages.txt"),
+  );
+});
+
+Deno.test("hostile: inconsistent manifests", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+
+  await h.step(t, "duplicate paths", () =>
+    h.rejects({
+      phrase: 'Manifest lists "dup.txt" more than once',
+      absent: ["dup.txt"],
+      act: (c) =>
+        c.send({
+          type: "manifest",
+          entries: [fileEntry("dup.txt", 1), fileEntry("dup.txt", 2)],
+          more: false,
+        }),
+    }));
+  await h.step(t, "duplicate paths across manifest frames", () =>
+    h.rejects({
+      phrase: 'Manifest lists "dup2" more than once',
+      absent: ["dup2"],
+      act: async (c) => {
+        await c.queue({
+          type: "manifest",
+          entries: [folderEntry("dup2")],
+          more: true,
+        });
+        await c.send({
+          type: "manifest",
+          entries: [fileEntry("dup2", 1)],
+          more: false,
+        });
+      },
+    }));
+  await h.step(t, "a file below a file", () =>
+    h.rejects({
+      phrase: 'Manifest puts "a/b" below a file',
+      absent: ["a"],
+      act: (c) =>
+        c.send({
+          type: "manifest",
+          entries: [fileEntry("a", 1), fileEntry("a/b", 1)],
+          more: false,
+        }),
+    }));
+  await h.step(t, "a folder deep below a file", () =>
+    h.rejects({
+      phrase: 'Manifest puts "f/g/h" below a file',
+      absent: ["f"],
+      act: (c) =>
+        c.send({
+          type: "manifest",
+          entries: [folderEntry("f/g/h"), fileEntry("f", 1)],
+          more: false,
+        }),
+    }));
+  await h.step(
+    t,
+    `more than MAX_ENTRIES (${MAX_ENTRIES}) entries`,
+    () =>
+      h.rejects({
+        phrase: `Manifest has more than ${MAX_ENTRIES} entries`,
+        act: async (c) => {
+          // Every frame says more:true: the server must stop at the frame
+          // that crosses the limit, not wait for the end of the manifest.
+          const perFrame = 15_000;
+          let sent = 0;
+          while (sent <= MAX_ENTRIES) {
+            const count = Math.min(perFrame, MAX_ENTRIES + 1 - sent);
+            const entries: Entry[] = [];
+            for (let i = 0; i < count; i++) {
+              entries.push(folderEntry(`e${sent + i}`));
+            }
+            await c.queue({ type: "manifest", entries, more: true });
+            sent += count;
+          }
+          await c.flush();
+        },
+      }),
+    120_000,
+  );
+  await h.step(t, "the server's memory stayed bounded", async () => {
+    const status = await Deno.readTextFile(`/proc/${server.child.pid}/status`);
+    const peakKiB = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1]);
+    console.log(`server peak RSS ${Math.round(peakKiB / 1024)} MiB`);
+    assert.ok(peakKiB < 1024 * 1024, `peak RSS ${peakKiB} KiB under 1 GiB`);
+  });
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-manifests.txt"),
+  );
+});
+
+Deno.test("hostile: bad hellos", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+  const hello = (bytes: Uint8Array, phrase: string) => () =>
+    h.rejects({
+      phrase,
+      raw: true,
+      reply: "hello-then-close",
+      act: (c) => c.raw(bytes),
+    });
+
+  await h.step(
+    t,
+    "protocol version 99",
+    hello(
+      helloBytes({ version: 99 }),
+      "Peer speaks protocol version 99, this program speaks version 1",
+    ),
+  );
+  await h.step(
+    t,
+    "an HTTP request instead of a hello",
+    hello(
+      encoder.encode("GET / HTTP/1.1\r\n\r\n"),
+      "Peer does not speak this file-transfer protocol (wrong magic bytes)",
+    ),
+  );
+  await h.step(
+    t,
+    "the receiver role instead of the sender role",
+    hello(
+      helloBytes({ role: Role.Receiver }),
+      "Peer is a server, expected the other side",
+    ),
+  );
+  await h.step(
+    t,
+    "an unknown role",
+    hello(helloBytes({ role: 9 }), "Peer is an unknown role (9)"),
+  );
+  await h.step(
+    t,
+    "unknown hello flags",
+    hello(helloBytes({ flags: 1 }), "Unknown hello flags 1 from peer"),
+  );
+  await h.step(t, "half a hello, then the end of the stream", () =>
+    h.rejects({
+      phrase: "Connection closed in the middle of the hello",
+      raw: true,
+      reply: "hello-then-close",
+      act: async (c) => {
+        await c.raw(helloBytes().subarray(0, 4));
+        await c.closeWrite();
+      },
+    }));
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-hellos.txt"),
+  );
+});
+
+Deno.test("hostile: sources the client cannot send", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+
+  /** Runs the client on `source`; it must fail with one line naming it. */
+  async function cannotSend(source: string, why: string): Promise<void> {
+    const before = await listTree(tmp.path);
+    const stdoutMark = server.stdout.length;
+    const stderrMark = server.stderr.length;
+    const result = await runClient([h.address, source]);
+    assert.notEqual(result.code, 0);
+    assert.equal(result.stdout, "");
+    assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+      `client: Cannot send ${source}: ${why}`,
+    ]);
+    // The client gave up before connecting: the server saw nothing.
+    assert.equal(server.stdout.slice(stdoutMark), "");
+    assert.equal(server.stderr.slice(stderrMark), "");
+    assert.deepEqual(await listTree(tmp.path), before);
+    await h.assertClean();
+    await h.probe();
+  }
+
+  await h.step(
+    t,
+    "a source that does not exist",
+    () => cannotSend(join(h.src, "no-such-file.txt"), "no such file or folder"),
+  );
+  await h.step(t, "a FIFO as source", async () => {
+    const fifo = join(h.src, "pipe");
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.equal(made.code, 0);
+    await cannotSend(fifo, "not a file or folder");
+  });
+  await h.step(t, "a FIFO inside a folder is skipped", async () => {
+    const folder = join(h.src, "withfifo");
+    await Deno.mkdir(folder);
+    await Deno.writeTextFile(join(folder, "ok.txt"), "ok\n");
+    const made = await new Deno.Command("mkfifo", {
+      args: [join(folder, "pipe")],
+    }).output();
+    assert.equal(made.code, 0);
+    const result = await runClient([h.address, folder]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+      `warning: Skipping ${join(folder, "pipe")}: not a regular file or folder`,
+    ]);
+    assert.deepEqual(await listTree(join(h.dest, "withfifo")), ["ok.txt"]);
+    await h.assertClean();
+  });
+  await h.step(t, "an unreadable file", async () => {
+    const locked = join(h.src, "locked.txt");
+    await Deno.writeTextFile(locked, "secret\n");
+    await Deno.chmod(locked, 0o000);
+    if (Deno.uid() === 0) {
+      console.log(
+        "skipped: running as root, which can read a file with mode 000",
+      );
+      return;
+    }
+    await cannotSend(locked, "permission denied");
+  });
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-sources.txt"),
+  );
+});
+
+Deno.test("hostile: 20 garbage connections during a normal transfer", async (t) => {
+  await using tmp = await tempDir();
+  const args = await Harness.layout(tmp.path);
+  await using server = await startServer(args);
+  const h = new Harness(tmp.path, server);
+
+  await h.step(t, "the normal transfer completes", async () => {
+    const big = new Uint8Array(48 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 65536) {
+      crypto.getRandomValues(big.subarray(i, i + 65536));
+    }
+    await Deno.writeFile(join(h.src, "big.bin"), big);
+    const stdoutMark = server.stdout.length;
+    const stderrMark = server.stderr.length;
+    let clientDone = false;
+    const normal = runClient([h.address, join(h.src, "big.bin")]).finally(
+      () => (clientDone = true),
+    );
+    // Wait until the normal client has connected, then attack.
+    const deadline = Date.now() + 20_000;
+    let peer: string | undefined;
+    while (peer === undefined && Date.now() < deadline && !clientDone) {
+      peer = server.stdout.slice(stdoutMark).match(
+        /\[(127\.0\.0\.1:\d+)\] connected/,
+      )?.[1];
+      await sleep(5);
+    }
+    assert.ok(peer !== undefined, "the normal client connected");
+    assert.ok(
+      !server.stdout.includes(`[${peer}] done`),
+      "the attack starts while the normal session runs",
+    );
+
+    const ports: number[] = [];
+    const attack = async (i: number): Promise<void> => {
+      const client = await h.connect();
+      ports.push(client.port);
+      const garbage = new Uint8Array(256);
+      crypto.getRandomValues(garbage);
+      garbage[0] = 0xff; // not "D", and as a frame length far too big
+      if (i % 2 === 0) {
+        await client.raw(garbage);
+        assert.deepEqual(await client.readHello(), SERVER_HELLO);
+        assert.ok(await client.readsEof());
+      } else {
+        await client.handshake();
+        await client.raw(garbage);
+        const { messages } = await client.readToEnd();
+        assert.equal(messages.length, 1, JSON.stringify(messages));
+        assert.equal(messages[0].type, "error");
+        contains(
+          (messages[0] as { message: string }).message,
+          "exceeds the limit",
+          "error message",
+        );
+      }
+      client.close();
+    };
+    let waves = 0;
+    do {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => attack(i)));
+      waves++;
+    } while (!clientDone && waves < 20);
+
+    const result = await normal;
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /1 of 1 files sent and verified/);
+    const received = await Deno.readFile(join(h.dest, "big.bin"));
+    assert.equal(sha256(received), sha256(big));
+    console.log(`${waves} waves of 20 garbage connections`);
+
+    // Every garbage connection got exactly one log line, nothing else did.
+    const deadline2 = Date.now() + 10_000;
+    while (
+      h.linesSince(stderrMark).length < ports.length &&
+      Date.now() < deadline2
+    ) await sleep(10);
+    const lines = h.linesSince(stderrMark);
+    assert.equal(lines.length, ports.length);
+    for (const port of ports) {
+      assert.equal(
+        lines.filter((line) => line.startsWith(`[127.0.0.1:${port}] error: `))
+          .length,
+        1,
+        `one line for port ${port}`,
+      );
+    }
+    await h.assertClean();
+    await h.probe();
+  }, 120_000);
+  await h.step(
+    t,
+    "the same server serves a normal client",
+    () => h.normalTransfer("after-garbage.txt"),
+  );
+});
