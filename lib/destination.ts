@@ -47,6 +47,13 @@ function utf8Prefix(name: string, maxBytes: number): string {
   return name.slice(0, end);
 }
 
+/** The cause of a file-system error, without the server's paths. */
+function fsReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Deno's messages read "File name too long (os error 36): lstat '/…'".
+  return message.replace(/ \(os error \d+\)/, "").replace(/:.*$/s, "");
+}
+
 /** A temporary file being written for one entry. */
 export interface PartialFile {
   /** The entry it will become. */
@@ -90,6 +97,19 @@ export class Destination {
    * that another client cannot write it at the same time.
    */
   async decide(entry: Entry): Promise<Decision> {
+    try {
+      return await this.#decide(entry);
+    } catch (error) {
+      // A legal name can still be too long or otherwise unusable on this
+      // file system: that refuses the entry, not the whole session.
+      return {
+        action: "refuse",
+        reason: `cannot be saved here: ${fsReason(error)}`,
+      };
+    }
+  }
+
+  async #decide(entry: Entry): Promise<Decision> {
     const blocked = await this.#checkParents(entry.path);
     if (blocked !== null) return { action: "refuse", reason: blocked };
     const target = this.absolute(entry.path);
