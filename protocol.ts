@@ -39,6 +39,9 @@ export const MAX_NAME_BYTES = 255;
 /** Most entries one manifest may hold. */
 export const MAX_ENTRIES = 1_000_000;
 
+/** Most bytes of manifest payload, over all its frames, per session. */
+export const MAX_MANIFEST_BYTES: number = 128 * 1024 * 1024;
+
 /** Largest file size the protocol accepts: 1 PiB. */
 export const MAX_FILE_SIZE: number = 2 ** 50;
 
@@ -262,6 +265,18 @@ export function sanitize(value: string): string {
     CONTROL_CHARACTERS,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
+}
+
+/**
+ * Cuts free text to {@link MAX_MESSAGE_CHARS}, which the peer enforces;
+ * operating-system errors can quote paths of up to 4 KiB.
+ */
+export function clipMessage(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  let end = MAX_MESSAGE_CHARS - 1;
+  const last = message.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--; // keep surrogate pairs whole
+  return message.slice(0, end) + "…";
 }
 
 /** Shows an untrusted name safely in a one-line message, in quotes. */

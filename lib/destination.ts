@@ -262,6 +262,9 @@ export class Destination {
       );
     }
     await Deno.rename(path, target);
+    // The rename is durable only once the folder holding it is synced.
+    using folder = await Deno.open(dirname(target), { read: true });
+    await folder.sync();
   }
 
   /** Closes and deletes a partial file that will not be completed. */

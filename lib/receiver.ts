@@ -10,6 +10,7 @@ import { type Channel, ConnectionClosedError, type Frame } from "./channel.ts";
 import {
   checkManifest,
   type ClientMessage,
+  clipMessage,
   type Decision,
   decodeClientMessage,
   encodeMessage,
@@ -17,7 +18,7 @@ import {
   FrameType,
   MAX_ENTRIES,
   MAX_FRAME_PAYLOAD,
-  MAX_MESSAGE_CHARS,
+  MAX_MANIFEST_BYTES,
   ProtocolError,
   quote,
   sanitize,
@@ -40,18 +41,6 @@ export interface ReceiveResult {
 
 const DECISIONS_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
 
-/**
- * Cuts a message to {@link MAX_MESSAGE_CHARS}, which the client enforces:
- * file system errors can quote paths of up to 4 KiB.
- */
-function clip(message: string): string {
-  if (message.length <= MAX_MESSAGE_CHARS) return message;
-  let end = MAX_MESSAGE_CHARS - 1;
-  const last = message.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--; // keep surrogate pairs whole
-  return message.slice(0, end) + "…";
-}
-
 function send(channel: Channel, message: ServerMessage): Promise<void> {
   return channel.send(FrameType.Control, encodeMessage(message));
 }
@@ -69,6 +58,7 @@ function controlMessage(frame: Frame): ClientMessage {
 
 async function receiveManifest(channel: Channel): Promise<Entry[]> {
   const entries: Entry[] = [];
+  let manifestBytes = 0;
   for (;;) {
     const frame = await channel.receive();
     if (frame === null) {
@@ -85,6 +75,15 @@ async function receiveManifest(channel: Channel): Promise<Entry[]> {
         `Manifest has more than ${MAX_ENTRIES} entries`,
       );
     }
+    manifestBytes += frame.payload.length;
+    if (manifestBytes > MAX_MANIFEST_BYTES) {
+      throw new ProtocolError(
+        `Manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
+      );
+    }
+    if (message.more && message.entries.length === 0) {
+      throw new ProtocolError("Manifest part with no entries and more to come");
+    }
     entries.push(...message.entries);
     if (!message.more) break;
   }
@@ -100,35 +99,36 @@ async function sendDecisions(
   let budget = 0;
   for (let i = 0; i < decisions.length; i++) {
     const decision = decisions[i];
-    budget += decision.action === "refuse"
+    const cost = decision.action === "refuse"
       ? 3 * decision.reason.length + 64
       : 128;
-    if (budget > DECISIONS_CHUNK_BUDGET) {
-      await send(channel, {
-        type: "decisions",
-        start,
-        items: decisions.slice(start, i),
-        more: true,
-      });
+    if (budget + cost > DECISIONS_CHUNK_BUDGET) {
+      const items = decisions.slice(start, i);
+      await send(channel, { type: "decisions", start, items, more: true });
       start = i;
       budget = 0;
     }
+    budget += cost;
   }
-  await send(channel, {
-    type: "decisions",
-    start,
-    items: decisions.slice(start),
-    more: false,
-  });
+  const items = decisions.slice(start);
+  await send(channel, { type: "decisions", start, items, more: false });
   await channel.flush();
 }
 
 /** The file whose data is arriving. */
 interface Incoming {
   index: number;
-  partial: PartialFile;
+  /** Where the data goes; null once saving it failed on this side. */
+  partial: PartialFile | null;
+  /** Why saving failed, to report when the client ends the file. */
+  failure: string | null;
   hash: Hash;
   received: number;
+}
+
+/** The cause of a local failure to save, fit for the client to read. */
+function saveFailure(error: unknown): string {
+  return clipMessage(`cannot save: ${errorMessage(error)}`);
 }
 
 /** One client session against a destination folder. */
@@ -155,10 +155,7 @@ class Session {
       await this.#receiveFiles();
       return this.#result;
     } finally {
-      if (this.#incoming !== null) {
-        await this.#destination.discard(this.#incoming.partial);
-        this.#incoming = null;
-      }
+      await this.#dropIncoming();
       this.#destination.release();
     }
   }
@@ -170,7 +167,7 @@ class Session {
     for (const [index, decision] of this.#decisions.entries()) {
       const entry = this.#entries[index];
       if (decision.action === "refuse") {
-        if (entry.kind === "file") this.#result.failed++;
+        this.#result.failed++;
         this.#emit({
           type: "file-failed",
           path: entry.path,
@@ -213,6 +210,12 @@ class Session {
     }
   }
 
+  async #dropIncoming(): Promise<void> {
+    const partial = this.#incoming?.partial;
+    this.#incoming = null;
+    if (partial) await this.#destination.discard(partial);
+  }
+
   async #write(incoming: Incoming, data: Uint8Array): Promise<void> {
     const entry = this.#entries[incoming.index];
     if (incoming.received + data.length > entry.size) {
@@ -220,13 +223,23 @@ class Session {
         `Client sent more bytes than announced for ${quote(entry.path)}`,
       );
     }
-    incoming.hash.update(data);
-    let written = 0;
-    while (written < data.length) {
-      written += await incoming.partial.file.write(data.subarray(written));
-    }
     incoming.received += data.length;
     this.#result.bytes += data.length;
+    incoming.hash.update(data);
+    const partial = incoming.partial;
+    // After a local failure the rest of the file is read and dropped, so
+    // that one unsavable file does not end the session.
+    if (partial === null) return;
+    try {
+      let written = 0;
+      while (written < data.length) {
+        written += await partial.file.write(data.subarray(written));
+      }
+    } catch (error) {
+      incoming.failure = saveFailure(error);
+      incoming.partial = null;
+      await this.#destination.discard(partial);
+    }
   }
 
   /** Takes an index the client names, which must still await a file. */
@@ -266,9 +279,17 @@ class Session {
             } from offset ${message.offset}, the server asked for 0`,
           );
         }
+        let partial: PartialFile | null = null;
+        let failure: string | null = null;
+        try {
+          partial = await this.#destination.createPartial(entry);
+        } catch (error) {
+          failure = saveFailure(error);
+        }
         this.#incoming = {
           index: message.index,
-          partial: await this.#destination.createPartial(entry),
+          partial,
+          failure,
           hash: newHash(),
           received: 0,
         };
@@ -289,12 +310,11 @@ class Session {
             `Client aborted entry ${message.index}, which is not being sent`,
           );
         }
-        this.#incoming = null;
-        await this.#destination.discard(incoming.partial);
+        await this.#dropIncoming();
         this.#result.failed++;
         this.#emit({
           type: "file-failed",
-          path: incoming.partial.entry.path,
+          path: this.#entries[incoming.index].path,
           message: `client gave up: ${sanitize(message.message)}`,
         });
         return;
@@ -302,6 +322,13 @@ class Session {
       case "skip": {
         const entry = this.#claim(message.index, "a skip");
         const decision = this.#decisions[message.index];
+        if (message.reason !== "unreadable" && decision.action !== "compare") {
+          throw new ProtocolError(
+            `Client skipped ${
+              quote(entry.path)
+            } as ${message.reason}, but the server had no file to compare`,
+          );
+        }
         if (message.reason === "same" && decision.action === "compare") {
           this.#result.verified++;
           this.#emit({
@@ -353,11 +380,17 @@ class Session {
       );
     }
     this.#incoming = null;
-    try {
-      await this.#destination.promote(incoming.partial);
-    } catch (error) {
-      await this.#destination.discard(incoming.partial);
-      const message = clip(`cannot save: ${(error as Error).message}`);
+    let failure = incoming.failure;
+    if (incoming.partial !== null) {
+      try {
+        await this.#destination.promote(incoming.partial);
+      } catch (error) {
+        await this.#destination.discard(incoming.partial);
+        failure = saveFailure(error);
+      }
+    }
+    if (failure !== null) {
+      const message = failure;
       this.#result.failed++;
       this.#emit({ type: "file-failed", path: entry.path, message });
       await send(this.#channel, { type: "failed", index, message });
@@ -393,7 +426,18 @@ class Session {
         entry.kind === "folder" && this.#decisions[i].action === "accept"
       )
       .sort((a, b) => b.path.length - a.path.length);
-    for (const folder of folders) await this.#destination.finishFolder(folder);
+    for (const folder of folders) {
+      try {
+        await this.#destination.finishFolder(folder);
+      } catch (error) {
+        this.#emit({
+          type: "warning",
+          message: `Cannot set the mode or time of ${quote(folder.path)}: ${
+            errorMessage(error)
+          }`,
+        });
+      }
+    }
     await send(this.#channel, {
       type: "summary",
       verified: this.#result.verified,
@@ -423,7 +467,7 @@ export async function receiveSession(
       try {
         await send(channel, {
           type: "error",
-          message: clip(errorMessage(error)),
+          message: clipMessage(errorMessage(error)),
         });
         await channel.flush();
       } catch {

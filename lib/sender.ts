@@ -9,6 +9,7 @@
 import type { Channel } from "./channel.ts";
 import {
   type ClientMessage,
+  clipMessage,
   DATA_CHUNK_SIZE,
   type Decision,
   decodeServerMessage,
@@ -115,6 +116,9 @@ async function receiveDecisions(
     decisions.push(...message.items);
     if (decisions.length > count) {
       throw new ProtocolError("Server sent more decisions than entries");
+    }
+    if (message.more && message.items.length === 0) {
+      throw new ProtocolError("Server sent empty decisions with more to come");
     }
     if (!message.more) break;
   }
@@ -361,7 +365,9 @@ export async function sendEntries(
           !(error instanceof Deno.errors.PermissionDenied)
         ) throw error;
         refused++;
-        const message = `cannot send ${quote(entry.path)}: ${error.message}`;
+        const message = clipMessage(
+          `cannot send ${quote(entry.path)}: ${error.message}`,
+        );
         emit({ type: "file-failed", path: entry.path, message });
         await send(channel, { type: "abort", index, message });
       }
