@@ -14,6 +14,9 @@ import { establishChannel } from "./lib/handshake.ts";
 import { scanSources } from "./lib/scan.ts";
 import { sendEntries } from "./lib/sender.ts";
 import { connect } from "./lib/transport.ts";
+import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
+import { CodeError } from "./lib/code.ts";
+import { codeToScalar } from "./lib/pake.ts";
 import { DEFAULT_PORT, Role } from "./protocol.ts";
 import type { TransferEvent } from "./lib/events.ts";
 
@@ -25,11 +28,24 @@ HOST defaults to localhost and PORT to ${DEFAULT_PORT}; PATH defaults to main.tx
 Folders are sent recursively; symbolic links are skipped, never followed.
 A file is reported only once the server has confirmed it by SHA-256.
 
+The code printed by the server is required. It is read from --code,
+--code-file or FT_CODE, or asked for on the terminal (without echo).
+
 Options:
-  -h, --help   Show this help
+      --code-file F   Read the code from the first line of file F
+      --code CODE     Use CODE (other local users can see it in the process
+                      list: prefer FT_CODE or --code-file)
+      --tls           Connect with TLS (the code is still required)
+      --ca FILE       Trust this PEM certificate authority for --tls
+  -h, --help          Show this help
+
+Environment:
+  FT_CODE             The code, when neither --code nor --code-file is given
 
 Examples:
-  deno run -A client.ts                          send main.txt to localhost
+  deno run -A client.ts                          send main.txt to localhost (asks for the code)
+  FT_CODE=4071-apple-river-stone deno run -A client.ts 192.168.1.20 notes.txt
+  deno run -A client.ts --tls --ca ca.pem files.example.org:7000 report.pdf
   deno run -A client.ts 192.168.1.20 photos/     send a folder to another machine
   deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
 
@@ -63,7 +79,13 @@ async function main(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     strict: true,
-    options: { help: { type: "boolean", short: "h" } },
+    options: {
+      code: { type: "string" },
+      "code-file": { type: "string" },
+      tls: { type: "boolean", default: false },
+      ca: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) {
     console.log(HELP);
@@ -73,9 +95,32 @@ async function main(args: string[]): Promise<number> {
   const sources = positionals.length > 1 ? positionals.slice(1) : ["main.txt"];
   const scan = await scanSources(sources);
   for (const message of scan.warnings) printEvent({ type: "warning", message });
+  if (values.ca !== undefined && !values.tls) {
+    throw new UsageError("--ca only applies with --tls");
+  }
+  const code = await codeFromSources({
+    code: values.code,
+    codeFile: values["code-file"],
+  }) ?? await promptForCode();
+  if (code === undefined) {
+    throw new UsageError(
+      `No code: set ${CODE_ENV}, use --code-file FILE, or run in a terminal to type it`,
+    );
+  }
+  const password = codeToScalar(code);
   const started = performance.now();
-  const conn = await connect(target.host, target.port);
-  const channel = await establishChannel(conn, { role: Role.Sender });
+  const conn = await connect(
+    target.host,
+    target.port,
+    values.tls ? { caFile: values.ca } : undefined,
+  );
+  let channel;
+  try {
+    channel = await establishChannel(conn, { role: Role.Sender, password });
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
   try {
     const result = await sendEntries(channel, scan.entries, printEvent);
     const seconds = (performance.now() - started) / 1000;
@@ -96,7 +141,7 @@ if (import.meta.main) {
   try {
     Deno.exitCode = await main(Deno.args);
   } catch (error) {
-    const usage = error instanceof UsageError ||
+    const usage = error instanceof UsageError || error instanceof CodeError ||
       (error instanceof TypeError && "code" in error &&
         String(error.code).startsWith("ERR_PARSE_ARGS"));
     console.error(`client: ${errorMessage(error)}`);

@@ -10,7 +10,7 @@
  */
 
 /** Version of the wire protocol; peers with another version refuse to talk. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Port the server listens on unless told otherwise. */
 export const DEFAULT_PORT = 65432;
@@ -68,6 +68,8 @@ export const FrameType = {
   Control: 1,
   /** Raw bytes of the file currently being sent. */
   Data: 2,
+  /** A key-exchange message; only before the channel is encrypted. */
+  Handshake: 3,
 } as const;
 
 /** A frame type byte. */
@@ -110,8 +112,12 @@ export function decodeHello(bytes: Uint8Array, expected: Role): Hello {
   }
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) {
+      // 0x15 and 0x16 start TLS alert and handshake records.
+      const tls = bytes[0] === 0x15 || bytes[0] === 0x16;
       throw new ProtocolError(
-        "Peer does not speak this file-transfer protocol (wrong magic bytes)",
+        tls
+          ? "Peer speaks TLS, not this protocol in the clear: use TLS on both sides (--tls on the client, --cert and --key on the server)"
+          : "Peer does not speak this file-transfer protocol (wrong magic bytes)",
       );
     }
   }
@@ -177,7 +183,10 @@ export function readFrameLength(header: Uint8Array, offset: number): number {
 
 /** Checks a frame type byte received from the peer. */
 export function checkFrameType(type: number): FrameType {
-  if (type !== FrameType.Control && type !== FrameType.Data) {
+  if (
+    type !== FrameType.Control && type !== FrameType.Data &&
+    type !== FrameType.Handshake
+  ) {
     throw new ProtocolError(`Unknown frame type ${type} from peer`);
   }
   return type;

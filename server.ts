@@ -12,54 +12,47 @@ import {
   parsePort,
   reachableAddresses,
 } from "./lib/address.ts";
-import { Destination, prepareDestination } from "./lib/destination.ts";
+import { CodeError, generateCode } from "./lib/code.ts";
+import { CODE_ENV, codeFromSources } from "./lib/code_input.ts";
+import { prepareDestination } from "./lib/destination.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
-import type { TransferEvent } from "./lib/events.ts";
-import { formatBytes, shortHash } from "./lib/format.ts";
-import { establishChannel } from "./lib/handshake.ts";
-import { receiveSession } from "./lib/receiver.ts";
+import { codeToScalar } from "./lib/pake.ts";
+import { serve } from "./lib/serve.ts";
 import { listen } from "./lib/transport.ts";
-import { DEFAULT_PORT, Role } from "./protocol.ts";
+import { DEFAULT_PORT } from "./protocol.ts";
 
 const HELP = `Receive files and folders sent with client.ts.
 
 Usage: deno run -A server.ts [options]
 
+A short code authenticates clients and keys the encrypted channel. Unless
+one is given, the server makes one up and prints it with the client command.
+It stays valid for as long as the server runs.
+
 Options:
-      --host ADDR   Address to listen on (default 0.0.0.0, all IPv4 interfaces;
-                    use :: for IPv6 as well)
-      --port N      TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
-      --dir PATH    Folder to save into (default ./received)
-      --once        Exit after the first session; exit status 0 only if every
-                    file of it was verified
-      --overwrite   Replace an existing file whose content differs
-  -h, --help        Show this help
+      --host ADDR     Address to listen on (default 0.0.0.0, all IPv4
+                      interfaces; use :: for IPv6 as well)
+      --port N        TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
+      --dir PATH      Folder to save into (default ./received)
+      --once          Exit after the first session; exit status 0 only if
+                      every file of it was verified
+      --overwrite     Replace an existing file whose content differs
+      --code-file F   Read the code from the first line of file F
+      --code CODE     Use CODE (other local users can see it in the process
+                      list: prefer ${CODE_ENV} or --code-file)
+      --cert FILE     Listen with TLS, with this PEM certificate chain...
+      --key FILE      ...and this PEM private key (the code is still needed)
+  -h, --help          Show this help
+
+Environment:
+  ${CODE_ENV}             The code, when neither --code nor --code-file is given
 
 Examples:
   deno run -A server.ts                        receive into ./received on port ${DEFAULT_PORT}
   deno run -A server.ts --dir ~/inbox --once   one transfer, then exit
+  ${CODE_ENV}=4071-apple-river-stone deno run -A server.ts --cert c.pem --key k.pem
 
 Exit status: 0 on success, 1 on errors, 2 for usage errors.`;
-
-function logger(peer: string): (event: TransferEvent) => void {
-  return (event) => {
-    switch (event.type) {
-      case "file-verified":
-        console.log(
-          `[${peer}] received ${event.path} (${
-            formatBytes(event.size)
-          }, sha256 ${shortHash(event.sha256)})`,
-        );
-        break;
-      case "file-skipped":
-        console.log(`[${peer}] already there: ${event.path}`);
-        break;
-      case "file-failed":
-        console.error(`[${peer}] failed ${event.path}: ${event.message}`);
-        break;
-    }
-  };
-}
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -72,6 +65,10 @@ async function main(args: string[]): Promise<number> {
       dir: { type: "string", default: "received" },
       once: { type: "boolean", default: false },
       overwrite: { type: "boolean", default: false },
+      code: { type: "string" },
+      "code-file": { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -80,74 +77,49 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const port = parsePort(values.port, true);
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  const tls = values.cert === undefined
+    ? undefined
+    : { certFile: values.cert, keyFile: values.key! };
+  const code = await codeFromSources({
+    code: values.code,
+    codeFile: values["code-file"],
+  }) ?? generateCode();
+  const password = codeToScalar(code);
   const root = await prepareDestination(values.dir);
-  const listener = listen(values.host, port);
+  const listener = await listen(values.host, port, tls);
   const actualPort = (listener.addr as Deno.NetAddr).port;
+  const secured = tls ? " with TLS" : "";
   console.log(
     `Listening on ${
       formatHostPort(values.host, actualPort)
-    }, saving into ${root}`,
+    }${secured}, saving into ${root}`,
   );
+  console.log(`Code: ${code}`);
   const portSuffix = actualPort === DEFAULT_PORT ? "" : `:${actualPort}`;
+  const tlsFlag = tls ? " --tls" : "";
   console.log("Send files with:");
   for (const address of reachableAddresses(values.host)) {
     const host = address.includes(":") ? `[${address}]` : address;
-    console.log(`  deno run -A client.ts ${host}${portSuffix} FILE...`);
+    console.log(
+      `  ${CODE_ENV}=${code} deno run -A client.ts${tlsFlag} ${host}${portSuffix} FILE...`,
+    );
   }
-
-  let onceResult = 1;
-  for await (const conn of listener) {
-    const remote = conn.remoteAddr as Deno.NetAddr;
-    const peer = formatHostPort(remote.hostname, remote.port);
-    conn.setNoDelay(true);
-    const session = (async () => {
-      console.log(`[${peer}] connected`);
-      const channel = await establishChannel(conn, {
-        role: Role.Receiver,
-        flushBeforeBlocking: true,
-      });
-      try {
-        const result = await receiveSession(
-          channel,
-          new Destination(root, values.overwrite),
-          logger(peer),
-        );
-        console.log(
-          `[${peer}] done: ${result.verified} verified, ${result.failed} failed, ${
-            formatBytes(result.bytes)
-          } received`,
-        );
-        return result.failed === 0 ? 0 : 1;
-      } finally {
-        channel.close();
-      }
-    })().catch((error) => {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-      console.error(`[${peer}] error: ${errorMessage(error)}`);
-      return 1;
-    });
-    if (values.once) {
-      onceResult = await session;
-      break;
-    }
-  }
-  try {
-    listener.close();
-  } catch {
-    // Leaving the loop early may already have closed it.
-  }
-  return onceResult;
+  return await serve(listener, {
+    root,
+    password,
+    overwrite: values.overwrite,
+    once: values.once,
+  });
 }
 
 if (import.meta.main) {
   try {
     Deno.exitCode = await main(Deno.args);
   } catch (error) {
-    const usage = error instanceof UsageError ||
+    const usage = error instanceof UsageError || error instanceof CodeError ||
       (error instanceof TypeError && "code" in error &&
         String(error.code).startsWith("ERR_PARSE_ARGS"));
     console.error(`server: ${errorMessage(error)}`);

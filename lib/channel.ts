@@ -14,6 +14,13 @@ import {
   readFrameLength,
   writeFrameHeader,
 } from "../protocol.ts";
+import {
+  readRecordLength,
+  RECORD_HEADER_LENGTH,
+  RecordOpener,
+  type RecordSealer,
+  TAG_LENGTH,
+} from "./record.ts";
 
 /** The part of `Deno.Conn` the channel needs. */
 export interface ByteStream {
@@ -55,6 +62,7 @@ export class ConnectionClosedError extends Error {
 }
 
 const READ_BUFFER_SIZE = 2 * (MAX_FRAME_PAYLOAD + FRAME_HEADER_LENGTH);
+// Room for the largest frame or record, so that every frame is one copy.
 const WRITE_BUFFER_SIZE = MAX_FRAME_PAYLOAD + 64 * 1024;
 
 /** Writes all of `data` to `stream`, looping over short writes. */
@@ -138,6 +146,7 @@ export class FrameWriter {
   #buffer = new Uint8Array(WRITE_BUFFER_SIZE);
   #length = 0;
   #tail: Promise<void> = Promise.resolve();
+  #sealer: RecordSealer | null = null;
 
   /** Writes to `stream`. */
   constructor(stream: ByteStream) {
@@ -147,18 +156,25 @@ export class FrameWriter {
   /** Queues one frame; writes run one at a time in call order. */
   send(type: FrameType, payload: Uint8Array): Promise<void> {
     return this.#serialize(async () => {
-      const total = FRAME_HEADER_LENGTH + payload.length;
+      const total = this.#sealer === null
+        ? FRAME_HEADER_LENGTH + payload.length
+        : RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH;
       if (this.#length + total > this.#buffer.length) await this.#drain();
-      if (total > this.#buffer.length) {
-        const header = new Uint8Array(FRAME_HEADER_LENGTH);
-        writeFrameHeader(header, 0, type, payload.length);
-        await writeAll(this.#stream, header);
-        await writeAll(this.#stream, payload);
-        return;
+      if (this.#sealer === null) {
+        writeFrameHeader(this.#buffer, this.#length, type, payload.length);
+        this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);
+      } else {
+        this.#sealer.seal(type, payload, this.#buffer, this.#length);
       }
-      writeFrameHeader(this.#buffer, this.#length, type, payload.length);
-      this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);
       this.#length += total;
+    });
+  }
+
+  /** Encrypts every frame queued from now on with `sealer`. */
+  startSealing(sealer: RecordSealer): Promise<void> {
+    return this.#serialize(() => {
+      this.#sealer = sealer;
+      return Promise.resolve();
     });
   }
 
@@ -236,6 +252,70 @@ export class PlainChannel implements Channel {
       );
     }
     return { type, payload };
+  }
+
+  /** See {@link Channel.close}. */
+  close(): void {
+    try {
+      this.#stream.close();
+    } catch {
+      // Already closed: nothing left to release.
+    }
+  }
+}
+
+/**
+ * A channel whose frames travel as authenticated, encrypted records; the
+ * writer must already seal with the matching {@link RecordSealer}.
+ */
+export class SecureChannel implements Channel {
+  #stream: ByteStream;
+  #reader: BufferedReader;
+  #writer: FrameWriter;
+  #opener: RecordOpener;
+
+  /** Reads records with `opener` and writes through the sealing `writer`. */
+  constructor(
+    stream: ByteStream,
+    reader: BufferedReader,
+    writer: FrameWriter,
+    opener: RecordOpener,
+  ) {
+    this.#stream = stream;
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#opener = opener;
+  }
+
+  /** See {@link Channel.send}. */
+  send(type: FrameType, payload: Uint8Array): Promise<void> {
+    return this.#writer.send(type, payload);
+  }
+
+  /** See {@link Channel.flush}. */
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  /** See {@link Channel.receive}. */
+  async receive(): Promise<Frame | null> {
+    const view = await this.#reader.readExact(
+      RECORD_HEADER_LENGTH,
+      "a record header",
+    );
+    if (view === null) return null;
+    // The next read may move the buffer under this view.
+    const header = view.slice();
+    const body = await this.#reader.readExact(
+      readRecordLength(header),
+      "a record",
+    );
+    if (body === null) {
+      throw new ConnectionClosedError(
+        "Connection closed in the middle of a record",
+      );
+    }
+    return this.#opener.open(header, body);
   }
 
   /** See {@link Channel.close}. */

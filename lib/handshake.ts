@@ -1,10 +1,12 @@
 /**
- * Opens a channel on a fresh connection: both sides send their hello at
- * once, then check the other's before any frame is trusted.
+ * Opens the secure channel on a fresh connection: both sides send their
+ * hello, run SPAKE2 keyed by the short code, confirm the key in both
+ * directions, and only then exchange frames, every one of them encrypted.
  *
  * @module
  */
 
+import { hkdfSync } from "node:crypto";
 import {
   BufferedReader,
   type ByteStream,
@@ -12,24 +14,110 @@ import {
   ConnectionClosedError,
   FrameWriter,
   PlainChannel,
+  SecureChannel,
 } from "./channel.ts";
-import { decodeHello, encodeHello, HELLO_LENGTH, Role } from "../protocol.ts";
+import {
+  CONFIRMATION_LENGTH,
+  PakeError,
+  SHARE_LENGTH,
+  Spake2,
+} from "./pake.ts";
+import { RecordOpener, RecordSealer } from "./record.ts";
+import {
+  decodeHello,
+  encodeHello,
+  FrameType,
+  HELLO_LENGTH,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  Role,
+} from "../protocol.ts";
+
+/** Raised when the key exchange fails; the message says what to check. */
+export class HandshakeError extends Error {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "HandshakeError";
+  }
+}
+
+/** What a client prints when the server's key confirmation fails. */
+export const WRONG_CODE_MESSAGE = "Wrong code, or not the server you meant";
+
+const encoder = new TextEncoder();
+
+/** SPAKE2 identities and associated data: they bind roles and version. */
+const PAKE_OPTIONS = {
+  idA: encoder.encode("deno-ft client"),
+  idB: encoder.encode("deno-ft server"),
+  aad: encoder.encode(`deno-ft protocol ${PROTOCOL_VERSION}`),
+};
+
+/** One key exchange attempt, as the server's guess limiter tracks it. */
+export type AttemptGate = () => Promise<(succeeded: boolean) => void>;
 
 /** How a side sets up its channel. */
 export interface ChannelOptions {
   /** The local side's role. */
   role: Role;
+  /** SPAKE2's w, from the short code (see `codeToScalar`). */
+  password: bigint;
   /**
    * Flush queued frames whenever a receive would block: right for a peer
    * whose writes answer what it reads, like the server.
    */
   flushBeforeBlocking?: boolean;
+  /**
+   * Server only: called once the client's key share has arrived, before
+   * any answer; may delay, and learns whether the attempt succeeded.
+   */
+  gate?: AttemptGate;
+}
+
+function directionKey(
+  sharedKey: Uint8Array,
+  transcriptHash: Uint8Array,
+  direction: string,
+): Uint8Array {
+  return new Uint8Array(
+    hkdfSync(
+      "sha256",
+      sharedKey,
+      transcriptHash,
+      `deno-ft ${PROTOCOL_VERSION} ${direction}`,
+      32,
+    ),
+  );
+}
+
+async function receiveHandshake(
+  channel: PlainChannel,
+  length: number,
+  what: string,
+): Promise<Uint8Array> {
+  const frame = await channel.receive();
+  if (frame === null) {
+    throw new ConnectionClosedError(
+      `Connection closed during the handshake, before ${what}`,
+    );
+  }
+  if (frame.type !== FrameType.Handshake) {
+    throw new ProtocolError(`Expected ${what} in a handshake frame`);
+  }
+  if (frame.payload.length !== length) {
+    throw new ProtocolError(
+      `Handshake message ${what} has ${frame.payload.length} bytes, expected ${length}`,
+    );
+  }
+  return frame.payload.slice();
 }
 
 /**
- * Exchanges hellos over `stream` and returns the channel for the rest of
- * the connection; throws a ProtocolError when the peer is not a compatible
- * counterpart.
+ * Exchanges hellos over `stream`, runs the key exchange and returns the
+ * encrypted channel for the rest of the connection. Throws a ProtocolError
+ * when the peer is not a compatible counterpart and a HandshakeError when
+ * the codes differ.
  */
 export async function establishChannel(
   stream: ByteStream,
@@ -41,13 +129,119 @@ export async function establishChannel(
     options.flushBeforeBlocking ? () => writer.flush() : undefined,
   );
   await writer.sendRaw(encodeHello(options.role));
-  const hello = await reader.readExact(HELLO_LENGTH, "the hello");
+  const client = options.role === Role.Sender;
+  let hello: Uint8Array | null;
+  try {
+    hello = await reader.readExact(HELLO_LENGTH, "the hello");
+  } catch (error) {
+    // A TLS server answers a clear hello with an alert and hangs up.
+    if (client && error instanceof ConnectionClosedError) hello = null;
+    else throw error;
+  }
   if (hello === null) {
-    throw new ConnectionClosedError("Connection closed before the hello");
+    throw new ConnectionClosedError(
+      client
+        ? "Server closed the connection before its hello: does it use TLS (then add --tls), or is it another program?"
+        : "Connection closed before the hello",
+    );
   }
   decodeHello(
     hello,
     options.role === Role.Sender ? Role.Receiver : Role.Sender,
   );
-  return new PlainChannel(stream, reader, writer);
+  const plain = new PlainChannel(stream, reader, writer);
+  const pake = new Spake2(client ? "A" : "B", options.password, PAKE_OPTIONS);
+
+  let keys;
+  if (client) {
+    await writer.send(FrameType.Handshake, pake.share);
+    await writer.flush();
+    const answer = await receiveHandshake(
+      plain,
+      SHARE_LENGTH + CONFIRMATION_LENGTH,
+      "the server's key share",
+    );
+    try {
+      keys = pake.finish(answer.subarray(0, SHARE_LENGTH));
+      keys.verifyPeer(answer.subarray(SHARE_LENGTH));
+    } catch (error) {
+      if (error instanceof PakeError) {
+        throw new HandshakeError(WRONG_CODE_MESSAGE);
+      }
+      throw error;
+    }
+    // Sent with the first encrypted frame: no extra round trip.
+    await writer.send(FrameType.Handshake, keys.confirmation);
+  } else {
+    const share = await receiveHandshake(
+      plain,
+      SHARE_LENGTH,
+      "the client's key share",
+    );
+    const finishAttempt = options.gate ? await options.gate() : () => {};
+    let succeeded = false;
+    try {
+      try {
+        keys = pake.finish(share);
+      } catch (error) {
+        if (error instanceof PakeError) {
+          throw new ProtocolError(
+            `Invalid key share from client: ${error.message}`,
+          );
+        }
+        throw error;
+      }
+      const answer = new Uint8Array(SHARE_LENGTH + CONFIRMATION_LENGTH);
+      answer.set(pake.share, 0);
+      answer.set(keys.confirmation, SHARE_LENGTH);
+      await writer.send(FrameType.Handshake, answer);
+      await writer.flush();
+      let confirmation: Uint8Array;
+      try {
+        confirmation = await receiveHandshake(
+          plain,
+          CONFIRMATION_LENGTH,
+          "the client's key confirmation",
+        );
+      } catch (error) {
+        if (error instanceof ConnectionClosedError) {
+          throw new HandshakeError(
+            "Client left during key confirmation: it probably has the wrong code",
+          );
+        }
+        throw error;
+      }
+      try {
+        keys.verifyPeer(confirmation);
+      } catch (error) {
+        if (error instanceof PakeError) {
+          throw new HandshakeError(
+            "Client's key confirmation failed: wrong code",
+          );
+        }
+        throw error;
+      }
+      succeeded = true;
+    } finally {
+      finishAttempt(succeeded);
+    }
+  }
+
+  const toServer = directionKey(
+    keys.sharedKey,
+    keys.transcriptHash,
+    "client to server",
+  );
+  const toClient = directionKey(
+    keys.sharedKey,
+    keys.transcriptHash,
+    "server to client",
+  );
+  await writer.startSealing(new RecordSealer(client ? toServer : toClient));
+  return new SecureChannel(
+    stream,
+    reader,
+    writer,
+    new RecordOpener(client ? toClient : toServer),
+  );
 }

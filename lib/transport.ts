@@ -16,13 +16,66 @@ export class TransportError extends Error {
   }
 }
 
-/** Connects to `host`:`port` over TCP. */
-export async function connect(host: string, port: number): Promise<Deno.Conn> {
-  const where = formatHostPort(host, port);
-  let conn: Deno.TcpConn;
+/** TLS settings for a client. */
+export interface ClientTls {
+  /** PEM file of the certificate authority to trust, besides the system's. */
+  caFile?: string;
+}
+
+/** TLS settings for a server. */
+export interface ServerTls {
+  /** PEM certificate chain file. */
+  certFile: string;
+  /** PEM private key file. */
+  keyFile: string;
+}
+
+async function readPem(path: string, what: string): Promise<string> {
   try {
-    conn = await Deno.connect({ hostname: host, port });
+    return await Deno.readTextFile(path);
   } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new TransportError(`Cannot read ${what} ${path}: ${why}`);
+  }
+}
+
+/** Connects to `host`:`port` over TCP, or TLS when `tls` is given. */
+export async function connect(
+  host: string,
+  port: number,
+  tls?: ClientTls,
+): Promise<Deno.Conn> {
+  const where = formatHostPort(host, port);
+  let conn: Deno.Conn;
+  try {
+    if (tls === undefined) {
+      const tcp = await Deno.connect({ hostname: host, port });
+      // Frames are batched by the channel, so small control messages such
+      // as confirmations should leave at once instead of waiting for Nagle.
+      tcp.setNoDelay(true);
+      conn = tcp;
+    } else {
+      const caCerts = tls.caFile === undefined
+        ? undefined
+        : [await readPem(tls.caFile, "CA certificate")];
+      const tlsConn = await Deno.connectTls({ hostname: host, port, caCerts });
+      await tlsConn.handshake();
+      conn = tlsConn;
+    }
+  } catch (error) {
+    if (error instanceof TransportError) throw error;
+    const text = error instanceof Error ? error.message : String(error);
+    if (/certificate|tls|handshake/i.test(text) && tls !== undefined) {
+      throw new TransportError(
+        `TLS with ${where} failed: ${
+          text.split("\n")[0]
+        } (use --ca FILE for a self-signed certificate)`,
+      );
+    }
     if (error instanceof Deno.errors.ConnectionRefused) {
       throw new TransportError(
         `Connection refused by ${where}: is server.ts running there?`,
@@ -39,17 +92,25 @@ export async function connect(host: string, port: number): Promise<Deno.Conn> {
     }
     throw new TransportError(`Cannot connect to ${where}: ${why}`);
   }
-  // Frames are batched by the channel, so small control messages such as
-  // confirmations should leave at once instead of waiting for Nagle.
-  conn.setNoDelay(true);
   return conn;
 }
 
-/** Listens for TCP connections on `host`:`port` (0 picks a free port). */
-export function listen(host: string, port: number): Deno.TcpListener {
+/**
+ * Listens on `host`:`port` (0 picks a free port), over TLS when `tls` is
+ * given.
+ */
+export async function listen(
+  host: string,
+  port: number,
+  tls?: ServerTls,
+): Promise<Deno.Listener> {
   try {
-    return Deno.listen({ hostname: host, port });
+    if (tls === undefined) return Deno.listen({ hostname: host, port });
+    const cert = await readPem(tls.certFile, "certificate");
+    const key = await readPem(tls.keyFile, "private key");
+    return Deno.listenTls({ hostname: host, port, cert, key });
   } catch (error) {
+    if (error instanceof TransportError) throw error;
     if (error instanceof Deno.errors.AddrInUse) {
       throw new TransportError(
         `Port ${port} is already in use on ${host}: stop the other program or choose another --port`,

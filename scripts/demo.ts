@@ -9,13 +9,18 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-function deno(args: string[], stdout: "piped" | "inherit"): Deno.ChildProcess {
+function deno(
+  args: string[],
+  stdout: "piped" | "inherit",
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
     stdin: "null",
     stdout,
     stderr: "inherit",
+    env,
   }).spawn();
 }
 
@@ -73,15 +78,22 @@ async function main(): Promise<number> {
       server.stdout,
       /Listening on [^ ]+:(\d+)[^\n]*\n(?:.*\n)*?.*FILE\.\.\.\n/,
     );
-    const port = match[0].match(/:(\d+),/)![1];
-    console.log(`$ deno run -A client.ts 127.0.0.1:${port} main.txt`);
-    const client = await deno([
-      "run",
-      "-A",
-      "client.ts",
-      `127.0.0.1:${port}`,
-      "main.txt",
-    ], "inherit").status;
+    const port = match[0].match(/:(\d+) ?[,w]/)![1];
+    const code = match[0].match(/^Code: (.+)$/m)![1];
+    console.log(
+      `$ FT_CODE=${code} deno run -A client.ts 127.0.0.1:${port} main.txt`,
+    );
+    const client = await deno(
+      [
+        "run",
+        "-A",
+        "client.ts",
+        `127.0.0.1:${port}`,
+        "main.txt",
+      ],
+      "inherit",
+      { FT_CODE: code },
+    ).status;
     const serverStatus = await server.status;
     await rest;
     if (!client.success || !serverStatus.success) {

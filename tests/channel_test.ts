@@ -5,36 +5,8 @@ import {
   FrameWriter,
   PlainChannel,
 } from "../lib/channel.ts";
-import { establishChannel } from "../lib/handshake.ts";
-import {
-  encodeHello,
-  FrameType,
-  MAX_FRAME_PAYLOAD,
-  ProtocolError,
-  Role,
-} from "../protocol.ts";
-
-/** A connected pair of real loopback TCP sockets. */
-async function socketPair(): Promise<[Deno.Conn, Deno.Conn] & Disposable> {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted = listener.accept();
-  const client = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: (listener.addr as Deno.NetAddr).port,
-  });
-  const server = await accepted;
-  return Object.assign([client, server] as [Deno.Conn, Deno.Conn], {
-    [Symbol.dispose]() {
-      for (const conn of [client, server]) {
-        try {
-          conn.close();
-        } catch {
-          // Closed by the test.
-        }
-      }
-    },
-  });
-}
+import { socketPair } from "./helpers.ts";
+import { FrameType, MAX_FRAME_PAYLOAD, ProtocolError } from "../protocol.ts";
 
 function plain(conn: Deno.Conn): PlainChannel {
   return new PlainChannel(
@@ -95,31 +67,4 @@ Deno.test("a frame cut short is an error, not a short payload", async () => {
   await a.write(new Uint8Array([0, 0, 0, 101, 2, 1, 2, 3]));
   a.close();
   await assert.rejects(() => plain(b).receive(), ConnectionClosedError);
-});
-
-Deno.test("hellos are exchanged, and a wrong role or version is refused", async () => {
-  using pair = await socketPair();
-  const [a, b] = pair;
-  const [client, server] = await Promise.all([
-    establishChannel(a, { role: Role.Sender }),
-    establishChannel(b, { role: Role.Receiver, flushBeforeBlocking: true }),
-  ]);
-  // The server flushes its queued reply before it waits for more.
-  const reply = (async () => {
-    const frame = await server.receive();
-    await server.send(FrameType.Control, frame!.payload);
-    await server.receive();
-  })();
-  await client.send(FrameType.Control, new Uint8Array([7]));
-  await client.flush();
-  assert.deepEqual((await client.receive())!.payload, new Uint8Array([7]));
-  client.close();
-  await reply;
-
-  using second = await socketPair();
-  await second[0].write(encodeHello(Role.Receiver));
-  await assert.rejects(
-    () => establishChannel(second[1], { role: Role.Receiver }),
-    /Peer is a server/,
-  );
 });

@@ -10,6 +10,9 @@ import { fileURLToPath } from "node:url";
 /** The repository's top folder. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 
+/** The code the test servers and clients share unless a test says otherwise. */
+export const TEST_CODE = "test-code-for-the-suite";
+
 /** Output and status of a finished process. */
 export interface Finished {
   /** Exit code. */
@@ -87,8 +90,14 @@ export class ServerProcess {
   }
 }
 
-/** Starts `server.ts` on a free loopback port with `args`. */
-export async function startServer(args: string[]): Promise<ServerProcess> {
+/**
+ * Starts `server.ts` on a free loopback port with `args`, and with
+ * {@link TEST_CODE} unless `env` says otherwise.
+ */
+export async function startServer(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -104,6 +113,7 @@ export async function startServer(args: string[]): Promise<ServerProcess> {
     stdout: "piped",
     stderr: "piped",
     cwd: ROOT,
+    env: { FT_CODE: TEST_CODE, ...env },
   }).spawn();
   const server = new ServerProcess(child);
   const match = await server.waitFor(/Listening on [^ ]+:(\d+)/);
@@ -111,7 +121,7 @@ export async function startServer(args: string[]): Promise<ServerProcess> {
   return server;
 }
 
-/** Runs `client.ts` with `args` to completion. */
+/** Runs `client.ts` with `args` to completion, with {@link TEST_CODE} by default. */
 export async function runClient(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
@@ -120,7 +130,7 @@ export async function runClient(
     args: ["run", "-A", `${ROOT}client.ts`, ...args],
     stdin: "null",
     cwd: options.cwd ?? ROOT,
-    env: options.env,
+    env: { FT_CODE: TEST_CODE, ...options.env },
   }).output();
   const decoder = new TextDecoder();
   return {
@@ -159,4 +169,28 @@ export async function listTree(folder: string): Promise<string[]> {
   }
   await walk(folder, "");
   return found.sort();
+}
+
+/** A connected pair of real loopback TCP sockets. */
+export async function socketPair(): Promise<
+  [Deno.Conn, Deno.Conn] & Disposable
+> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const client = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: (listener.addr as Deno.NetAddr).port,
+  });
+  const server = await accepted;
+  return Object.assign([client, server] as [Deno.Conn, Deno.Conn], {
+    [Symbol.dispose]() {
+      for (const conn of [client, server]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the test.
+        }
+      }
+    },
+  });
 }

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { hashFile } from "../lib/hash.ts";
-import { listTree, ROOT, runClient, startServer, tempDir } from "./helpers.ts";
+import {
+  listTree,
+  ROOT,
+  runClient,
+  ServerProcess,
+  startServer,
+  tempDir,
+  TEST_CODE,
+} from "./helpers.ts";
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
   using file = await Deno.open(path, { write: true, create: true });
@@ -274,8 +282,8 @@ Deno.test("IPv6 loopback as [::1]:PORT", async (t) => {
     ],
     stdout: "piped",
     stderr: "piped",
+    env: { FT_CODE: TEST_CODE },
   }).spawn();
-  const { ServerProcess } = await import("./helpers.ts");
   await using server = new ServerProcess(child);
   const match = await server.waitFor(/Listening on \[::1\]:(\d+)/);
   await t.step("send", async () => {

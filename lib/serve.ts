@@ -1,0 +1,188 @@
+/**
+ * The server's accept loop: one independent session per connection, each
+ * behind the key exchange and the guess limiter, logged one line per event.
+ *
+ * @module
+ */
+
+import { formatHostPort } from "./address.ts";
+import { Destination } from "./destination.ts";
+import { errorMessage } from "./errors.ts";
+import type { TransferEvent } from "./events.ts";
+import { formatBytes, shortHash } from "./format.ts";
+import { GuessLimiter } from "./guess_limiter.ts";
+import { type AttemptGate, establishChannel } from "./handshake.ts";
+import { receiveSession } from "./receiver.ts";
+import { Role } from "../protocol.ts";
+
+/** How the server runs. */
+export interface ServeOptions {
+  /** Destination folder, as returned by `prepareDestination`. */
+  root: string;
+  /** SPAKE2's w for the server's code. */
+  password: bigint;
+  /** Whether a different existing file may be replaced. */
+  overwrite: boolean;
+  /** Stop after the first session. */
+  once: boolean;
+  /** Limits code guessing; a fresh one by default. */
+  limiter?: GuessLimiter;
+}
+
+/** A stalled key exchange is dropped after this long. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+function logger(peer: string): (event: TransferEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case "file-verified":
+        console.log(
+          `[${peer}] received ${event.path} (${
+            formatBytes(event.size)
+          }, sha256 ${shortHash(event.sha256)})`,
+        );
+        break;
+      case "file-skipped":
+        console.log(`[${peer}] already there: ${event.path}`);
+        break;
+      case "file-failed":
+        console.error(`[${peer}] failed ${event.path}: ${event.message}`);
+        break;
+      case "warning":
+        console.error(`[${peer}] warning: ${event.message}`);
+        break;
+    }
+  };
+}
+
+function guessGate(
+  limiter: GuessLimiter,
+  address: string,
+  peer: string,
+): AttemptGate {
+  return async () => {
+    const attempt = await limiter.begin(address);
+    if (attempt.waitedMs > 0) {
+      console.error(
+        `[${peer}] key exchange held back ${attempt.waitedMs} ms after failures from ${address}`,
+      );
+    }
+    return (succeeded) => {
+      const next = attempt.finish(succeeded);
+      if (!succeeded) {
+        console.error(
+          `[${peer}] failed key exchange: the next attempt from ${address} waits ${next} ms`,
+        );
+      }
+    };
+  };
+}
+
+/** Runs `work`, closing `conn` and failing if it takes over `ms`. */
+async function withTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  conn: Deno.Conn,
+  message: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+      reject(new Error(message));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {});
+  }
+}
+
+/**
+ * Runs one connection's session; resolves to its exit status, or null when
+ * the peer never got through the key exchange.
+ */
+async function handle(
+  conn: Deno.Conn,
+  options: ServeOptions,
+  limiter: GuessLimiter,
+): Promise<number | null> {
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  const peer = formatHostPort(remote.hostname, remote.port);
+  if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+  console.log(`[${peer}] connected`);
+  let authenticated = false;
+  try {
+    const channel = await withTimeout(
+      establishChannel(conn, {
+        role: Role.Receiver,
+        password: options.password,
+        flushBeforeBlocking: true,
+        gate: guessGate(limiter, remote.hostname, peer),
+      }),
+      HANDSHAKE_TIMEOUT_MS,
+      conn,
+      "Handshake timed out",
+    );
+    authenticated = true;
+    try {
+      const result = await receiveSession(
+        channel,
+        new Destination(options.root, options.overwrite),
+        logger(peer),
+      );
+      console.log(
+        `[${peer}] done: ${result.verified} verified, ${result.failed} failed, ${
+          formatBytes(result.bytes)
+        } received`,
+      );
+      return result.failed === 0 ? 0 : 1;
+    } finally {
+      channel.close();
+    }
+  } catch (error) {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+    console.error(`[${peer}] error: ${errorMessage(error)}`);
+    return authenticated ? 1 : null;
+  }
+}
+
+/**
+ * Serves connections from `listener` until it closes, or until the first
+ * session ends with `once`; resolves to the exit status.
+ */
+export async function serve(
+  listener: Deno.Listener,
+  options: ServeOptions,
+): Promise<number> {
+  const limiter = options.limiter ?? new GuessLimiter();
+  let status = 0;
+  for await (const conn of listener) {
+    const session = handle(conn, options, limiter);
+    // With --once, a peer that fails the key exchange does not count: a
+    // stranger guessing the code must not end the server.
+    if (options.once) {
+      const result = await session;
+      if (result !== null) {
+        status = result;
+        break;
+      }
+    }
+  }
+  try {
+    listener.close();
+  } catch {
+    // Leaving the loop early may already have closed it.
+  }
+  return status;
+}
