@@ -70,7 +70,8 @@ export class GuessLimiter {
     }
     const ahead = state.tail;
     let release = () => {};
-    state.tail = new Promise((resolve) => (release = resolve));
+    const turn = new Promise<void>((resolve) => (release = resolve));
+    state.tail = turn;
     await ahead;
     const due = state.lastFailure + this.delayFor(state.failures);
     const wait = due - Date.now();
@@ -78,19 +79,28 @@ export class GuessLimiter {
     return {
       waitedMs: Date.now() - started,
       finish: (ok) => {
-        const next = this.#record(address, ok);
+        const next = this.#record(address, ok, turn);
         release();
         return next;
       },
     };
   }
 
-  #record(address: string, succeeded: boolean): number {
+  /** `turn` is the queued attempt's place in line, if it had one. */
+  #record(
+    address: string,
+    succeeded: boolean,
+    turn?: Promise<void>,
+  ): number {
     const state = this.#states.get(address);
     if (succeeded) {
       // A right code from an address clears its record, unless others
       // are still queued behind it.
-      if (state !== undefined) state.failures = 0;
+      if (state !== undefined && turn !== undefined && state.tail === turn) {
+        this.#states.delete(address);
+      } else if (state !== undefined) {
+        state.failures = 0;
+      }
       return 0;
     }
     if (state === undefined) {

@@ -19,6 +19,7 @@ import {
 import {
   CONFIRMATION_LENGTH,
   PakeError,
+  type PakeKeys,
   SHARE_LENGTH,
   Spake2,
 } from "./pake.ts";
@@ -91,6 +92,38 @@ function directionKey(
   );
 }
 
+/** This protocol's SPAKE2 side for `role`: A for the client, B for the server. */
+export function newPake(role: Role, password: bigint): Spake2 {
+  return new Spake2(role === Role.Sender ? "A" : "B", password, PAKE_OPTIONS);
+}
+
+/** The record keys of both directions of a connection. */
+export interface RecordKeys {
+  /** Seals what the client sends and opens what the server receives. */
+  toServer: Uint8Array;
+  /** Seals what the server sends and opens what the client receives. */
+  toClient: Uint8Array;
+}
+
+/**
+ * Derives the record keys from a finished key exchange; use them only once
+ * the peer's key confirmation has been verified.
+ */
+export function deriveRecordKeys(keys: PakeKeys): RecordKeys {
+  return {
+    toServer: directionKey(
+      keys.sharedKey,
+      keys.transcriptHash,
+      "client to server",
+    ),
+    toClient: directionKey(
+      keys.sharedKey,
+      keys.transcriptHash,
+      "server to client",
+    ),
+  };
+}
+
 async function receiveHandshake(
   channel: PlainChannel,
   length: number,
@@ -150,7 +183,7 @@ export async function establishChannel(
     options.role === Role.Sender ? Role.Receiver : Role.Sender,
   );
   const plain = new PlainChannel(stream, reader, writer);
-  const pake = new Spake2(client ? "A" : "B", options.password, PAKE_OPTIONS);
+  const pake = newPake(options.role, options.password);
 
   let keys;
   if (client) {
@@ -227,16 +260,7 @@ export async function establishChannel(
     }
   }
 
-  const toServer = directionKey(
-    keys.sharedKey,
-    keys.transcriptHash,
-    "client to server",
-  );
-  const toClient = directionKey(
-    keys.sharedKey,
-    keys.transcriptHash,
-    "server to client",
-  );
+  const { toServer, toClient } = deriveRecordKeys(keys);
   await writer.startSealing(new RecordSealer(client ? toServer : toClient));
   return new SecureChannel(
     stream,

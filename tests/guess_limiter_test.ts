@@ -56,3 +56,15 @@ Deno.test("old failures are forgotten", async () => {
   assert.equal(attempt.waitedMs, 0);
   attempt.finish(true);
 });
+
+Deno.test("a success clears the address's record: no more delay, no queue", async () => {
+  const limiter = new GuessLimiter({ baseDelayMs: 30 });
+  (await limiter.begin("a")).finish(false);
+  const right = await limiter.begin("a");
+  assert.ok(right.waitedMs >= 20, `waited ${right.waitedMs}`);
+  right.finish(true);
+  // Like an address that never failed: two at once, neither held back.
+  const attempts = await Promise.all([limiter.begin("a"), limiter.begin("a")]);
+  assert.deepEqual(attempts.map((attempt) => attempt.waitedMs), [0, 0]);
+  for (const attempt of attempts) attempt.finish(true);
+});

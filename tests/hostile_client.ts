@@ -1,17 +1,38 @@
 /**
  * A misbehaving test client: it speaks the wire format of `protocol.ts`
  * over a real TCP connection, but lets a test send whatever bytes, hellos,
- * frames and control messages it likes, valid or not.
+ * handshake messages, records, frames and control messages it likes, valid
+ * or not.
+ *
+ * After {@link HostileClient.handshake} (the hello and a real SPAKE2 key
+ * exchange with {@link TEST_CODE}), frames travel as records sealed with the
+ * real key, so the server opens them and judges their content; `raw` still
+ * writes bytes to the socket as they are.
  *
  * @module
  */
 
 import {
   BufferedReader,
+  type Channel,
   ConnectionClosedError,
   FrameWriter,
   PlainChannel,
+  SecureChannel,
 } from "../lib/channel.ts";
+import { deriveRecordKeys, newPake } from "../lib/handshake.ts";
+import {
+  codeToScalar,
+  CONFIRMATION_LENGTH,
+  type PakeKeys,
+  SHARE_LENGTH,
+} from "../lib/pake.ts";
+import {
+  RECORD_HEADER_LENGTH,
+  RecordOpener,
+  RecordSealer,
+  TAG_LENGTH,
+} from "../lib/record.ts";
 import {
   type ClientMessage,
   decodeHello,
@@ -25,8 +46,17 @@ import {
   Role,
   type ServerMessage,
 } from "../protocol.ts";
+import { TEST_CODE } from "./helpers.ts";
 
 const encoder = new TextEncoder();
+
+let testPassword: bigint | undefined;
+
+/** SPAKE2's w for {@link TEST_CODE}; computed once, it costs 150 ms. */
+export function testCodeScalar(): bigint {
+  testPassword ??= codeToScalar(TEST_CODE);
+  return testPassword;
+}
 
 /** A hello with any field replaced; by default the client's valid hello. */
 export function helloBytes(
@@ -41,8 +71,9 @@ export function helloBytes(
 }
 
 /**
- * One frame with an arbitrary type byte and, if given, a length field that
- * lies about the payload (the field counts the type byte, as on the wire).
+ * One clear frame (as before the key exchange) with an arbitrary type byte
+ * and, if given, a length field that lies about the payload (the field
+ * counts the type byte, as on the wire).
  */
 export function rawFrame(
   type: number,
@@ -53,6 +84,20 @@ export function rawFrame(
   new DataView(bytes.buffer).setUint32(0, lengthField);
   bytes[4] = type;
   bytes.set(payload, FRAME_HEADER_LENGTH);
+  return bytes;
+}
+
+/**
+ * A record length field of `lengthField` followed by `body`, which need not
+ * be as long as the field says nor sealed at all.
+ */
+export function rawRecord(
+  lengthField: number,
+  body: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const bytes = new Uint8Array(RECORD_HEADER_LENGTH + body.length);
+  new DataView(bytes.buffer).setUint32(0, lengthField);
+  bytes.set(body, RECORD_HEADER_LENGTH);
   return bytes;
 }
 
@@ -91,7 +136,9 @@ export class HostileClient implements Disposable {
   readonly port: number;
   #reader: BufferedReader;
   #writer: FrameWriter;
-  #channel: PlainChannel;
+  /** Clear until the key exchange is done, then encrypted. */
+  #channel: Channel;
+  #sealer: RecordSealer | null = null;
   #closed = false;
 
   private constructor(conn: Deno.TcpConn) {
@@ -120,18 +167,79 @@ export class HostileClient implements Disposable {
     return hello === null ? null : hello.slice();
   }
 
-  /** The normal hello exchange; throws unless the server's hello is valid. */
-  async handshake(): Promise<void> {
+  /** The hello exchange; throws unless the server's hello is valid. */
+  async hello(): Promise<void> {
     await this.raw(helloBytes());
     const hello = await this.readHello();
     if (hello === null) throw new Error("Server closed before its hello");
     decodeHello(hello, Role.Receiver);
   }
 
+  /**
+   * After the hello: sends a valid key share for {@link TEST_CODE}, reads
+   * the server's share and confirmation, checks that confirmation and
+   * returns the keys. The server now waits for the client's confirmation.
+   */
+  async exchangeShares(): Promise<PakeKeys> {
+    const pake = newPake(Role.Sender, testCodeScalar());
+    await this.frame(FrameType.Handshake, pake.share);
+    const frame = await this.#channel.receive();
+    if (frame === null) throw new Error("Server closed before its key share");
+    if (
+      frame.type !== FrameType.Handshake ||
+      frame.payload.length !== SHARE_LENGTH + CONFIRMATION_LENGTH
+    ) {
+      throw new Error("Server sent no valid key share");
+    }
+    const answer = frame.payload.slice();
+    const keys = pake.finish(answer.subarray(0, SHARE_LENGTH));
+    keys.verifyPeer(answer.subarray(SHARE_LENGTH));
+    return keys;
+  }
+
+  /**
+   * Queues the client's key confirmation for `keys`, like the real client
+   * (it leaves with the next write), and encrypts every frame from then on.
+   */
+  async confirm(keys: PakeKeys): Promise<void> {
+    await this.#writer.send(FrameType.Handshake, keys.confirmation);
+    const { toServer, toClient } = deriveRecordKeys(keys);
+    this.#sealer = new RecordSealer(toServer);
+    await this.#writer.startSealing(this.#sealer);
+    this.#channel = new SecureChannel(
+      this.conn,
+      this.#reader,
+      this.#writer,
+      new RecordOpener(toClient),
+    );
+  }
+
+  /** The normal hello and key exchange; throws if the server's is invalid. */
+  async handshake(): Promise<void> {
+    await this.hello();
+    await this.confirm(await this.exchangeShares());
+  }
+
+  /**
+   * The bytes of the next record the client would send, sealed with the
+   * real key and counted, for the test to write (changed or not) with
+   * `raw`; only after the key exchange.
+   */
+  async seal(type: number, payload: Uint8Array): Promise<Uint8Array> {
+    if (this.#sealer === null) throw new Error("No key exchange yet");
+    // Everything queued was sealed before this record.
+    await this.#writer.flush();
+    const record = new Uint8Array(
+      RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH,
+    );
+    this.#sealer.seal(type as FrameType, payload, record, 0);
+    return record;
+  }
+
   /** Sends a well-formed control message. */
   async send(message: ClientMessage): Promise<void> {
-    await this.#writer.send(FrameType.Control, encodeMessage(message));
-    await this.#writer.flush();
+    await this.queue(message);
+    await this.flush();
   }
 
   /** Sends any JSON value as a control frame. */
@@ -139,15 +247,19 @@ export class HostileClient implements Disposable {
     await this.frame(FrameType.Control, jsonBytes(value));
   }
 
-  /** Sends one frame of `type` (any byte) with `payload`. */
+  /**
+   * Sends one frame of `type` (any byte) with `payload`: in the clear
+   * before the key exchange, as a sealed record after it.
+   */
   async frame(type: number, payload: Uint8Array): Promise<void> {
-    await this.raw(rawFrame(type, payload));
+    await this.#writer.send(type as FrameType, payload);
+    await this.flush();
   }
 
   /** Sends one data frame. */
   async data(bytes: Uint8Array): Promise<void> {
-    await this.#writer.send(FrameType.Data, bytes);
-    await this.#writer.flush();
+    await this.queueData(bytes);
+    await this.flush();
   }
 
   /** Queues a control message without writing it yet. */
@@ -170,7 +282,7 @@ export class HostileClient implements Disposable {
     const frame = await this.#channel.receive();
     if (frame === null) return null;
     if (frame.type !== FrameType.Control) {
-      throw new Error("Server sent a data frame");
+      throw new Error(`Server sent a frame of type ${frame.type}`);
     }
     return decodeServerMessage(frame.payload);
   }

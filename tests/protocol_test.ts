@@ -22,15 +22,17 @@ import {
 Deno.test("hello: round trip, and every wrong field is named", () => {
   const hello = encodeHello(Role.Sender);
   assert.equal(hello.length, HELLO_LENGTH);
-  assert.deepEqual([...hello], [0x44, 0x46, 0x54, 0x50, 0, 1, 1, 0]);
-  assert.deepEqual(decodeHello(hello, Role.Sender), { version: 1, role: 1 });
+  assert.deepEqual([...hello], [0x44, 0x46, 0x54, 0x50, 0, 2, 1, 0]);
+  assert.deepEqual(decodeHello(hello, Role.Sender), { version: 2, role: 1 });
 
   const version = hello.slice();
-  version[5] = 2;
+  version[5] = 1;
   assert.throws(
     () => decodeHello(version, Role.Sender),
-    /Peer speaks protocol version 2, this program speaks version 1/,
+    /Peer speaks protocol version 1, this program speaks version 2/,
   );
+  const tls = Uint8Array.of(0x15, 3, 3, 0, 2, 2, 40, 0);
+  assert.throws(() => decodeHello(tls, Role.Sender), /Peer speaks TLS/);
   const magic = new TextEncoder().encode("GET / HT");
   assert.throws(() => decodeHello(magic, Role.Sender), /wrong magic/);
   assert.throws(() => decodeHello(hello, Role.Receiver), /Peer is a client/);
