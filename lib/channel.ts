@@ -11,6 +11,7 @@ import {
   FRAME_HEADER_LENGTH,
   FrameType,
   MAX_FRAME_PAYLOAD,
+  ProtocolError,
   readFrameLength,
   writeFrameHeader,
 } from "../protocol.ts";
@@ -236,14 +237,22 @@ export class PlainChannel implements Channel {
     return this.#writer.flush();
   }
 
-  /** See {@link Channel.receive}. */
-  async receive(): Promise<Frame | null> {
+  /**
+   * See {@link Channel.receive}; a frame whose payload is longer than
+   * `limit` is refused before it is read.
+   */
+  async receive(limit = MAX_FRAME_PAYLOAD): Promise<Frame | null> {
     const header = await this.#reader.readExact(
       FRAME_HEADER_LENGTH,
       "a frame header",
     );
     if (header === null) return null;
     const length = readFrameLength(header, 0);
+    if (length > limit) {
+      throw new ProtocolError(
+        `Frame of ${length} bytes from peer where at most ${limit} fit`,
+      );
+    }
     const type = checkFrameType(header[4]);
     const payload = await this.#reader.readExact(length, "a frame");
     if (payload === null) {
@@ -315,7 +324,13 @@ export class SecureChannel implements Channel {
         "Connection closed in the middle of a record",
       );
     }
-    return this.#opener.open(header, body);
+    const frame = this.#opener.open(header, body);
+    if (frame.type === FrameType.Handshake) {
+      throw new ProtocolError(
+        "Peer sent a handshake frame after the key exchange",
+      );
+    }
+    return frame;
   }
 
   /** See {@link Channel.close}. */

@@ -1,7 +1,7 @@
 /**
- * Slows down online guessing of the short code: after a failed key
- * exchange, further attempts from the same address wait their turn, one at
- * a time, behind a delay that doubles with every failure.
+ * Slows down online guessing of the short code. Key exchanges from one
+ * source address (one /64 for IPv6) go one at a time, and after a failed
+ * one the next waits behind a delay that doubles with every failure.
  *
  * @module
  */
@@ -16,35 +16,70 @@ export interface GuessLimiterOptions {
   forgetAfterMs?: number;
 }
 
-interface AddressState {
+/**
+ * How an attempt ended. Only an attempt that got the server's key
+ * confirmation, and so could test one guess, counts as a failure; one that
+ * was dropped before that (timeout, hang-up, malformed share) is abandoned.
+ */
+export type Outcome = "success" | "failure" | "abandoned";
+
+interface SourceState {
   failures: number;
   lastFailure: number;
-  /** Settles when the attempt ahead in line has finished. */
+  /** Settles when the last attempt in line has finished. */
   tail: Promise<void>;
+  /** Attempts begun and not yet finished. */
+  active: number;
 }
 
-/** Reports on the outcome of one attempt. */
+/** One attempt, once it is its turn. */
 export interface Attempt {
   /** Milliseconds this attempt waited before it could go ahead. */
   waitedMs: number;
+  /** The part of that wait owed to earlier failures, in milliseconds. */
+  penaltyMs: number;
   /**
-   * Records the outcome and lets the next attempt from the address go
+   * Records the outcome and lets the next attempt from the source go
    * ahead; returns the delay the next one will wait, in milliseconds.
    */
-  finish(succeeded: boolean): number;
+  finish(outcome: Outcome): number;
 }
 
-/** Tracks failed key exchanges per source address. */
+/**
+ * The key of a source address: the address itself for IPv4, its /64 prefix
+ * for IPv6, since one host commonly owns a whole /64.
+ */
+export function sourceKey(address: string): string {
+  if (!address.includes(":")) return address;
+  const [head, tail = ""] = address.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === "" ? [] : tail.split(":");
+  const groups = address.includes("::")
+    ? [
+      ...left,
+      ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"),
+      ...right,
+    ]
+    : left;
+  return groups.slice(0, 4).map((group) =>
+    group.replace(/^0+(?=.)/, "").toLowerCase()
+  ).join(":") + "::/64";
+}
+
+/** Tracks key exchanges and their failures per source. */
 export class GuessLimiter {
-  #states = new Map<string, AddressState>();
+  #states = new Map<string, SourceState>();
   #base: number;
   #max: number;
   #forget: number;
 
-  /** A limiter with the given delays (defaults: 500 ms doubling to 60 s). */
+  /**
+   * A limiter with the given delays (defaults: 500 ms doubling to 20 s,
+   * which stays below the server's 30 s handshake timeout).
+   */
   constructor(options: GuessLimiterOptions = {}) {
     this.#base = options.baseDelayMs ?? 500;
-    this.#max = options.maxDelayMs ?? 60_000;
+    this.#max = options.maxDelayMs ?? 20_000;
     this.#forget = options.forgetAfterMs ?? 60 * 60_000;
   }
 
@@ -55,72 +90,60 @@ export class GuessLimiter {
   }
 
   /**
-   * Waits until an attempt from `address` may go ahead. An address with
-   * no recent failure is not delayed and not queued.
+   * Waits until an attempt from `address` may go ahead: after the attempts
+   * from the same source before it, and after the delay its failures owe.
    */
   async begin(address: string): Promise<Attempt> {
     const started = Date.now();
-    let state = this.#states.get(address);
-    if (state !== undefined && started - state.lastFailure > this.#forget) {
-      this.#states.delete(address);
-      state = undefined;
-    }
+    const key = sourceKey(address);
+    let state = this.#states.get(key);
     if (state === undefined) {
-      return { waitedMs: 0, finish: (ok) => this.#record(address, ok) };
+      if (this.#states.size >= 100_000) this.#forgetIdle(started);
+      state = {
+        failures: 0,
+        lastFailure: 0,
+        tail: Promise.resolve(),
+        active: 0,
+      };
+      this.#states.set(key, state);
     }
-    const ahead = state.tail;
+    const current = state;
+    current.active++;
+    const ahead = current.tail;
     let release = () => {};
-    const turn = new Promise<void>((resolve) => (release = resolve));
-    state.tail = turn;
+    current.tail = new Promise<void>((resolve) => (release = resolve));
     await ahead;
-    const due = state.lastFailure + this.delayFor(state.failures);
-    const wait = due - Date.now();
+    if (Date.now() - current.lastFailure > this.#forget) current.failures = 0;
+    const wait = current.lastFailure + this.delayFor(current.failures) -
+      Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    let finished = false;
     return {
       waitedMs: Date.now() - started,
-      finish: (ok) => {
-        const next = this.#record(address, ok, turn);
+      penaltyMs: Math.max(wait, 0),
+      finish: (outcome) => {
+        if (finished) return this.delayFor(current.failures);
+        finished = true;
+        if (outcome === "success") current.failures = 0;
+        if (outcome === "failure") {
+          current.failures++;
+          current.lastFailure = Date.now();
+        }
+        current.active--;
+        if (current.active === 0 && current.failures === 0) {
+          this.#states.delete(key);
+        }
         release();
-        return next;
+        return this.delayFor(current.failures);
       },
     };
   }
 
-  /** `turn` is the queued attempt's place in line, if it had one. */
-  #record(
-    address: string,
-    succeeded: boolean,
-    turn?: Promise<void>,
-  ): number {
-    const state = this.#states.get(address);
-    if (succeeded) {
-      // A right code from an address clears its record, unless others
-      // are still queued behind it.
-      if (state !== undefined && turn !== undefined && state.tail === turn) {
-        this.#states.delete(address);
-      } else if (state !== undefined) {
-        state.failures = 0;
+  #forgetIdle(now: number): void {
+    for (const [key, state] of this.#states) {
+      if (state.active === 0 && now - state.lastFailure > this.#forget) {
+        this.#states.delete(key);
       }
-      return 0;
-    }
-    if (state === undefined) {
-      if (this.#states.size >= 100_000) this.#forgetOld();
-      this.#states.set(address, {
-        failures: 1,
-        lastFailure: Date.now(),
-        tail: Promise.resolve(),
-      });
-      return this.delayFor(1);
-    }
-    state.failures++;
-    state.lastFailure = Date.now();
-    return this.delayFor(state.failures);
-  }
-
-  #forgetOld(): void {
-    const now = Date.now();
-    for (const [address, state] of this.#states) {
-      if (now - state.lastFailure > this.#forget) this.#states.delete(address);
     }
   }
 }

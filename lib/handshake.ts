@@ -24,6 +24,7 @@ import {
   Spake2,
 } from "./pake.ts";
 import { RecordOpener, RecordSealer } from "./record.ts";
+import type { Outcome } from "./guess_limiter.ts";
 import {
   decodeHello,
   encodeHello,
@@ -56,7 +57,7 @@ const PAKE_OPTIONS = {
 };
 
 /** One key exchange attempt, as the server's guess limiter tracks it. */
-export type AttemptGate = () => Promise<(succeeded: boolean) => void>;
+export type AttemptGate = () => Promise<(outcome: Outcome) => void>;
 
 /** How a side sets up its channel. */
 export interface ChannelOptions {
@@ -129,7 +130,9 @@ async function receiveHandshake(
   length: number,
   what: string,
 ): Promise<Uint8Array> {
-  const frame = await channel.receive();
+  // Checked against the length before the payload is read, so that a
+  // stranger cannot make the server buffer a large frame.
+  const frame = await channel.receive(length);
   if (frame === null) {
     throw new ConnectionClosedError(
       `Connection closed during the handshake, before ${what}`,
@@ -196,6 +199,15 @@ export async function establishChannel(
     );
     try {
       keys = pake.finish(answer.subarray(0, SHARE_LENGTH));
+    } catch (error) {
+      if (error instanceof PakeError) {
+        throw new ProtocolError(
+          `Invalid key share from server: ${error.message}`,
+        );
+      }
+      throw error;
+    }
+    try {
       keys.verifyPeer(answer.subarray(SHARE_LENGTH));
     } catch (error) {
       if (error instanceof PakeError) {
@@ -212,7 +224,9 @@ export async function establishChannel(
       "the client's key share",
     );
     const finishAttempt = options.gate ? await options.gate() : () => {};
-    let succeeded = false;
+    // Only an attempt that received the server's confirmation could test
+    // a guess; one dropped before that is merely abandoned.
+    let outcome: Outcome = "abandoned";
     try {
       try {
         keys = pake.finish(share);
@@ -229,6 +243,7 @@ export async function establishChannel(
       answer.set(keys.confirmation, SHARE_LENGTH);
       await writer.send(FrameType.Handshake, answer);
       await writer.flush();
+      outcome = "failure";
       let confirmation: Uint8Array;
       try {
         confirmation = await receiveHandshake(
@@ -254,9 +269,9 @@ export async function establishChannel(
         }
         throw error;
       }
-      succeeded = true;
+      outcome = "success";
     } finally {
-      finishAttempt(succeeded);
+      finishAttempt(outcome);
     }
   }
 

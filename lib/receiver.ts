@@ -46,11 +46,6 @@ function send(channel: Channel, message: ServerMessage): Promise<void> {
 }
 
 function controlMessage(frame: Frame): ClientMessage {
-  if (frame.type === FrameType.Handshake) {
-    throw new ProtocolError(
-      "Client sent a handshake frame after the key exchange",
-    );
-  }
   if (frame.type !== FrameType.Control) {
     throw new ProtocolError("Client sent file data outside a file");
   }

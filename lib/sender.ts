@@ -56,11 +56,6 @@ async function receiveMessage(
       `Server closed the connection while the client waited for ${waitingFor}`,
     );
   }
-  if (frame.type === FrameType.Handshake) {
-    throw new ProtocolError(
-      "Server sent a handshake frame after the key exchange",
-    );
-  }
   if (frame.type !== FrameType.Control) {
     throw new ProtocolError("Server sent a data frame");
   }

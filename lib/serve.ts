@@ -62,14 +62,14 @@ function guessGate(
 ): AttemptGate {
   return async () => {
     const attempt = await limiter.begin(address);
-    if (attempt.waitedMs > 0) {
+    if (attempt.penaltyMs > 0) {
       console.error(
-        `[${peer}] key exchange held back ${attempt.waitedMs} ms after failures from ${address}`,
+        `[${peer}] key exchange held back ${attempt.penaltyMs} ms after failures from ${address}`,
       );
     }
-    return (succeeded) => {
-      const next = attempt.finish(succeeded);
-      if (!succeeded) {
+    return (outcome) => {
+      const next = attempt.finish(outcome);
+      if (outcome === "failure") {
         console.error(
           `[${peer}] failed key exchange: the next attempt from ${address} waits ${next} ms`,
         );
