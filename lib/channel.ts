@@ -63,6 +63,9 @@ export class ConnectionClosedError extends Error {
 }
 
 const READ_BUFFER_SIZE = 2 * (MAX_FRAME_PAYLOAD + FRAME_HEADER_LENGTH);
+// Buffers start small and grow to full size on first need, so that a
+// connection that never gets past the key exchange costs little memory.
+const INITIAL_BUFFER_SIZE = 64 * 1024;
 // Room for the largest frame or record, so that every frame is one copy.
 const WRITE_BUFFER_SIZE = MAX_FRAME_PAYLOAD + 64 * 1024;
 
@@ -83,7 +86,7 @@ export async function writeAll(
  */
 export class BufferedReader {
   #stream: ByteStream;
-  #buffer = new Uint8Array(READ_BUFFER_SIZE);
+  #buffer = new Uint8Array(INITIAL_BUFFER_SIZE);
   #start = 0;
   #end = 0;
   #beforeBlocking: () => Promise<void>;
@@ -111,8 +114,15 @@ export class BufferedReader {
    * after some of them.
    */
   async readExact(length: number, what: string): Promise<Uint8Array | null> {
-    if (length > this.#buffer.length) {
+    if (length > READ_BUFFER_SIZE) {
       throw new RangeError(`Cannot buffer ${length} bytes`);
+    }
+    if (length > this.#buffer.length) {
+      const grown = new Uint8Array(READ_BUFFER_SIZE);
+      grown.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#end -= this.#start;
+      this.#start = 0;
+      this.#buffer = grown;
     }
     if (this.#buffer.length - this.#start < length) {
       this.#buffer.copyWithin(0, this.#start, this.#end);
@@ -144,7 +154,7 @@ export class BufferedReader {
  */
 export class FrameWriter {
   #stream: ByteStream;
-  #buffer = new Uint8Array(WRITE_BUFFER_SIZE);
+  #buffer = new Uint8Array(INITIAL_BUFFER_SIZE);
   #length = 0;
   #tail: Promise<void> = Promise.resolve();
   #sealer: RecordSealer | null = null;
@@ -160,7 +170,13 @@ export class FrameWriter {
       const total = this.#sealer === null
         ? FRAME_HEADER_LENGTH + payload.length
         : RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH;
-      if (this.#length + total > this.#buffer.length) await this.#drain();
+      const fits = () => this.#length + total <= this.#buffer.length;
+      if (!fits() && this.#buffer.length < WRITE_BUFFER_SIZE) {
+        const grown = new Uint8Array(WRITE_BUFFER_SIZE);
+        grown.set(this.#buffer.subarray(0, this.#length));
+        this.#buffer = grown;
+      }
+      if (!fits()) await this.#drain();
       if (this.#sealer === null) {
         writeFrameHeader(this.#buffer, this.#length, type, payload.length);
         this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);

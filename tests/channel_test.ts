@@ -68,3 +68,24 @@ Deno.test("a frame cut short is an error, not a short payload", async () => {
   a.close();
   await assert.rejects(() => plain(b).receive(), ConnectionClosedError);
 });
+
+Deno.test("a writer with small frames queued still takes a full frame", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  const sender = plain(a);
+  const receiver = plain(b);
+  // The small frame fills the first 64 KiB exactly, so the full one fits
+  // only after the queued bytes are written.
+  const small = new Uint8Array(65_531).fill(1);
+  const full = new Uint8Array(MAX_FRAME_PAYLOAD).fill(2);
+  const sending = (async () => {
+    await sender.send(FrameType.Data, small);
+    await sender.send(FrameType.Data, full);
+    await sender.send(FrameType.Data, small);
+    await sender.flush();
+  })();
+  for (const payload of [small, full, small]) {
+    assert.deepEqual((await receiver.receive())!.payload, payload);
+  }
+  await sending;
+});
