@@ -27,8 +27,15 @@ export const FRAME_HEADER_LENGTH = 5;
 /** Largest payload one frame may carry. */
 export const MAX_FRAME_PAYLOAD: number = 1024 * 1024;
 
-/** Most bytes of file data the sender puts in one data frame. */
+/** Bytes of a file the sender reads at once. */
 export const DATA_CHUNK_SIZE: number = MAX_FRAME_PAYLOAD;
+
+/**
+ * Bytes of file data the sender puts in one data frame. Records of this
+ * size cost no more per byte than larger ones, and their short-lived
+ * buffers come from the allocator's heap instead of fresh pages.
+ */
+export const DATA_FRAME_SIZE: number = 64 * 1024;
 
 /** Longest relative path, in UTF-8 bytes. */
 export const MAX_PATH_BYTES = 4096;

@@ -11,6 +11,7 @@ import {
   type ClientMessage,
   clipMessage,
   DATA_CHUNK_SIZE,
+  DATA_FRAME_SIZE,
   type Decision,
   decodeServerMessage,
   encodeMessage,
@@ -238,7 +239,10 @@ async function streamFile(
     }
     const chunk = buffer.subarray(0, count);
     hash.update(chunk);
-    await channel.send(FrameType.Data, chunk);
+    for (let at = 0; at < count; at += DATA_FRAME_SIZE) {
+      const end = Math.min(at + DATA_FRAME_SIZE, count);
+      await channel.send(FrameType.Data, chunk.subarray(at, end));
+    }
     remaining -= count;
     onBytes(count);
   }
