@@ -223,42 +223,56 @@ export class FrameWriter {
   }
 }
 
-/** A channel that frames bytes in the clear, as the protocol's base layer. */
-export class PlainChannel implements Channel {
-  #stream: ByteStream;
-  #reader: BufferedReader;
-  #writer: FrameWriter;
+/** What both channels share: the stream, its reader and its writer. */
+abstract class FramedChannel implements Channel {
+  /** The underlying stream. */
+  protected readonly stream: ByteStream;
+  /** Reads from the stream. */
+  protected readonly reader: BufferedReader;
+  /** Writes frames, in the clear or sealed, to the stream. */
+  protected readonly writer: FrameWriter;
 
   /**
    * Frames over `stream`; `reader` and `writer` may carry bytes already
    * buffered during the hello.
    */
-  constructor(
-    stream: ByteStream,
-    reader: BufferedReader,
-    writer: FrameWriter,
-  ) {
-    this.#stream = stream;
-    this.#reader = reader;
-    this.#writer = writer;
+  constructor(stream: ByteStream, reader: BufferedReader, writer: FrameWriter) {
+    this.stream = stream;
+    this.reader = reader;
+    this.writer = writer;
   }
 
   /** See {@link Channel.send}. */
   send(type: FrameType, payload: Uint8Array): Promise<void> {
-    return this.#writer.send(type, payload);
+    return this.writer.send(type, payload);
   }
 
   /** See {@link Channel.flush}. */
   flush(): Promise<void> {
-    return this.#writer.flush();
+    return this.writer.flush();
   }
 
+  /** See {@link Channel.receive}. */
+  abstract receive(): Promise<Frame | null>;
+
+  /** See {@link Channel.close}. */
+  close(): void {
+    try {
+      this.stream.close();
+    } catch {
+      // Already closed: nothing left to release.
+    }
+  }
+}
+
+/** A channel that frames bytes in the clear, as the protocol's base layer. */
+export class PlainChannel extends FramedChannel {
   /**
    * See {@link Channel.receive}; a frame whose payload is longer than
    * `limit` is refused before it is read.
    */
   async receive(limit = MAX_FRAME_PAYLOAD): Promise<Frame | null> {
-    const header = await this.#reader.readExact(
+    const header = await this.reader.readExact(
       FRAME_HEADER_LENGTH,
       "a frame header",
     );
@@ -270,7 +284,7 @@ export class PlainChannel implements Channel {
       );
     }
     const type = checkFrameType(header[4]);
-    const payload = await this.#reader.readExact(length, "a frame");
+    const payload = await this.reader.readExact(length, "a frame");
     if (payload === null) {
       throw new ConnectionClosedError(
         "Connection closed in the middle of a frame",
@@ -278,25 +292,13 @@ export class PlainChannel implements Channel {
     }
     return { type, payload };
   }
-
-  /** See {@link Channel.close}. */
-  close(): void {
-    try {
-      this.#stream.close();
-    } catch {
-      // Already closed: nothing left to release.
-    }
-  }
 }
 
 /**
  * A channel whose frames travel as authenticated, encrypted records; the
  * writer must already seal with the matching {@link RecordSealer}.
  */
-export class SecureChannel implements Channel {
-  #stream: ByteStream;
-  #reader: BufferedReader;
-  #writer: FrameWriter;
+export class SecureChannel extends FramedChannel {
   #opener: RecordOpener;
 
   /** Reads records with `opener` and writes through the sealing `writer`. */
@@ -306,32 +308,20 @@ export class SecureChannel implements Channel {
     writer: FrameWriter,
     opener: RecordOpener,
   ) {
-    this.#stream = stream;
-    this.#reader = reader;
-    this.#writer = writer;
+    super(stream, reader, writer);
     this.#opener = opener;
-  }
-
-  /** See {@link Channel.send}. */
-  send(type: FrameType, payload: Uint8Array): Promise<void> {
-    return this.#writer.send(type, payload);
-  }
-
-  /** See {@link Channel.flush}. */
-  flush(): Promise<void> {
-    return this.#writer.flush();
   }
 
   /** See {@link Channel.receive}. */
   async receive(): Promise<Frame | null> {
-    const view = await this.#reader.readExact(
+    const view = await this.reader.readExact(
       RECORD_HEADER_LENGTH,
       "a record header",
     );
     if (view === null) return null;
     // The next read may move the buffer under this view.
     const header = view.slice();
-    const body = await this.#reader.readExact(
+    const body = await this.reader.readExact(
       readRecordLength(header),
       "a record",
     );
@@ -347,14 +337,5 @@ export class SecureChannel implements Channel {
       );
     }
     return frame;
-  }
-
-  /** See {@link Channel.close}. */
-  close(): void {
-    try {
-      this.#stream.close();
-    } catch {
-      // Already closed: nothing left to release.
-    }
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import { normalizeCode } from "./code.ts";
-import { UsageError } from "./errors.ts";
+import { fileErrorReason, UsageError } from "./errors.ts";
 
 /** The ways a code can be given on the command line. */
 export interface CodeSources {
@@ -33,12 +33,9 @@ export async function codeFromSources(
     try {
       text = await Deno.readTextFile(sources.codeFile);
     } catch (error) {
-      const why = error instanceof Deno.errors.NotFound
-        ? "no such file"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      throw new UsageError(`Cannot read code file ${sources.codeFile}: ${why}`);
+      throw new UsageError(
+        `Cannot read code file ${sources.codeFile}: ${fileErrorReason(error)}`,
+      );
     }
     return normalizeCode(text.split("\n")[0]);
   }

@@ -32,6 +32,14 @@ export class SourceError extends Error {
   }
 }
 
+/** Why a file could not be read, in a few words, without its path. */
+export function fileErrorReason(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
+  return errorMessage(error);
+}
+
 /** The message of any thrown value, on one line. */
 export function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

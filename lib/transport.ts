@@ -6,6 +6,7 @@
  */
 
 import { formatHostPort } from "./address.ts";
+import { fileErrorReason } from "./errors.ts";
 
 /** Raised when a connection or listener cannot be set up. */
 export class TransportError extends Error {
@@ -34,12 +35,9 @@ async function readPem(path: string, what: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new TransportError(`Cannot read ${what} ${path}: ${why}`);
+    throw new TransportError(
+      `Cannot read ${what} ${path}: ${fileErrorReason(error)}`,
+    );
   }
 }
 
