@@ -112,6 +112,7 @@ async function handle(
   conn: Deno.Conn,
   options: ServeOptions,
   limiter: GuessLimiter,
+  onAuthenticated: () => void,
 ): Promise<number | null> {
   const remote = conn.remoteAddr as Deno.NetAddr;
   const peer = formatHostPort(remote.hostname, remote.port);
@@ -131,6 +132,7 @@ async function handle(
       "Handshake timed out",
     );
     authenticated = true;
+    onAuthenticated();
     try {
       const result = await receiveSession(
         channel,
@@ -158,31 +160,57 @@ async function handle(
 }
 
 /**
- * Serves connections from `listener` until it closes, or until the first
- * session ends with `once`; resolves to the exit status.
+ * Serves connections from `listener`, each independently, until the
+ * listener closes. With `once`, the first client through the key exchange
+ * ends the service: no new connection is taken, and when its session ends
+ * the others are closed. Resolves to the exit status.
  */
 export async function serve(
   listener: Deno.Listener,
   options: ServeOptions,
 ): Promise<number> {
   const limiter = options.limiter ?? new GuessLimiter();
-  let status = 0;
-  for await (const conn of listener) {
-    const session = handle(conn, options, limiter);
-    // With --once, a peer that fails the key exchange does not count: a
-    // stranger guessing the code must not end the server.
-    if (options.once) {
-      const result = await session;
-      if (result !== null) {
-        status = result;
-        break;
-      }
+  const open = new Set<Deno.Conn>();
+  let chosen: Promise<number | null> | null = null;
+  const stopAccepting = () => {
+    try {
+      listener.close();
+    } catch {
+      // Already closed.
     }
+  };
+  for (;;) {
+    let conn: Deno.Conn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource) break;
+      // A peer that reset before it was accepted, or no file handle left:
+      // that connection is lost, the service goes on.
+      console.error(
+        `server: cannot accept a connection: ${errorMessage(error)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    open.add(conn);
+    let session: Promise<number | null>;
+    const onAuthenticated = () => {
+      if (!options.once || chosen !== null) return;
+      chosen = session;
+      stopAccepting();
+    };
+    session = handle(conn, options, limiter, onAuthenticated);
+    session.finally(() => open.delete(conn));
   }
-  try {
-    listener.close();
-  } catch {
-    // Leaving the loop early may already have closed it.
+  if (chosen === null) return 0;
+  const status = await chosen ?? 1;
+  for (const conn of open) {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
   }
   return status;
 }
