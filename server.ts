@@ -83,10 +83,11 @@ async function main(args: string[]): Promise<number> {
   const tls = values.cert === undefined
     ? undefined
     : { certFile: values.cert, keyFile: values.key! };
-  const code = await codeFromSources({
+  const given = await codeFromSources({
     code: values.code,
     codeFile: values["code-file"],
-  }) ?? generateCode();
+  });
+  const code = given ?? generateCode();
   const password = codeToScalar(code);
   const root = await prepareDestination(values.dir);
   const listener = await listen(values.host, port, tls);
@@ -97,14 +98,27 @@ async function main(args: string[]): Promise<number> {
       formatHostPort(values.host, actualPort)
     }${secured}, saving into ${root}`,
   );
-  console.log(`Code: ${code}`);
+  // A code given to the server stays out of its output, which often ends
+  // up in logs; only a code it made up is shown.
+  console.log(
+    given === undefined
+      ? `Code: ${code}`
+      : `Code: the one given with ${
+        values.code !== undefined
+          ? "--code"
+          : values["code-file"] !== undefined
+          ? "--code-file"
+          : CODE_ENV
+      } (clients need the same)`,
+  );
+  const codePrefix = given === undefined ? `${CODE_ENV}=${code} ` : "";
   const portSuffix = actualPort === DEFAULT_PORT ? "" : `:${actualPort}`;
   const tlsFlag = tls ? " --tls" : "";
   console.log("Send files with:");
   for (const address of reachableAddresses(values.host)) {
     const host = address.includes(":") ? `[${address}]` : address;
     console.log(
-      `  ${CODE_ENV}=${code} deno run -A client.ts${tlsFlag} ${host}${portSuffix} FILE...`,
+      `  ${codePrefix}deno run -A client.ts${tlsFlag} ${host}${portSuffix} FILE...`,
     );
   }
   return await serve(listener, {

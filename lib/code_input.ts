@@ -67,8 +67,10 @@ export async function promptForCode(): Promise<string | undefined> {
           Deno.stderr.writeSync(encoder.encode("\n"));
           throw new UsageError("Interrupted while reading the code");
         }
-        if (byte === 0x7f || byte === 0x08) typed.pop();
-        else if (byte >= 0x20) typed.push(byte);
+        if (byte === 0x7f || byte === 0x08) {
+          // One character, however many UTF-8 bytes it took.
+          while ((typed.pop() ?? 0) >> 6 === 0b10);
+        } else if (byte >= 0x20) typed.push(byte);
       }
     }
   } finally {

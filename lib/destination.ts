@@ -8,6 +8,7 @@
 
 import { dirname, join } from "node:path";
 import { type Decision, type Entry, quote } from "../protocol.ts";
+import { publicMessage } from "./errors.ts";
 import { hashFile } from "./hash.ts";
 
 /** Raised when a path on the server cannot be written safely. */
@@ -47,13 +48,6 @@ function utf8Prefix(name: string, maxBytes: number): string {
   return name.slice(0, end);
 }
 
-/** The cause of a file-system error, without the server's paths. */
-function fsReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  // Deno's messages read "File name too long (os error 36): lstat '/…'".
-  return message.replace(/ \(os error \d+\)/, "").replace(/:.*$/s, "");
-}
-
 /** A temporary file being written for one entry. */
 export interface PartialFile {
   /** The entry it will become. */
@@ -80,6 +74,8 @@ export class Destination {
   /** Whether a different existing file may be replaced. */
   readonly overwrite: boolean;
   #claimed = new Set<string>();
+  /** Folders this session created, as relative paths. */
+  #created = new Set<string>();
 
   /** A view of `root`, as returned by {@link prepareDestination}. */
   constructor(root: string, overwrite: boolean) {
@@ -104,7 +100,7 @@ export class Destination {
       // file system: that refuses the entry, not the whole session.
       return {
         action: "refuse",
-        reason: `cannot be saved here: ${fsReason(error)}`,
+        reason: `cannot be saved here: ${publicMessage(error)}`,
       };
     }
   }
@@ -186,10 +182,15 @@ export class Destination {
   /** Creates the folder `relative` and its parents, refusing any link. */
   async makeFolder(relative: string): Promise<void> {
     let current = this.root;
+    let currentRelative = "";
     for (const name of relative.split("/")) {
       current = join(current, name);
+      currentRelative = currentRelative === ""
+        ? name
+        : `${currentRelative}/${name}`;
       try {
         await Deno.mkdir(current, { mode: 0o755 });
+        this.#created.add(currentRelative);
       } catch (error) {
         if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
       }
@@ -277,8 +278,14 @@ export class Destination {
     await Deno.remove(partial.path).catch(() => {});
   }
 
-  /** Applies a folder's mode and mtime, once everything inside is written. */
+  /**
+   * Applies a folder's mode and mtime, once everything inside is written,
+   * if this session created the folder.
+   */
   async finishFolder(entry: Entry): Promise<void> {
+    // A folder that was already there keeps its mode and time: the client
+    // must not loosen the permissions of what it did not create.
+    if (!this.#created.has(entry.path)) return;
     const path = this.absolute(entry.path);
     const info = await Deno.lstat(path);
     if (!info.isDirectory) return;

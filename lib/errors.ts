@@ -37,7 +37,17 @@ export function fileErrorReason(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
-  return errorMessage(error);
+  return publicMessage(error);
+}
+
+/**
+ * The message of any thrown value on one line, without the operation and
+ * path that an operating-system error quotes, so that it can be shown to
+ * the peer: "No space left on device (os error 28): write '/srv/…'"
+ * becomes "No space left on device".
+ */
+export function publicMessage(error: unknown): string {
+  return errorMessage(error).replace(/ \(os error \d+\).*$/, "");
 }
 
 /** The message of any thrown value, on one line. */

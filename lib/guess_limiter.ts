@@ -50,6 +50,9 @@ export interface Attempt {
  * for IPv6, since one host commonly owns a whole /64.
  */
 export function sourceKey(address: string): string {
+  // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+  const mapped = address.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i);
+  if (mapped) return mapped[1];
   if (!address.includes(":")) return address;
   const [head, tail = ""] = address.split("::");
   const left = head === "" ? [] : head.split(":");

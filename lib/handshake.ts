@@ -186,10 +186,10 @@ export async function establishChannel(
     options.role === Role.Sender ? Role.Receiver : Role.Sender,
   );
   const plain = new PlainChannel(stream, reader, writer);
-  const pake = newPake(options.role, options.password);
 
   let keys;
   if (client) {
+    const pake = newPake(options.role, options.password);
     await writer.send(FrameType.Handshake, pake.share);
     await writer.flush();
     const answer = await receiveHandshake(
@@ -228,6 +228,8 @@ export async function establishChannel(
     // a guess; one dropped before that is merely abandoned.
     let outcome: Outcome = "abandoned";
     try {
+      // The curve work starts only once the limiter lets the attempt go.
+      const pake = newPake(options.role, options.password);
       try {
         keys = pake.finish(share);
       } catch (error) {

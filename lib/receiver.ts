@@ -25,7 +25,7 @@ import {
   type ServerMessage,
 } from "../protocol.ts";
 import type { Destination, PartialFile } from "./destination.ts";
-import { errorMessage, RemoteError } from "./errors.ts";
+import { errorMessage, publicMessage, RemoteError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import { type Hash, newHash } from "./hash.ts";
 
@@ -131,7 +131,7 @@ interface Incoming {
 
 /** The cause of a local failure to save, fit for the client to read. */
 function saveFailure(error: unknown): string {
-  return clipMessage(`cannot save: ${errorMessage(error)}`);
+  return clipMessage(`cannot save: ${publicMessage(error)}`);
 }
 
 /** One client session against a destination folder. */
@@ -487,7 +487,7 @@ export async function receiveSession(
       try {
         await send(channel, {
           type: "error",
-          message: clipMessage(errorMessage(error)),
+          message: clipMessage(publicMessage(error)),
         });
         await channel.flush();
       } catch {

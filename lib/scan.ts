@@ -20,6 +20,8 @@ import { SourceError } from "./errors.ts";
 export interface LocalEntry extends Entry {
   /** Absolute local path. */
   source: string;
+  /** Device and inode at scan time, to notice a file swapped before sending. */
+  identity: string;
 }
 
 /** What {@link scanSources} found. */
@@ -50,12 +52,18 @@ function toEntry(
   const fallbackMode = info.isDirectory ? 0o755 : 0o644;
   return {
     source,
+    identity: fileIdentity(info),
     path,
     kind,
     size: kind === "file" ? info.size : 0,
     mode: (info.mode ?? fallbackMode) & 0o7777,
     mtime: Math.trunc(info.mtime?.getTime() ?? Date.now()),
   };
+}
+
+/** A file's device and inode, as one comparable string. */
+export function fileIdentity(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
 }
 
 /**
@@ -81,6 +89,9 @@ export async function scanSources(sources: readonly string[]): Promise<Scan> {
     }
     if (!info.isFile && !info.isDirectory) {
       throw new SourceError(`Cannot send ${given}: not a file or folder`);
+    }
+    if (info.size > MAX_FILE_SIZE) {
+      throw new SourceError(`Cannot send ${given}: larger than 1 PiB`);
     }
     const name = basename(source);
     try {
@@ -153,6 +164,11 @@ async function walk(folder: string, prefix: string, scan: Scan): Promise<void> {
       info = await Deno.lstat(source);
     } catch (error) {
       throw describeStatError(source, error);
+    }
+    // It may have changed kind since the folder was listed.
+    if (!info.isFile && !info.isDirectory) {
+      scan.warnings.push(`Skipping ${source}: not a regular file or folder`);
+      continue;
     }
     if (info.size > MAX_FILE_SIZE) {
       throw new SourceError(`Cannot send ${source}: larger than 1 PiB`);

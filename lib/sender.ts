@@ -22,10 +22,10 @@ import {
   sanitize,
   type ServerMessage,
 } from "../protocol.ts";
-import { RemoteError } from "./errors.ts";
+import { fileErrorReason, RemoteError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import { hashFile, newHash } from "./hash.ts";
-import type { LocalEntry } from "./scan.ts";
+import { fileIdentity, type LocalEntry } from "./scan.ts";
 
 /** Totals of one session, from the client's point of view. */
 export interface SendResult {
@@ -227,7 +227,15 @@ async function streamFile(
   buffer: Uint8Array,
   onBytes: (count: number) => void,
 ): Promise<string> {
+  // Opening follows links and blocks on a FIFO: check what is there now
+  // is still the regular file that was scanned.
+  if (!(await Deno.lstat(entry.source)).isFile) {
+    throw new SourceChangedError("it is no longer a regular file");
+  }
   using file = await Deno.open(entry.source, { read: true });
+  if (fileIdentity(await file.stat()) !== entry.identity) {
+    throw new SourceChangedError("it was replaced by another file");
+  }
   const hash = newHash();
   let remaining = entry.size;
   while (remaining > 0) {
@@ -274,6 +282,9 @@ export async function sendEntries(
     channel.close();
     throw error;
   });
+  // Awaited below; handled now so that a failure while the sending loop is
+  // busy elsewhere is not reported as unhandled.
+  readingFailed.catch(() => {});
   let skipped = 0;
   let refused = 0;
   let bytes = 0;
@@ -315,7 +326,7 @@ export async function sendEntries(
           emit({
             type: "file-failed",
             path: entry.path,
-            message: `cannot read: ${(error as Error).message}`,
+            message: `cannot read: ${fileErrorReason(error)}`,
           });
           await send(channel, { type: "skip", index, reason: "unreadable" });
           continue;
@@ -370,7 +381,7 @@ export async function sendEntries(
         ) throw error;
         refused++;
         const message = clipMessage(
-          `cannot send ${quote(entry.path)}: ${error.message}`,
+          `cannot send ${quote(entry.path)}: ${fileErrorReason(error)}`,
         );
         emit({ type: "file-failed", path: entry.path, message });
         await send(channel, { type: "abort", index, message });

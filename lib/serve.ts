@@ -194,14 +194,14 @@ export async function serve(
       continue;
     }
     open.add(conn);
-    let session: Promise<number | null>;
+    const outcome = Promise.withResolvers<number | null>();
     const onAuthenticated = () => {
       if (!options.once || chosen !== null) return;
-      chosen = session;
+      chosen = outcome.promise;
       stopAccepting();
     };
-    session = handle(conn, options, limiter, onAuthenticated);
-    session.finally(() => open.delete(conn));
+    handle(conn, options, limiter, onAuthenticated).then(outcome.resolve);
+    outcome.promise.finally(() => open.delete(conn));
   }
   if (chosen === null) return 0;
   const status = await chosen ?? 1;

@@ -73,4 +73,6 @@ Deno.test("IPv6 sources are grouped by /64", () => {
   );
   assert.equal(sourceKey("2001:db8::1"), "2001:db8:0:0::/64");
   assert.equal(sourceKey("::1"), "0:0:0:0::/64");
+  assert.equal(sourceKey("::ffff:192.0.2.7"), "192.0.2.7");
+  assert.notEqual(sourceKey("::ffff:192.0.2.7"), sourceKey("::ffff:192.0.2.8"));
 });

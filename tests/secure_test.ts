@@ -33,6 +33,9 @@ Deno.test("a wrong code is refused on both sides and nothing is written", async 
   );
   assert.doesNotMatch(server.stdout + server.stderr, /main\.txt/);
   assert.deepEqual(await listTree(dest.path), []);
+  // A code the server was given stays out of its output.
+  assert.match(server.stdout, /^Code: the one given with FT_CODE/m);
+  assert.ok(!server.stdout.includes(TEST_CODE));
   // The right code still works: the server kept serving.
   const right = await runClient([`127.0.0.1:${server.port}`, "main.txt"]);
   assert.equal(right.code, 0, right.stderr);

@@ -304,3 +304,26 @@ Deno.test("the client reports a server that is not running", async () => {
     `client: Connection refused by 127.0.0.1:${port}: is server.ts running there?`,
   );
 });
+
+Deno.test("a folder that was already there keeps its mode and time", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  await Deno.mkdir(join(source.path, "shared"));
+  await Deno.writeTextFile(join(source.path, "shared/new.txt"), "new\n");
+  await Deno.chmod(join(source.path, "shared"), 0o777);
+  await Deno.mkdir(join(dest.path, "shared"));
+  await Deno.chmod(join(dest.path, "shared"), 0o700);
+  await using server = await startServer(["--dir", dest.path, "--once"]);
+  const client = await runClient([
+    `127.0.0.1:${server.port}`,
+    join(source.path, "shared"),
+  ]);
+  assert.equal(client.code, 0, client.stderr);
+  assert.equal((await server.exited()).code, 0);
+  const info = await Deno.stat(join(dest.path, "shared"));
+  assert.equal(info.mode! & 0o777, 0o700);
+  assert.equal(
+    await Deno.readTextFile(join(dest.path, "shared/new.txt")),
+    "new\n",
+  );
+});
