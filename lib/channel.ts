@@ -103,11 +103,6 @@ export class BufferedReader {
     this.#beforeBlocking = beforeBlocking;
   }
 
-  /** Bytes already received and not yet consumed. */
-  get buffered(): number {
-    return this.#end - this.#start;
-  }
-
   /**
    * Exactly `length` bytes, as a view valid until the next call; null when
    * the stream ends before the first of them, and an error when it ends

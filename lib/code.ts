@@ -16,6 +16,7 @@
  * @module
  */
 
+import { quote } from "../protocol.ts";
 import { WORDS } from "./wordlist.ts";
 
 /** How many numbers a code can start with: 0 to 9999. */
@@ -29,9 +30,6 @@ const MIN_CUSTOM_LENGTH = 6;
 
 /** The example shown when a code has the wrong shape. */
 const FORMAT_MESSAGE = "Code must look like 4071-apple-river-stone";
-
-/** The longest typed part quoted in full in an error message. */
-const MAX_QUOTED_LENGTH = 24;
 
 const WORD_SET: ReadonlySet<string> = new Set(WORDS);
 
@@ -157,12 +155,4 @@ function isOneTypoAway(a: string, b: string): boolean {
   if (a.slice(start + 1) === b.slice(start + 1)) return true;
   return a[start] === b[start + 1] && a[start + 1] === b[start] &&
     a.slice(start + 2) === b.slice(start + 2);
-}
-
-/** `text` in double quotes, shortened if long, with control codes escaped. */
-function quote(text: string): string {
-  const short = text.length > MAX_QUOTED_LENGTH
-    ? `${text.slice(0, MAX_QUOTED_LENGTH)}...`
-    : text;
-  return JSON.stringify(short);
 }

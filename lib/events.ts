@@ -6,25 +6,15 @@
  */
 
 /** Why an entry was not transferred. */
-export type SkipKind = "already-there" | "symlink" | "unsupported";
+export type SkipKind = "already-there";
 
 /** Something that happened during a transfer. */
 export type TransferEvent =
-  | { type: "connected"; peer: string }
   | { type: "file-start"; path: string; size: number; offset: number }
   | { type: "file-verified"; path: string; size: number; sha256: string }
   | { type: "file-skipped"; path: string; reason: SkipKind; sha256?: string }
   | { type: "file-failed"; path: string; message: string }
-  | { type: "folder"; path: string }
-  | { type: "warning"; message: string }
-  | {
-    type: "done";
-    verified: number;
-    skipped: number;
-    failed: number;
-    bytes: number;
-    seconds: number;
-  };
+  | { type: "warning"; message: string };
 
 /** Receives events; the command line decides how to show them. */
 export type EventSink = (event: TransferEvent) => void;
