@@ -83,9 +83,19 @@ function timed(
   }).spawn();
 }
 
-async function readRss(useTime: boolean, path: string): Promise<number> {
-  if (!useTime) return NaN;
-  return Number((await Deno.readTextFile(path)).trim().split("\n").at(-1));
+/** Peak RSS of the sending and receiving side, from `timed`'s files. */
+async function peakRss(
+  useTime: boolean,
+  dir: string,
+  sending: string,
+  receiving: string,
+): Promise<[number, number] | null> {
+  if (!useTime) return null;
+  const read = async (name: string) =>
+    Number(
+      (await Deno.readTextFile(join(dir, name))).trim().split("\n").at(-1),
+    );
+  return [await read(sending), await read(receiving)];
 }
 
 async function runOurs(
@@ -147,12 +157,7 @@ async function runOurs(
   }
   return {
     seconds,
-    rss: useTime
-      ? [
-        await readRss(true, join(dir, "client.rss")),
-        await readRss(true, join(dir, "server.rss")),
-      ]
-      : null,
+    rss: await peakRss(useTime, dir, "client.rss", "server.rss"),
   };
 }
 
@@ -189,12 +194,7 @@ async function runNc(
   if (!received.success) throw new Error("nc failed");
   return {
     seconds,
-    rss: useTime
-      ? [
-        await readRss(true, join(dir, "nc-client.rss")),
-        await readRss(true, join(dir, "nc-server.rss")),
-      ]
-      : null,
+    rss: await peakRss(useTime, dir, "nc-client.rss", "nc-server.rss"),
   };
 }
 
