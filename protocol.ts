@@ -31,11 +31,10 @@ export const MAX_FRAME_PAYLOAD: number = 1024 * 1024;
 export const DATA_CHUNK_SIZE: number = MAX_FRAME_PAYLOAD;
 
 /**
- * Bytes of file data the sender puts in one data frame. Records of this
- * size cost no more per byte than larger ones, and their short-lived
- * buffers come from the allocator's heap instead of fresh pages.
+ * Bytes of file data the sender puts in one data frame: a whole chunk, as
+ * each record costs a fixed overhead to seal and open.
  */
-export const DATA_FRAME_SIZE: number = 64 * 1024;
+export const DATA_FRAME_SIZE: number = DATA_CHUNK_SIZE;
 
 /** Longest relative path, in UTF-8 bytes. */
 export const MAX_PATH_BYTES = 4096;

@@ -22,6 +22,7 @@ import {
   type RecordSealer,
   TAG_LENGTH,
 } from "./record.ts";
+import { releaseBuffer } from "./release.ts";
 
 /** The part of `Deno.Conn` the channel needs. */
 export interface ByteStream {
@@ -37,8 +38,13 @@ export interface ByteStream {
 export interface Frame {
   /** Control or data. */
   type: FrameType;
-  /** The payload; a view that is only valid until the next `receive`. */
+  /**
+   * The payload: a view that is only valid until the next `receive`,
+   * unless `detached`.
+   */
   payload: Uint8Array;
+  /** True when the payload is memory of its own, the receiver's to keep. */
+  detached: boolean;
 }
 
 /** Sends and receives frames; implemented in the clear and encrypted. */
@@ -68,6 +74,9 @@ const READ_BUFFER_SIZE = 2 * (MAX_FRAME_PAYLOAD + FRAME_HEADER_LENGTH);
 const INITIAL_BUFFER_SIZE = 64 * 1024;
 // Room for the largest frame or record, so that every frame is one copy.
 const WRITE_BUFFER_SIZE = MAX_FRAME_PAYLOAD + 64 * 1024;
+// Sealed frames at least this large skip the batch buffer: copying them
+// would cost more than the extra writes.
+const SEAL_APART_SIZE = 64 * 1024;
 
 /** Writes all of `data` to `stream`, looping over short writes. */
 export async function writeAll(
@@ -144,13 +153,16 @@ export class BufferedReader {
 }
 
 /**
- * Collects frames in one buffer and writes them in large batches; a frame
- * larger than what is left of the buffer goes out after what is queued.
+ * Collects frames in a buffer and writes them in large batches. Two
+ * buffers take turns: one is written to the stream while frames are sealed
+ * into the other, so that encryption overlaps the socket's copying.
  */
 export class FrameWriter {
   #stream: ByteStream;
   #buffer = new Uint8Array(INITIAL_BUFFER_SIZE);
+  #spare: Uint8Array<ArrayBuffer> | null = null;
   #length = 0;
+  #writing: Promise<void> = Promise.resolve();
   #tail: Promise<void> = Promise.resolve();
   #sealer: RecordSealer | null = null;
 
@@ -162,6 +174,20 @@ export class FrameWriter {
   /** Queues one frame; writes run one at a time in call order. */
   send(type: FrameType, payload: Uint8Array): Promise<void> {
     return this.#serialize(async () => {
+      if (this.#sealer !== null && payload.length >= SEAL_APART_SIZE) {
+        // The sealed payload is new memory of its own: it is written as it
+        // is, while the caller refills `payload`. Its small head and tag
+        // travel with the batched bytes around it.
+        const [head, body, tag] = this.#sealer.sealApart(type, payload);
+        await this.#queue(head);
+        await this.#startWrite();
+        this.#writing = this.#writing
+          .then(() => writeAll(this.#stream, body))
+          .then(() => releaseBuffer(body));
+        this.#writing.catch(() => {});
+        await this.#queue(tag);
+        return;
+      }
       const total = this.#sealer === null
         ? FRAME_HEADER_LENGTH + payload.length
         : RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH;
@@ -171,7 +197,7 @@ export class FrameWriter {
         grown.set(this.#buffer.subarray(0, this.#length));
         this.#buffer = grown;
       }
-      if (!fits()) await this.#drain();
+      if (!fits()) await this.#startWrite();
       if (this.#sealer === null) {
         writeFrameHeader(this.#buffer, this.#length, type, payload.length);
         this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);
@@ -192,22 +218,47 @@ export class FrameWriter {
 
   /** Writes out everything queued. */
   flush(): Promise<void> {
-    return this.#serialize(() => this.#drain());
+    return this.#serialize(async () => {
+      await this.#startWrite();
+      await this.#writing;
+    });
   }
 
   /** Writes raw bytes after everything queued, bypassing framing. */
   sendRaw(bytes: Uint8Array): Promise<void> {
     return this.#serialize(async () => {
-      await this.#drain();
+      await this.#startWrite();
+      await this.#writing;
       await writeAll(this.#stream, bytes);
     });
   }
 
-  async #drain(): Promise<void> {
+  /** Appends raw bytes to the batch, writing the batch first if full. */
+  async #queue(bytes: Uint8Array): Promise<void> {
+    if (this.#length + bytes.length > this.#buffer.length) {
+      await this.#startWrite();
+    }
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /**
+   * Starts writing what is queued and switches to the other buffer, once
+   * the write before has finished with it.
+   */
+  async #startWrite(): Promise<void> {
+    // The write before must be done with the spare buffer first.
+    await this.#writing;
     if (this.#length === 0) return;
-    const length = this.#length;
+    const full = this.#buffer;
+    this.#writing = writeAll(this.#stream, full.subarray(0, this.#length));
+    // Observed when the next write or flush awaits it.
+    this.#writing.catch(() => {});
+    this.#buffer = this.#spare?.length === full.length
+      ? this.#spare
+      : new Uint8Array(full.length);
+    this.#spare = full;
     this.#length = 0;
-    await writeAll(this.#stream, this.#buffer.subarray(0, length));
   }
 
   #serialize(operation: () => Promise<void>): Promise<void> {
@@ -285,7 +336,7 @@ export class PlainChannel extends FramedChannel {
         "Connection closed in the middle of a frame",
       );
     }
-    return { type, payload };
+    return { type, payload, detached: false };
   }
 }
 
@@ -331,6 +382,7 @@ export class SecureChannel extends FramedChannel {
         "Peer sent a handshake frame after the key exchange",
       );
     }
-    return frame;
+    // Opening a record decrypts into new memory.
+    return { ...frame, detached: true };
   }
 }

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { createCipheriv, createDecipheriv } from "node:crypto";
+import {
+  type CipherChaCha20Poly1305,
+  createCipheriv,
+  createDecipheriv,
+} from "node:crypto";
 import {
   checkFrameType,
   type FrameType,
@@ -25,9 +29,12 @@ export const MAX_RECORD_BODY: number = 1 + MAX_FRAME_PAYLOAD + TAG_LENGTH;
 
 const ALGORITHM = "chacha20-poly1305";
 
-function nonce(counter: bigint): Uint8Array {
+/** The 12-byte nonce of record `counter`: 4 zero bytes, then a u64. */
+function nonce(counter: number): Uint8Array {
   const bytes = new Uint8Array(12);
-  new DataView(bytes.buffer).setBigUint64(4, counter);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(4, Math.floor(counter / 2 ** 32));
+  view.setUint32(8, counter >>> 0);
   return bytes;
 }
 
@@ -39,7 +46,7 @@ function checkKey(key: Uint8Array): Uint8Array {
 /** Encrypts the frames one side sends, in order. */
 export class RecordSealer {
   #key: Uint8Array;
-  #counter = 0n;
+  #counter = 0;
 
   /** Seals with `key` (32 bytes), starting at nonce counter 0. */
   constructor(key: Uint8Array) {
@@ -56,34 +63,58 @@ export class RecordSealer {
     target: Uint8Array,
     offset: number,
   ): number {
-    if (payload.length > MAX_FRAME_PAYLOAD) {
-      throw new RangeError(
-        `Frame payload of ${payload.length} bytes is too big`,
-      );
-    }
-    const bodyLength = 1 + payload.length + TAG_LENGTH;
-    new DataView(target.buffer, target.byteOffset).setUint32(
-      offset,
-      bodyLength,
-    );
-    const cipher = createCipheriv(
-      ALGORITHM,
-      this.#key,
-      nonce(this.#counter++),
-      {
-        authTagLength: TAG_LENGTH,
-      },
-    );
-    // The length is authenticated too, so a record cannot be cut or grown.
-    cipher.setAAD(target.subarray(offset, offset + RECORD_HEADER_LENGTH), {
-      plaintextLength: 1 + payload.length,
-    });
+    const cipher = this.#start(payload, target, offset);
     const start = offset + RECORD_HEADER_LENGTH;
     target.set(cipher.update(Uint8Array.of(type)), start);
     if (payload.length > 0) target.set(cipher.update(payload), start + 1);
     cipher.final();
     target.set(cipher.getAuthTag(), start + 1 + payload.length);
-    return RECORD_HEADER_LENGTH + bodyLength;
+    return RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH;
+  }
+
+  /**
+   * Seals a frame into three pieces to write in order: the length field
+   * with the sealed type byte, the sealed payload and the tag. Large
+   * payloads go out this way without a copy into a batch buffer.
+   */
+  sealApart(
+    type: FrameType,
+    payload: Uint8Array,
+  ): [Uint8Array, Uint8Array, Uint8Array] {
+    const head = new Uint8Array(RECORD_HEADER_LENGTH + 1);
+    const cipher = this.#start(payload, head, 0);
+    head.set(cipher.update(Uint8Array.of(type)), RECORD_HEADER_LENGTH);
+    const body = cipher.update(payload);
+    cipher.final();
+    return [head, body, cipher.getAuthTag()];
+  }
+
+  /** Writes the length field at `offset` and starts this record's cipher. */
+  #start(
+    payload: Uint8Array,
+    target: Uint8Array,
+    offset: number,
+  ): CipherChaCha20Poly1305 {
+    if (payload.length > MAX_FRAME_PAYLOAD) {
+      throw new RangeError(
+        `Frame payload of ${payload.length} bytes is too big`,
+      );
+    }
+    new DataView(target.buffer, target.byteOffset).setUint32(
+      offset,
+      1 + payload.length + TAG_LENGTH,
+    );
+    const cipher = createCipheriv(
+      ALGORITHM,
+      this.#key,
+      nonce(this.#counter++),
+      { authTagLength: TAG_LENGTH },
+    );
+    // The length is authenticated too, so a record cannot be cut or grown.
+    cipher.setAAD(target.subarray(offset, offset + RECORD_HEADER_LENGTH), {
+      plaintextLength: 1 + payload.length,
+    });
+    return cipher;
   }
 }
 
@@ -101,7 +132,7 @@ export function readRecordLength(header: Uint8Array): number {
 /** Decrypts and authenticates the records the other side sent, in order. */
 export class RecordOpener {
   #key: Uint8Array;
-  #counter = 0n;
+  #counter = 0;
 
   /** Opens with `key` (32 bytes), starting at nonce counter 0. */
   constructor(key: Uint8Array) {

@@ -219,12 +219,14 @@ class SourceChangedError extends Error {
 
 /**
  * Streams one file from offset 0 as data frames and returns its SHA-256.
- * Throws {@link SourceChangedError} when the file is not what was scanned.
+ * Reads go through two `buffers` in turn: the next chunk is read from disk
+ * while the current one is hashed, sealed and sent. Throws
+ * {@link SourceChangedError} when the file is not what was scanned.
  */
 async function streamFile(
   channel: Channel,
   entry: LocalEntry,
-  buffer: Uint8Array,
+  buffers: readonly [Uint8Array, Uint8Array],
   onBytes: (count: number) => void,
 ): Promise<string> {
   // Opening follows links and blocks on a FIFO: check what is there now
@@ -237,22 +239,33 @@ async function streamFile(
     throw new SourceChangedError("it was replaced by another file");
   }
   const hash = newHash();
-  let remaining = entry.size;
-  while (remaining > 0) {
-    const count = await file.read(
-      buffer.subarray(0, Math.min(buffer.length, remaining)),
-    );
-    if (count === null) {
-      throw new SourceChangedError("it shrank while being sent");
+  let unread = entry.size;
+  let turn = 0;
+  const readNext = () => {
+    const target = buffers[turn];
+    return file.read(target.subarray(0, Math.min(target.length, unread)));
+  };
+  let reading = unread > 0 ? readNext() : null;
+  try {
+    while (reading !== null) {
+      const count = await reading;
+      if (count === null) {
+        throw new SourceChangedError("it shrank while being sent");
+      }
+      const chunk = buffers[turn].subarray(0, count);
+      unread -= count;
+      turn ^= 1;
+      reading = unread > 0 ? readNext() : null;
+      hash.update(chunk);
+      for (let at = 0; at < count; at += DATA_FRAME_SIZE) {
+        const end = Math.min(at + DATA_FRAME_SIZE, count);
+        await channel.send(FrameType.Data, chunk.subarray(at, end));
+      }
+      onBytes(count);
     }
-    const chunk = buffer.subarray(0, count);
-    hash.update(chunk);
-    for (let at = 0; at < count; at += DATA_FRAME_SIZE) {
-      const end = Math.min(at + DATA_FRAME_SIZE, count);
-      await channel.send(FrameType.Data, chunk.subarray(at, end));
-    }
-    remaining -= count;
-    onBytes(count);
+  } finally {
+    // The file closes on the way out; a read still running must end first.
+    await reading?.catch(() => null);
   }
   const after = await file.stat();
   if (
@@ -288,7 +301,10 @@ export async function sendEntries(
   let skipped = 0;
   let refused = 0;
   let bytes = 0;
-  const buffer = new Uint8Array(DATA_CHUNK_SIZE);
+  const buffers = [
+    new Uint8Array(DATA_CHUNK_SIZE),
+    new Uint8Array(DATA_CHUNK_SIZE),
+  ] as const;
   try {
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index];
@@ -368,7 +384,7 @@ export async function sendEntries(
       });
       await send(channel, { type: "file", index, offset: 0 });
       try {
-        const sha256 = await streamFile(channel, entry, buffer, (count) => {
+        const sha256 = await streamFile(channel, entry, buffers, (count) => {
           bytes += count;
         });
         confirmations.expect(index, sha256);

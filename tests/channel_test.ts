@@ -4,7 +4,9 @@ import {
   ConnectionClosedError,
   FrameWriter,
   PlainChannel,
+  SecureChannel,
 } from "../lib/channel.ts";
+import { RecordOpener, RecordSealer } from "../lib/record.ts";
 import { socketPair } from "./helpers.ts";
 import { FrameType, MAX_FRAME_PAYLOAD, ProtocolError } from "../protocol.ts";
 
@@ -87,5 +89,45 @@ Deno.test("a writer with small frames queued still takes a full frame", async ()
   for (const payload of [small, full, small]) {
     assert.deepEqual((await receiver.receive())!.payload, payload);
   }
+  await sending;
+});
+
+function sealed(conn: Deno.Conn, key: Uint8Array): SecureChannel {
+  const writer = new FrameWriter(conn);
+  writer.startSealing(new RecordSealer(key));
+  return new SecureChannel(
+    conn,
+    new BufferedReader(conn),
+    writer,
+    new RecordOpener(key),
+  );
+}
+
+Deno.test("sealed frames arrive in order while the sender refills its buffer", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  const key = new Uint8Array(32).fill(9);
+  const sender = sealed(a, key);
+  const receiver = sealed(b, key);
+  // Large frames are sealed apart from the batch; small ones around them
+  // share it. One buffer is refilled after each send, as the sender does.
+  const sizes = [0, 3, MAX_FRAME_PAYLOAD, 70_000, 1, MAX_FRAME_PAYLOAD, 65_536];
+  const reused = new Uint8Array(MAX_FRAME_PAYLOAD);
+  const sending = (async () => {
+    for (const [i, size] of sizes.entries()) {
+      reused.fill(i + 1, 0, size);
+      await sender.send(FrameType.Data, reused.subarray(0, size));
+      reused.fill(0xee);
+    }
+    await sender.flush();
+    sender.close();
+  })();
+  for (const [i, size] of sizes.entries()) {
+    const frame = await receiver.receive();
+    assert.ok(frame);
+    assert.equal(frame.detached, true);
+    assert.deepEqual(frame.payload, new Uint8Array(size).fill(i + 1));
+  }
+  assert.equal(await receiver.receive(), null);
   await sending;
 });
