@@ -28,6 +28,8 @@ import type { Destination, PartialFile } from "./destination.ts";
 import { errorMessage, publicMessage, RemoteError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
 import { type Hash, newHash } from "./hash.ts";
+import { releaseBuffer } from "./release.ts";
+import { WriteBehind } from "./write_behind.ts";
 
 /** Totals of one session, from the server's point of view. */
 export interface ReceiveResult {
@@ -40,9 +42,6 @@ export interface ReceiveResult {
 }
 
 const DECISIONS_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
-
-/** Bytes of file data gathered before one write to disk. */
-const WRITE_BATCH_SIZE = 1024 * 1024;
 
 function send(channel: Channel, message: ServerMessage): Promise<void> {
   return channel.send(FrameType.Control, encodeMessage(message));
@@ -123,6 +122,8 @@ interface Incoming {
   index: number;
   /** Where the data goes; null once saving it failed on this side. */
   partial: PartialFile | null;
+  /** Writes to `partial`. */
+  writer: WriteBehind | null;
   /** Why saving failed, to report when the client ends the file. */
   failure: string | null;
   hash: Hash;
@@ -143,8 +144,6 @@ class Session {
   #decisions: Decision[] = [];
   #open = new Set<number>();
   #incoming: Incoming | null = null;
-  #pending = new Uint8Array(WRITE_BATCH_SIZE);
-  #pendingLength = 0;
   #result: ReceiveResult = { verified: 0, failed: 0, bytes: 0 };
 
   constructor(channel: Channel, destination: Destination, emit: EventSink) {
@@ -203,7 +202,7 @@ class Session {
         throw new ProtocolError(`Client disconnected${where}`);
       }
       if (frame.type === FrameType.Data && this.#incoming !== null) {
-        await this.#write(this.#incoming, frame.payload);
+        await this.#write(this.#incoming, frame);
         continue;
       }
       const message = controlMessage(frame);
@@ -216,13 +215,26 @@ class Session {
   }
 
   async #dropIncoming(): Promise<void> {
-    const partial = this.#incoming?.partial;
+    const incoming = this.#incoming;
     this.#incoming = null;
-    this.#pendingLength = 0;
+    if (incoming?.partial) {
+      await incoming.writer?.abandon();
+      await this.#destination.discard(incoming.partial);
+    }
+  }
+
+  /** Gives up saving `incoming` after `error`; its data is still read. */
+  async #failSaving(incoming: Incoming, error: unknown): Promise<void> {
+    incoming.failure = saveFailure(error);
+    const partial = incoming.partial;
+    incoming.partial = null;
+    await incoming.writer?.abandon();
+    incoming.writer = null;
     if (partial) await this.#destination.discard(partial);
   }
 
-  async #write(incoming: Incoming, data: Uint8Array): Promise<void> {
+  async #write(incoming: Incoming, frame: Frame): Promise<void> {
+    const data = frame.payload;
     const entry = this.#entries[incoming.index];
     if (incoming.received + data.length > entry.size) {
       throw new ProtocolError(
@@ -234,30 +246,14 @@ class Session {
     incoming.hash.update(data);
     // After a local failure the rest of the file is read and dropped, so
     // that one unsavable file does not end the session.
-    if (incoming.partial === null) return;
-    // Frames are small; the disk gets them in large writes.
-    if (this.#pendingLength + data.length > this.#pending.length) {
-      await this.#writePending(incoming);
+    if (incoming.writer === null) {
+      if (frame.detached) releaseBuffer(data);
+      return;
     }
-    this.#pending.set(data, this.#pendingLength);
-    this.#pendingLength += data.length;
-  }
-
-  /** Writes the buffered data of `incoming` to its partial file. */
-  async #writePending(incoming: Incoming): Promise<void> {
-    const partial = incoming.partial;
-    const data = this.#pending.subarray(0, this.#pendingLength);
-    this.#pendingLength = 0;
-    if (partial === null) return;
     try {
-      let written = 0;
-      while (written < data.length) {
-        written += await partial.file.write(data.subarray(written));
-      }
+      await incoming.writer.write(data, frame.detached);
     } catch (error) {
-      incoming.failure = saveFailure(error);
-      incoming.partial = null;
-      await this.#destination.discard(partial);
+      await this.#failSaving(incoming, error);
     }
   }
 
@@ -308,6 +304,7 @@ class Session {
         this.#incoming = {
           index: message.index,
           partial,
+          writer: partial && new WriteBehind(partial.file),
           failure,
           hash: newHash(),
           received: 0,
@@ -398,7 +395,11 @@ class Session {
         }: received data hashes to ${sha256}, client announced ${claimed}`,
       );
     }
-    await this.#writePending(incoming);
+    try {
+      await incoming.writer?.finish();
+    } catch (error) {
+      await this.#failSaving(incoming, error);
+    }
     this.#incoming = null;
     let failure = incoming.failure;
     if (incoming.partial !== null) {

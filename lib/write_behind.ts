@@ -1,0 +1,115 @@
+/**
+ * Writes arriving file data to disk behind the network: large chunks the
+ * caller hands over are written as they are, small ones are gathered into
+ * large writes, and one write runs while the next chunk is decrypted.
+ *
+ * @module
+ */
+
+import { releaseBuffer } from "./release.ts";
+
+/** Bytes of small chunks gathered before one write. */
+const BATCH_SIZE = 1024 * 1024;
+
+/** Chunks at least this large are written without being gathered. */
+const DIRECT_SIZE = 64 * 1024;
+
+/** The part of `Deno.FsFile` a {@link WriteBehind} needs. */
+export interface WritableFile {
+  /** Writes some of `data`; resolves to the count written. */
+  write(data: Uint8Array): Promise<number>;
+}
+
+async function writeAll(file: WritableFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    written += await file.write(data.subarray(written));
+  }
+}
+
+/**
+ * Writes chunks to a file in order, with at most one write in flight. A
+ * failed write is reported by a later call to `write`, and at the latest
+ * by `finish`.
+ */
+export class WriteBehind {
+  #file: WritableFile;
+  #batch: Uint8Array | null = null;
+  #spare: Uint8Array | null = null;
+  #length = 0;
+  #writing: Promise<void> = Promise.resolve();
+  #failed = false;
+  #error: unknown = null;
+
+  /** Writes to `file`, from where it stands. */
+  constructor(file: WritableFile) {
+    this.#file = file;
+  }
+
+  /**
+   * Queues `data`. With `handedOver`, the caller promises never to change
+   * `data` again, so that it can be written without a copy.
+   */
+  async write(data: Uint8Array, handedOver: boolean): Promise<void> {
+    this.#throwIfFailed();
+    if (data.length >= DIRECT_SIZE) {
+      await this.#writeBatch();
+      await this.#start(data, handedOver);
+      if (!handedOver) await this.#settle();
+      return;
+    }
+    if (this.#length + data.length > BATCH_SIZE) await this.#writeBatch();
+    this.#batch ??= new Uint8Array(BATCH_SIZE);
+    this.#batch.set(data, this.#length);
+    this.#length += data.length;
+  }
+
+  /** Writes out everything queued; rejects if any write failed. */
+  async finish(): Promise<void> {
+    await this.#writeBatch();
+    await this.#settle();
+  }
+
+  /** Waits for the write in flight, without reporting its failure. */
+  async abandon(): Promise<void> {
+    await this.#writing;
+    this.#length = 0;
+  }
+
+  async #writeBatch(): Promise<void> {
+    if (this.#length === 0 || this.#batch === null) return;
+    const full = this.#batch;
+    const length = this.#length;
+    this.#length = 0;
+    await this.#start(full.subarray(0, length), false);
+    // The spare was the buffer of the write that #start waited for.
+    this.#batch = this.#spare;
+    this.#spare = full;
+  }
+
+  /**
+   * Starts writing `data` once the write before it is done, and frees it
+   * afterwards if it was `handedOver`.
+   */
+  async #start(data: Uint8Array, handedOver: boolean): Promise<void> {
+    await this.#settle();
+    this.#writing = writeAll(this.#file, data).then(
+      () => {
+        if (handedOver) releaseBuffer(data);
+      },
+      (error) => {
+        this.#failed = true;
+        this.#error = error;
+      },
+    );
+  }
+
+  async #settle(): Promise<void> {
+    await this.#writing;
+    this.#throwIfFailed();
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failed) throw this.#error;
+  }
+}
