@@ -11,6 +11,14 @@ import { releaseBuffer } from "./release.ts";
 /** Bytes of small chunks gathered before one write. */
 const BATCH_SIZE = 1024 * 1024;
 
+/**
+ * Bytes written between two flushes to disk in the background, so that
+ * the disk works while data arrives and the final flush before the rename
+ * has little left to do. A failed flush here is ignored: the final one
+ * reports it.
+ */
+const SYNC_INTERVAL = 32 * 1024 * 1024;
+
 /** Chunks at least this large are written without being gathered. */
 const DIRECT_SIZE = 64 * 1024;
 
@@ -18,6 +26,8 @@ const DIRECT_SIZE = 64 * 1024;
 export interface WritableFile {
   /** Writes some of `data`; resolves to the count written. */
   write(data: Uint8Array): Promise<number>;
+  /** Flushes the data written so far to the disk. */
+  syncData(): Promise<void>;
 }
 
 async function writeAll(file: WritableFile, data: Uint8Array): Promise<void> {
@@ -40,6 +50,8 @@ export class WriteBehind {
   #writing: Promise<void> = Promise.resolve();
   #failed = false;
   #error: unknown = null;
+  #unsynced = 0;
+  #syncing: Promise<void> | null = null;
 
   /** Writes to `file`, from where it stands. */
   constructor(file: WritableFile) {
@@ -68,11 +80,13 @@ export class WriteBehind {
   async finish(): Promise<void> {
     await this.#writeBatch();
     await this.#settle();
+    await this.#syncing;
   }
 
   /** Waits for the write in flight, without reporting its failure. */
   async abandon(): Promise<void> {
     await this.#writing;
+    await this.#syncing;
     this.#length = 0;
   }
 
@@ -95,7 +109,16 @@ export class WriteBehind {
     await this.#settle();
     this.#writing = writeAll(this.#file, data).then(
       () => {
+        this.#unsynced += data.length;
         if (handedOver) releaseBuffer(data);
+        if (this.#unsynced >= SYNC_INTERVAL && this.#syncing === null) {
+          this.#unsynced = 0;
+          this.#syncing = this.#file.syncData().catch(() => {}).finally(
+            () => {
+              this.#syncing = null;
+            },
+          );
+        }
       },
       (error) => {
         this.#failed = true;
