@@ -16,7 +16,7 @@ import { sendEntries } from "./lib/sender.ts";
 import { connect } from "./lib/transport.ts";
 import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
 import { CodeError } from "./lib/code.ts";
-import { codeToScalar } from "./lib/pake.ts";
+import { deriveCodeScalar } from "./lib/pake.ts";
 import { DEFAULT_PORT, Role } from "./protocol.ts";
 import type { TransferEvent } from "./lib/events.ts";
 
@@ -107,7 +107,9 @@ async function main(args: string[]): Promise<number> {
       `No code: set ${CODE_ENV}, use --code-file FILE, or run in a terminal to type it`,
     );
   }
-  const password = codeToScalar(code);
+  const password = deriveCodeScalar(code);
+  // Settled here too, so that a failed connect leaves no unhandled error.
+  password.catch(() => {});
   const started = performance.now();
   const conn = await connect(
     target.host,

@@ -63,8 +63,11 @@ export type AttemptGate = () => Promise<(outcome: Outcome) => void>;
 export interface ChannelOptions {
   /** The local side's role. */
   role: Role;
-  /** SPAKE2's w, from the short code (see `codeToScalar`). */
-  password: bigint;
+  /**
+   * SPAKE2's w, from the short code (see `codeToScalar`); while it is
+   * still being derived, the connection and hellos go ahead.
+   */
+  password: bigint | Promise<bigint>;
   /**
    * Flush queued frames whenever a receive would block: right for a peer
    * whose writes answer what it reads, like the server.
@@ -189,7 +192,7 @@ export async function establishChannel(
 
   let keys;
   if (client) {
-    const pake = newPake(options.role, options.password);
+    const pake = newPake(options.role, await options.password);
     await writer.send(FrameType.Handshake, pake.share);
     await writer.flush();
     const answer = await receiveHandshake(
@@ -229,7 +232,7 @@ export async function establishChannel(
     let outcome: Outcome = "abandoned";
     try {
       // The curve work starts only once the limiter lets the attempt go.
-      const pake = newPake(options.role, options.password);
+      const pake = newPake(options.role, await options.password);
       try {
         keys = pake.finish(share);
       } catch (error) {

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { scryptSync } from "node:crypto";
+import { scrypt, scryptSync } from "node:crypto";
 import { p256 } from "@noble/curves/nist.js";
 import {
   bytesToNumberBE,
@@ -78,6 +78,12 @@ const SCRYPT_N = 2 ** 15;
 const SCRYPT_R = 8;
 const SCRYPT_P = 1;
 const SCRYPT_LENGTH = 64;
+const SCRYPT_OPTIONS = {
+  N: SCRYPT_N,
+  r: SCRYPT_R,
+  p: SCRYPT_P,
+  maxmem: 256 * SCRYPT_N * SCRYPT_R,
+};
 
 /**
  * Maps a human code to SPAKE2's `w` (RFC 9382, section 3.2: w = MHF(pw)
@@ -90,15 +96,34 @@ const SCRYPT_LENGTH = 64;
  * more than the 32 + 8 bytes the RFC asks for to make the bias of the
  * reduction negligible. The code is hashed as its UTF-8 bytes exactly as
  * given: callers normalize it (case, spaces) first. This is deliberately
- * slow and synchronous: 32 MiB of memory and about 150 ms of CPU.
+ * slow: 32 MiB of memory and about 150 ms of CPU.
  */
 export function codeToScalar(code: string): bigint {
-  const output = scryptSync(utf8ToBytes(code), CODE_SALT, SCRYPT_LENGTH, {
-    N: SCRYPT_N,
-    r: SCRYPT_R,
-    p: SCRYPT_P,
-    maxmem: 256 * SCRYPT_N * SCRYPT_R,
+  return scalarFromOutput(
+    scryptSync(utf8ToBytes(code), CODE_SALT, SCRYPT_LENGTH, SCRYPT_OPTIONS),
+  );
+}
+
+/**
+ * {@linkcode codeToScalar} on a worker thread, so that connecting to the
+ * peer goes on meanwhile.
+ */
+export function deriveCodeScalar(code: string): Promise<bigint> {
+  return new Promise((resolve, reject) => {
+    scrypt(
+      utf8ToBytes(code),
+      CODE_SALT,
+      SCRYPT_LENGTH,
+      SCRYPT_OPTIONS,
+      (error, output) => {
+        if (error) reject(error);
+        else resolve(scalarFromOutput(output));
+      },
+    );
   });
+}
+
+function scalarFromOutput(output: Uint8Array): bigint {
   return Fn.create(bytesToNumberBE(new Uint8Array(output)));
 }
 
