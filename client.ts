@@ -60,6 +60,15 @@ function printEvent(event: TransferEvent): void {
         }`,
       );
       break;
+    case "file-start":
+      if (event.offset > 0) {
+        console.log(
+          `resuming  ${event.path}  from ${formatBytes(event.offset)} of ${
+            formatBytes(event.size)
+          }`,
+        );
+      }
+      break;
     case "file-skipped":
       console.log(
         `already there  ${event.path}  sha256:${shortHash(event.sha256 ?? "")}`,

@@ -217,8 +217,12 @@ export interface Entry {
 
 /** The server's answer for one manifest entry, before any data flows. */
 export type Decision =
-  /** Send this file starting at `offset` (0 for now). */
-  | { action: "send"; offset: number }
+  /**
+   * Send this file. With `offset` above 0 the server already holds that
+   * many bytes of it, whose SHA-256 is `sha256`: the client sends from
+   * `offset` if its own first `offset` bytes hash the same, from 0 if not.
+   */
+  | { action: "send"; offset: number; sha256?: string }
   /**
    * The server has a file of the same size with hash `sha256`: the client
    * skips it when its own hash is equal, and may send it only if `replace`.
@@ -468,11 +472,16 @@ function decodeDecision(value: unknown, where: string): Decision {
   const object = record(value, where);
   const action = field(object, "action", where);
   switch (action) {
-    case "send":
-      return {
-        action,
-        offset: integer(object, "offset", where, 0, MAX_FILE_SIZE),
-      };
+    case "send": {
+      const offset = integer(object, "offset", where, 0, MAX_FILE_SIZE);
+      if (offset > 0) {
+        return { action, offset, sha256: sha256(object, "sha256", where) };
+      }
+      if ("sha256" in object) {
+        throw new ProtocolError(`Hash of an empty prefix in ${where}`);
+      }
+      return { action, offset };
+    }
     case "compare":
       return {
         action,

@@ -6,10 +6,17 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { type Decision, type Entry, quote } from "../protocol.ts";
 import { publicMessage } from "./errors.ts";
-import { hashFile } from "./hash.ts";
+import {
+  type Hash,
+  hashFile,
+  hashPrefix,
+  newHash,
+  peekDigest,
+} from "./hash.ts";
 
 /** Raised when a path on the server cannot be written safely. */
 export class DestinationError extends Error {
@@ -22,6 +29,11 @@ export class DestinationError extends Error {
 
 /** Suffix of temporary files; such a file never has a final name. */
 export const PARTIAL_SUFFIX = ".ftpart";
+
+/** Longest file name most file systems take, in UTF-8 bytes. */
+const MAX_NAME_BYTES = 255;
+
+const encoder = new TextEncoder();
 
 /** Paths being received right now, across all sessions of this process. */
 const busyPaths = new Set<string>();
@@ -48,14 +60,43 @@ function utf8Prefix(name: string, maxBytes: number): string {
   return name.slice(0, end);
 }
 
+/**
+ * The hidden name that the data of `name` gathers under until it is
+ * verified: `.NAME.ftpart`, the same in every session so that an
+ * interrupted transfer can go on. A name too long for that is cut, and a
+ * hash of the whole name keeps it apart from others cut the same way.
+ */
+export function partialName(name: string): string {
+  const room = MAX_NAME_BYTES - 1 - PARTIAL_SUFFIX.length;
+  if (encoder.encode(name).length <= room) return `.${name}${PARTIAL_SUFFIX}`;
+  const tag = createHash("sha256").update(name).digest("hex").slice(0, 16);
+  return `.${utf8Prefix(name, room - 17)}.${tag}${PARTIAL_SUFFIX}`;
+}
+
 /** A temporary file being written for one entry. */
 export interface PartialFile {
   /** The entry it will become. */
   entry: Entry;
   /** Absolute path of the temporary file. */
   path: string;
-  /** The open file. */
+  /** The open file, positioned at its end. */
   file: Deno.FsFile;
+  /** SHA-256 of the bytes already in the file. */
+  hash: Hash;
+}
+
+/** Data of a file kept from an interrupted session. */
+interface Kept {
+  /** Its length in bytes. */
+  length: number;
+  /** SHA-256 of those bytes, open for the rest. */
+  hash: Hash;
+  /** Identity of the partial file that was hashed. */
+  identity: string;
+}
+
+function identityOf(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
 }
 
 /**
@@ -76,6 +117,8 @@ export class Destination {
   #claimed = new Set<string>();
   /** Folders this session created, as relative paths. */
   #created = new Set<string>();
+  /** Partial data offered for resumption, by relative path. */
+  #kept = new Map<string, Kept>();
 
   /** A view of `root`, as returned by {@link prepareDestination}. */
   constructor(root: string, overwrite: boolean) {
@@ -106,6 +149,14 @@ export class Destination {
   }
 
   async #decide(entry: Entry): Promise<Decision> {
+    const name = entry.path.split("/").pop()!;
+    if (name.startsWith(".") && name.endsWith(PARTIAL_SUFFIX)) {
+      return {
+        action: "refuse",
+        reason:
+          `names like .NAME${PARTIAL_SUFFIX} are kept for unfinished files on the server`,
+      };
+    }
     const blocked = await this.#checkParents(entry.path);
     if (blocked !== null) return { action: "refuse", reason: blocked };
     const target = this.absolute(entry.path);
@@ -135,20 +186,51 @@ export class Destination {
     }
     busyPaths.add(target);
     this.#claimed.add(target);
-    if (info === null) return { action: "send", offset: 0 };
-    if (info.size === entry.size) {
+    if (info !== null && info.size === entry.size) {
       return {
         action: "compare",
         sha256: await hashFile(target),
         replace: this.overwrite,
       };
     }
-    if (this.overwrite) return { action: "send", offset: 0 };
+    if (info !== null && !this.overwrite) {
+      return {
+        action: "refuse",
+        reason:
+          "a different file with this name exists on the server (start the server with --overwrite to replace it)",
+      };
+    }
+    const kept = await this.#findKept(entry);
+    if (kept === null) return { action: "send", offset: 0 };
+    this.#kept.set(entry.path, kept);
     return {
-      action: "refuse",
-      reason:
-        "a different file with this name exists on the server (start the server with --overwrite to replace it)",
+      action: "send",
+      offset: kept.length,
+      sha256: peekDigest(kept.hash),
     };
+  }
+
+  /**
+   * Hashes the data an interrupted session left for `entry`, if any: a
+   * regular file no longer than the entry.
+   */
+  async #findKept(entry: Entry): Promise<Kept | null> {
+    const path = this.#partialPath(entry.path);
+    const info = await lstatOrNull(path);
+    if (info === null || !info.isFile || info.size === 0) return null;
+    if (info.size > entry.size) return null;
+    using file = await Deno.open(path, { read: true });
+    const opened = await file.stat();
+    if (identityOf(opened) !== identityOf(info)) return null;
+    const hash = await hashPrefix(file, info.size);
+    if (hash === null) return null;
+    return { length: info.size, hash, identity: identityOf(info) };
+  }
+
+  /** Absolute path of the partial file of `relative`. */
+  #partialPath(relative: string): string {
+    const name = relative.split("/").pop()!;
+    return join(dirname(this.absolute(relative)), partialName(name));
   }
 
   /** Releases every path this session claimed. */
@@ -218,25 +300,49 @@ export class Destination {
     }
   }
 
-  /** Creates a new temporary file for `entry` next to its final name. */
-  async createPartial(entry: Entry): Promise<PartialFile> {
+  /**
+   * Opens the temporary file of `entry` next to its final name: the data
+   * kept from before when `offset` is its length, a new empty file when
+   * `offset` is 0.
+   */
+  async createPartial(entry: Entry, offset: number): Promise<PartialFile> {
     const parent = dirname(entry.path);
     if (parent !== ".") await this.makeFolder(parent);
-    const name = entry.path.split("/").pop()!;
-    const random = crypto.randomUUID().slice(0, 8);
-    // Leading dot and suffix keep the partial out of the way; the name is
-    // capped at 200 UTF-8 bytes so that a 255-byte final name still yields
-    // a legal one (1 + 200 + 1 + 8 + 7 bytes).
-    const path = join(
-      dirname(this.absolute(entry.path)),
-      `.${utf8Prefix(name, 200)}.${random}${PARTIAL_SUFFIX}`,
-    );
+    const path = this.#partialPath(entry.path);
+    const kept = this.#kept.get(entry.path);
+    this.#kept.delete(entry.path);
+    if (offset > 0) {
+      if (kept === undefined || kept.length !== offset) {
+        throw new DestinationError(
+          `No kept data of ${offset} bytes for ${quote(entry.path)}`,
+        );
+      }
+      // Never through a link, and only the very file that was hashed.
+      const info = await Deno.lstat(path);
+      const file = await Deno.open(path, { write: true });
+      const opened = await file.stat();
+      if (
+        !info.isFile || identityOf(opened) !== kept.identity ||
+        opened.size !== offset
+      ) {
+        file.close();
+        throw new DestinationError(
+          `The kept data of ${quote(entry.path)} changed on the server`,
+        );
+      }
+      await file.seek(offset, Deno.SeekMode.Start);
+      return { entry, path, file, hash: kept.hash };
+    }
+    // Removing first means the new file is never a link left in its place.
+    await Deno.remove(path).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
     const file = await Deno.open(path, {
       write: true,
       createNew: true,
       mode: 0o600,
     });
-    return { entry, path, file };
+    return { entry, path, file, hash: newHash() };
   }
 
   /**
@@ -268,14 +374,19 @@ export class Destination {
     await folder.sync();
   }
 
-  /** Closes and deletes a partial file that will not be completed. */
+  /** Closes and deletes a partial file whose data is of no use. */
   async discard(partial: PartialFile): Promise<void> {
+    this.keep(partial);
+    await Deno.remove(partial.path).catch(() => {});
+  }
+
+  /** Closes a partial file and leaves it for a later session to resume. */
+  keep(partial: PartialFile): void {
     try {
       partial.file.close();
     } catch {
       // Already closed by promote.
     }
-    await Deno.remove(partial.path).catch(() => {});
   }
 
   /**

@@ -8,27 +8,54 @@ import { createHash, type Hash } from "node:crypto";
 
 export type { Hash };
 
+/** Bytes read per call while hashing a file. */
+const READ_SIZE = 1024 * 1024;
+
 /** A fresh incremental SHA-256. */
 export function newHash(): Hash {
   return createHash("sha256");
 }
 
-/** The hex SHA-256 of the first `length` bytes of `file` (all by default). */
-export async function hashFile(
-  path: string,
-  length = Infinity,
-): Promise<string> {
-  const hash = newHash();
-  const buffer = new Uint8Array(1024 * 1024);
-  using file = await Deno.open(path, { read: true });
-  let remaining = length;
-  while (remaining > 0) {
+/** The hex digest of what `hash` has seen so far; `hash` stays usable. */
+export function peekDigest(hash: Hash): string {
+  return hash.copy().digest("hex");
+}
+
+/** Feeds at most `length` more bytes of `file` to `hash`; returns the count. */
+async function feed(
+  hash: Hash,
+  file: Deno.FsFile,
+  length: number,
+): Promise<number> {
+  const buffer = new Uint8Array(Math.min(READ_SIZE, Math.max(length, 1)));
+  let done = 0;
+  while (done < length) {
     const count = await file.read(
-      buffer.subarray(0, Math.min(buffer.length, remaining)),
+      buffer.subarray(0, Math.min(buffer.length, length - done)),
     );
     if (count === null) break;
     hash.update(buffer.subarray(0, count));
-    remaining -= count;
+    done += count;
   }
+  return done;
+}
+
+/**
+ * Feeds the next `length` bytes of the open `file` to a new SHA-256 and
+ * returns it, still open for more; null when the file ends sooner.
+ */
+export async function hashPrefix(
+  file: Deno.FsFile,
+  length: number,
+): Promise<Hash | null> {
+  const hash = newHash();
+  return await feed(hash, file, length) === length ? hash : null;
+}
+
+/** The hex SHA-256 of the whole file at `path`. */
+export async function hashFile(path: string): Promise<string> {
+  using file = await Deno.open(path, { read: true });
+  const hash = newHash();
+  await feed(hash, file, Infinity);
   return hash.digest("hex");
 }

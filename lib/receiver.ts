@@ -126,8 +126,12 @@ interface Incoming {
   writer: WriteBehind | null;
   /** Why saving failed, to report when the client ends the file. */
   failure: string | null;
-  hash: Hash;
+  /** SHA-256 of the file so far; null when it could not even be opened. */
+  hash: Hash | null;
+  /** Bytes of the file this side has, from earlier sessions included. */
   received: number;
+  /** Bytes of the file received in this session. */
+  arrived: number;
 }
 
 /** The cause of a local failure to save, fit for the client to read. */
@@ -158,8 +162,12 @@ class Session {
       await this.#decide();
       await this.#receiveFiles();
       return this.#result;
+    } catch (error) {
+      const kept = await this.#keepIncoming();
+      // One line tells both what went wrong and what is left to resume.
+      if (kept !== null && error instanceof Error) error.message += `; ${kept}`;
+      throw error;
     } finally {
-      await this.#dropIncoming();
       this.#destination.release();
     }
   }
@@ -214,6 +222,7 @@ class Session {
     }
   }
 
+  /** Deletes what arrived of the file in flight: it is of no use. */
   async #dropIncoming(): Promise<void> {
     const incoming = this.#incoming;
     this.#incoming = null;
@@ -223,14 +232,46 @@ class Session {
     }
   }
 
-  /** Gives up saving `incoming` after `error`; its data is still read. */
+  /**
+   * Keeps what arrived of the file in flight when the session ends early,
+   * and says so: every byte of it came through an authenticated record,
+   * and the next session resumes from it once the client's prefix hashes
+   * the same.
+   */
+  async #keepIncoming(): Promise<string | null> {
+    const incoming = this.#incoming;
+    this.#incoming = null;
+    if (incoming === null) return null;
+    let kept = 0;
+    if (incoming.partial) {
+      try {
+        await incoming.writer?.finish();
+      } catch {
+        // What did reach the disk is still a valid prefix.
+      }
+      this.#destination.keep(incoming.partial);
+      kept = (await Deno.stat(incoming.partial.path).catch(() => null))
+        ?.size ?? 0;
+      // Nothing to resume from: leave no empty file behind.
+      if (kept === 0) await this.#destination.discard(incoming.partial);
+    }
+    const entry = this.#entries[incoming.index];
+    return `kept ${kept} of ${entry.size} bytes of ${
+      quote(entry.path)
+    } to resume (${incoming.arrived} arrived in this session)`;
+  }
+
+  /**
+   * Stops saving `incoming` after `error`, keeping what reached the disk
+   * for a later session; the rest of its data is still read and hashed.
+   */
   async #failSaving(incoming: Incoming, error: unknown): Promise<void> {
     incoming.failure = saveFailure(error);
     const partial = incoming.partial;
     incoming.partial = null;
     await incoming.writer?.abandon();
     incoming.writer = null;
-    if (partial) await this.#destination.discard(partial);
+    if (partial) this.#destination.keep(partial);
   }
 
   async #write(incoming: Incoming, frame: Frame): Promise<void> {
@@ -242,8 +283,9 @@ class Session {
       );
     }
     incoming.received += data.length;
+    incoming.arrived += data.length;
     this.#result.bytes += data.length;
-    incoming.hash.update(data);
+    incoming.hash?.update(data);
     // After a local failure the rest of the file is read and dropped, so
     // that one unsavable file does not end the session.
     if (incoming.writer === null) {
@@ -287,17 +329,21 @@ class Session {
             }, which the server refused to replace`,
           );
         }
-        if (message.offset !== 0) {
+        const offered = decision.action === "send" ? decision.offset : 0;
+        if (message.offset !== 0 && message.offset !== offered) {
           throw new ProtocolError(
             `Client sent ${
               quote(entry.path)
-            } from offset ${message.offset}, the server asked for 0`,
+            } from offset ${message.offset}, the server offered 0 or ${offered}`,
           );
         }
         let partial: PartialFile | null = null;
         let failure: string | null = null;
         try {
-          partial = await this.#destination.createPartial(entry);
+          partial = await this.#destination.createPartial(
+            entry,
+            message.offset,
+          );
         } catch (error) {
           failure = saveFailure(error);
         }
@@ -306,14 +352,15 @@ class Session {
           partial,
           writer: partial && new WriteBehind(partial.file),
           failure,
-          hash: newHash(),
-          received: 0,
+          hash: partial?.hash ?? (message.offset === 0 ? newHash() : null),
+          received: message.offset,
+          arrived: 0,
         };
         this.#emit({
           type: "file-start",
           path: entry.path,
           size: entry.size,
-          offset: 0,
+          offset: message.offset,
         });
         return;
       }
@@ -387,8 +434,10 @@ class Session {
         }, fewer than the ${entry.size} announced`,
       );
     }
-    const sha256 = incoming.hash.digest("hex");
+    // Without a hash the file failed to open, and fails below anyway.
+    const sha256 = incoming.hash?.digest("hex") ?? claimed;
     if (sha256 !== claimed) {
+      await this.#dropIncoming();
       throw new ProtocolError(
         `Hash mismatch for ${
           quote(entry.path)

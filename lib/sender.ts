@@ -24,7 +24,7 @@ import {
 } from "../protocol.ts";
 import { fileErrorReason, RemoteError } from "./errors.ts";
 import type { EventSink } from "./events.ts";
-import { hashFile, newHash } from "./hash.ts";
+import { hashFile, hashPrefix, newHash, peekDigest } from "./hash.ts";
 import { fileIdentity, type LocalEntry } from "./scan.ts";
 
 /** Totals of one session, from the client's point of view. */
@@ -217,16 +217,27 @@ class SourceChangedError extends Error {
   }
 }
 
+/** What {@link streamFile} needs besides a progress callback. */
+interface FileStream {
+  channel: Channel;
+  entry: LocalEntry;
+  /** What the server kept of the file from an interrupted session. */
+  kept: { offset: number; sha256: string } | null;
+  /** Two read buffers, used in turn. */
+  buffers: readonly [Uint8Array, Uint8Array];
+  /** Announces the file from `offset`, once the file is known readable. */
+  start: (offset: number) => Promise<void>;
+}
+
 /**
- * Streams one file from offset 0 as data frames and returns its SHA-256.
- * Reads go through two `buffers` in turn: the next chunk is read from disk
- * while the current one is hashed, sealed and sent. Throws
- * {@link SourceChangedError} when the file is not what was scanned.
+ * Streams one file as data frames and returns its SHA-256: from where the
+ * server's kept data ends when the first bytes of the file hash the same,
+ * from 0 otherwise. The next chunk is read from disk while the current one
+ * is hashed, sealed and sent. Throws {@link SourceChangedError} when the
+ * file is not what was scanned.
  */
 async function streamFile(
-  channel: Channel,
-  entry: LocalEntry,
-  buffers: readonly [Uint8Array, Uint8Array],
+  { channel, entry, kept, buffers, start }: FileStream,
   onBytes: (count: number) => void,
 ): Promise<string> {
   // Opening follows links and blocks on a FIFO: check what is there now
@@ -238,8 +249,19 @@ async function streamFile(
   if (fileIdentity(await file.stat()) !== entry.identity) {
     throw new SourceChangedError("it was replaced by another file");
   }
-  const hash = newHash();
-  let unread = entry.size;
+  let hash = newHash();
+  let offset = 0;
+  if (kept !== null) {
+    const prefix = await hashPrefix(file, kept.offset);
+    if (prefix !== null && peekDigest(prefix) === kept.sha256) {
+      hash = prefix;
+      offset = kept.offset;
+    } else {
+      await file.seek(0, Deno.SeekMode.Start);
+    }
+  }
+  await start(offset);
+  let unread = entry.size - offset;
   let turn = 0;
   const readNext = () => {
     const target = buffers[turn];
@@ -369,24 +391,34 @@ export async function sendEntries(
           await send(channel, { type: "skip", index, reason: "conflict" });
           continue;
         }
-      } else if (decision.offset !== 0) {
+      } else if (decision.offset > entry.size) {
         throw new ProtocolError(
-          `Server asked for ${
+          `Server offered to resume ${
             quote(entry.path)
-          } from offset ${decision.offset}`,
+          } from offset ${decision.offset}, beyond its size`,
         );
       }
-      emit({
-        type: "file-start",
-        path: entry.path,
-        size: entry.size,
-        offset: 0,
-      });
-      await send(channel, { type: "file", index, offset: 0 });
-      try {
-        const sha256 = await streamFile(channel, entry, buffers, (count) => {
-          bytes += count;
+      const kept = decision.action === "send" && decision.offset > 0
+        ? { offset: decision.offset, sha256: decision.sha256! }
+        : null;
+      let started = false;
+      const start = async (offset: number) => {
+        started = true;
+        emit({
+          type: "file-start",
+          path: entry.path,
+          size: entry.size,
+          offset,
         });
+        await send(channel, { type: "file", index, offset });
+      };
+      try {
+        const sha256 = await streamFile(
+          { channel, entry, kept, buffers, start },
+          (count) => {
+            bytes += count;
+          },
+        );
         confirmations.expect(index, sha256);
         await send(channel, { type: "end", index, sha256 });
       } catch (error) {
@@ -400,7 +432,12 @@ export async function sendEntries(
           `cannot send ${quote(entry.path)}: ${fileErrorReason(error)}`,
         );
         emit({ type: "file-failed", path: entry.path, message });
-        await send(channel, { type: "abort", index, message });
+        await send(
+          channel,
+          started
+            ? { type: "abort", index, message }
+            : { type: "skip", index, reason: "unreadable" },
+        );
       }
     }
     await send(channel, { type: "done" });

@@ -35,6 +35,13 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 function logger(peer: string): (event: TransferEvent) => void {
   return (event) => {
     switch (event.type) {
+      case "file-start":
+        if (event.offset > 0) {
+          console.log(
+            `[${peer}] resuming ${event.path} at ${event.offset} of ${event.size} bytes`,
+          );
+        }
+        break;
       case "file-verified":
         console.log(
           `[${peer}] received ${event.path} (${
