@@ -10,14 +10,14 @@ import { parseArgs } from "node:util";
 import { parseHostPort } from "./lib/address.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
 import { formatBytes, formatRate, shortHash } from "./lib/format.ts";
-import { establishChannel } from "./lib/handshake.ts";
+import { sendWithRetries } from "./lib/attempts.ts";
+import { parseCount, parseDuration } from "./lib/flags.ts";
 import { scanSources } from "./lib/scan.ts";
-import { sendEntries } from "./lib/sender.ts";
-import { connect } from "./lib/transport.ts";
+import { SendRun } from "./lib/sender.ts";
 import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
 import { CodeError } from "./lib/code.ts";
 import { deriveCodeScalar } from "./lib/pake.ts";
-import { DEFAULT_PORT, Role } from "./protocol.ts";
+import { DEFAULT_PORT } from "./protocol.ts";
 import type { TransferEvent } from "./lib/events.ts";
 
 const HELP = `Send files and folders to a server started with server.ts.
@@ -27,6 +27,8 @@ Usage: deno run -A client.ts [HOST[:PORT]] [PATH...]
 HOST defaults to localhost and PORT to ${DEFAULT_PORT}; PATH defaults to main.txt.
 Folders are sent recursively; symbolic links are skipped, never followed.
 A file is reported only once the server has confirmed it by SHA-256.
+An interrupted transfer resumes where it stopped, on its own when the
+connection drops, or when the same command runs again.
 
 The code printed by the server is required. It is read from --code,
 --code-file or FT_CODE, or asked for on the terminal (without echo).
@@ -37,6 +39,10 @@ Options:
                       list: prefer FT_CODE or --code-file)
       --tls           Connect with TLS (the code is still required)
       --ca FILE       Trust this PEM certificate authority for --tls
+      --retries N     When the connection drops, reconnect and resume up to
+                      N times in a row without progress (default 5; 0 never)
+      --idle-timeout S  Drop a connection that makes no progress for S
+                      seconds (default 30), then retry
   -h, --help          Show this help
 
 Environment:
@@ -93,6 +99,8 @@ async function main(args: string[]): Promise<number> {
       "code-file": { type: "string" },
       tls: { type: "boolean", default: false },
       ca: { type: "string" },
+      retries: { type: "string", default: "5" },
+      "idle-timeout": { type: "string", default: "30" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -107,6 +115,8 @@ async function main(args: string[]): Promise<number> {
   if (values.ca !== undefined && !values.tls) {
     throw new UsageError("--ca only applies with --tls");
   }
+  const retries = parseCount(values.retries, "--retries", 1000);
+  const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
   const code = await codeFromSources({
     code: values.code,
     codeFile: values["code-file"],
@@ -120,32 +130,32 @@ async function main(args: string[]): Promise<number> {
   // Settled here too, so that a failed connect leaves no unhandled error.
   password.catch(() => {});
   const started = performance.now();
-  const conn = await connect(
-    target.host,
-    target.port,
-    values.tls ? { caFile: values.ca } : undefined,
+  const run = new SendRun(scan.entries, printEvent);
+  const result = await sendWithRetries(run, {
+    host: target.host,
+    port: target.port,
+    tls: values.tls ? { caFile: values.ca } : undefined,
+    password,
+    retries,
+    retryWaitMs: 1000,
+    idleTimeoutMs: idleTimeout * 1000,
+    onRetry: (error, waitMs, retry) => {
+      console.error(
+        `connection lost: ${errorMessage(error)}; retrying in ${
+          (waitMs / 1000).toFixed(1)
+        } s (retry ${retry} of ${retries})`,
+      );
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const files = scan.entries.filter((entry) => entry.kind === "file").length;
+  console.log(
+    `${result.verified} of ${files} files sent and verified, ${result.skipped} already there, ${result.failed} failed; ` +
+      `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
+        formatRate(result.bytes, seconds)
+      })`,
   );
-  let channel;
-  try {
-    channel = await establishChannel(conn, { role: Role.Sender, password });
-  } catch (error) {
-    conn.close();
-    throw error;
-  }
-  try {
-    const result = await sendEntries(channel, scan.entries, printEvent);
-    const seconds = (performance.now() - started) / 1000;
-    const files = scan.entries.filter((entry) => entry.kind === "file").length;
-    console.log(
-      `${result.verified} of ${files} files sent and verified, ${result.skipped} already there, ${result.failed} failed; ` +
-        `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
-          formatRate(result.bytes, seconds)
-        })`,
-    );
-    return result.failed === 0 ? 0 : 1;
-  } finally {
-    channel.close();
-  }
+  return result.failed === 0 ? 0 : 1;
 }
 
 if (import.meta.main) {

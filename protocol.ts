@@ -96,15 +96,24 @@ export interface Hello {
   version: number;
   /** The peer's role. */
   role: Role;
+  /** A server at its connection limit, about to close. */
+  busy: boolean;
 }
 
+/**
+ * Hello flag of a server at its limit of simultaneous connections: it
+ * closes the connection right after this hello, and the client may try
+ * again later.
+ */
+export const HELLO_FLAG_BUSY = 1;
+
 /** Encodes the hello a peer with `role` sends first. */
-export function encodeHello(role: Role): Uint8Array {
+export function encodeHello(role: Role, flags = 0): Uint8Array {
   const bytes = new Uint8Array(HELLO_LENGTH);
   bytes.set(MAGIC, 0);
   new DataView(bytes.buffer).setUint16(4, PROTOCOL_VERSION);
   bytes[6] = role;
-  bytes[7] = 0;
+  bytes[7] = flags;
   return bytes;
 }
 
@@ -142,10 +151,11 @@ export function decodeHello(bytes: Uint8Array, expected: Role): Hello {
       : `an unknown role (${role})`;
     throw new ProtocolError(`Peer is ${what}, expected the other side`);
   }
-  if (bytes[7] !== 0) {
+  const known = role === Role.Receiver ? HELLO_FLAG_BUSY : 0;
+  if ((bytes[7] & ~known) !== 0) {
     throw new ProtocolError(`Unknown hello flags ${bytes[7]} from peer`);
   }
-  return { version, role };
+  return { version, role, busy: (bytes[7] & HELLO_FLAG_BUSY) !== 0 };
 }
 
 /**

@@ -44,6 +44,24 @@ export class HandshakeError extends Error {
   }
 }
 
+/** Raised when the server turns the connection away for now. */
+export class ServerBusyError extends Error {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ServerBusyError";
+  }
+}
+
+/** Raised when the peer hangs up before it even says hello. */
+export class NoHelloError extends Error {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "NoHelloError";
+  }
+}
+
 /** What a client prints when the server's key confirmation fails. */
 export const WRONG_CODE_MESSAGE = "Wrong code, or not the server you meant";
 
@@ -178,16 +196,22 @@ export async function establishChannel(
     else throw error;
   }
   if (hello === null) {
-    throw new ConnectionClosedError(
+    // Not a dropped connection to retry: most likely the wrong program.
+    throw new NoHelloError(
       client
         ? "Server closed the connection before its hello: does it use TLS (then add --tls), or is it another program?"
         : "Connection closed before the hello",
     );
   }
-  decodeHello(
+  const peerHello = decodeHello(
     hello,
     options.role === Role.Sender ? Role.Receiver : Role.Sender,
   );
+  if (peerHello.busy) {
+    throw new ServerBusyError(
+      "Server is busy: it is at its limit of simultaneous connections",
+    );
+  }
   const plain = new PlainChannel(stream, reader, writer);
 
   let keys;

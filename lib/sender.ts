@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Channel } from "./channel.ts";
+import { type Channel, ConnectionClosedError } from "./channel.ts";
 import {
   type ClientMessage,
   clipMessage,
@@ -39,6 +39,86 @@ export interface SendResult {
   bytes: number;
 }
 
+/**
+ * One run of the client over its entries, across reconnections. It counts
+ * what became of each entry from the events it passes on, and remembers
+ * the hashes the server confirmed, so that a new attempt neither reads
+ * confirmed files again nor counts them twice.
+ */
+export class SendRun {
+  /** The entries, as scanned. */
+  readonly entries: readonly LocalEntry[];
+  #sink: EventSink;
+  #indexes = new Map<string, number>();
+  #outcomes = new Map<number, "verified" | "skipped" | "failed">();
+  #confirmed = new Map<number, string>();
+  #settled = 0;
+  #bytes = 0;
+
+  /** A run over `entries` that reports to `sink`. */
+  constructor(entries: readonly LocalEntry[], sink: EventSink) {
+    this.entries = entries;
+    this.#sink = sink;
+    for (const [index, entry] of entries.entries()) {
+      this.#indexes.set(entry.path, index);
+    }
+  }
+
+  /** Grows whenever an attempt gets anywhere: bytes sent, files settled. */
+  get progress(): number {
+    return this.#bytes + this.#settled;
+  }
+
+  /** Counts `count` more file bytes sent. */
+  addBytes(count: number): void {
+    this.#bytes += count;
+  }
+
+  /**
+   * The hash the server confirmed for entry `index` earlier in this run,
+   * if the file still looks the same.
+   */
+  async confirmedHash(index: number): Promise<string | undefined> {
+    const sha256 = this.#confirmed.get(index);
+    if (sha256 === undefined) return undefined;
+    const entry = this.entries[index];
+    const info = await Deno.stat(entry.source).catch(() => null);
+    const same = info !== null && info.size === entry.size &&
+      Math.trunc(info.mtime?.getTime() ?? NaN) === entry.mtime;
+    return same ? sha256 : undefined;
+  }
+
+  /** Records what an event says of its entry and passes it on. */
+  readonly emit: EventSink = (event) => {
+    const index = "path" in event ? this.#indexes.get(event.path) : undefined;
+    if (index !== undefined) {
+      if (event.type === "file-verified") {
+        this.#confirmed.set(index, event.sha256);
+        this.#settle(index, "verified");
+      } else if (event.type === "file-skipped") {
+        // Sent by an earlier attempt of this run: already reported.
+        if (this.#outcomes.get(index) === "verified") return;
+        this.#settle(index, "skipped");
+      } else if (event.type === "file-failed") {
+        this.#settle(index, "failed");
+      }
+    }
+    this.#sink(event);
+  };
+
+  /** The totals of the run, each entry counted once, as it ended. */
+  result(): SendResult {
+    const totals = { verified: 0, skipped: 0, failed: 0 };
+    for (const outcome of this.#outcomes.values()) totals[outcome]++;
+    return { ...totals, bytes: this.#bytes };
+  }
+
+  #settle(index: number, outcome: "verified" | "skipped" | "failed"): void {
+    this.#outcomes.set(index, outcome);
+    this.#settled++;
+  }
+}
+
 // JSON of one entry is at most 3 UTF-8 bytes per UTF-16 unit; keep each
 // manifest frame well below the frame limit.
 const MANIFEST_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
@@ -53,7 +133,7 @@ async function receiveMessage(
 ): Promise<ServerMessage> {
   const frame = await channel.receive();
   if (frame === null) {
-    throw new ProtocolError(
+    throw new ConnectionClosedError(
       `Server closed the connection while the client waited for ${waitingFor}`,
     );
   }
@@ -134,8 +214,6 @@ class Confirmations {
   #pending = new Map<number, { entry: LocalEntry; sha256: string }>();
   #entries: readonly LocalEntry[];
   #emit: EventSink;
-  verified = 0;
-  failed = 0;
 
   constructor(entries: readonly LocalEntry[], emit: EventSink) {
     this.#entries = entries;
@@ -154,7 +232,6 @@ class Confirmations {
         case "verified": {
           const sent = this.#take(message.index);
           if (message.sha256 !== sent.sha256) {
-            this.failed++;
             this.#emit({
               type: "file-failed",
               path: sent.entry.path,
@@ -162,7 +239,6 @@ class Confirmations {
                 `server's hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
             });
           } else {
-            this.verified++;
             this.#emit({
               type: "file-verified",
               path: sent.entry.path,
@@ -174,7 +250,6 @@ class Confirmations {
         }
         case "failed": {
           const sent = this.#take(message.index);
-          this.failed++;
           this.#emit({
             type: "file-failed",
             path: sent.entry.path,
@@ -300,14 +375,15 @@ async function streamFile(
 }
 
 /**
- * Runs the transfer of `entries` over an established `channel` and
- * reports each outcome through `emit`.
+ * Runs one attempt of `run` over an established `channel`: sends what the
+ * server does not have yet, resuming files it kept, and reports each
+ * outcome through the run.
  */
 export async function sendEntries(
   channel: Channel,
-  entries: readonly LocalEntry[],
-  emit: EventSink,
+  run: SendRun,
 ): Promise<SendResult> {
+  const { entries, emit } = run;
   await sendManifest(channel, entries);
   const decisions = await receiveDecisions(channel, entries.length);
   const confirmations = new Confirmations(entries, emit);
@@ -320,9 +396,6 @@ export async function sendEntries(
   // Awaited below; handled now so that a failure while the sending loop is
   // busy elsewhere is not reported as unhandled.
   readingFailed.catch(() => {});
-  let skipped = 0;
-  let refused = 0;
-  let bytes = 0;
   const buffers = [
     new Uint8Array(DATA_CHUNK_SIZE),
     new Uint8Array(DATA_CHUNK_SIZE),
@@ -332,7 +405,6 @@ export async function sendEntries(
       const entry = entries[index];
       const decision = decisions[index];
       if (decision.action === "refuse") {
-        refused++;
         emit({
           type: "file-failed",
           path: entry.path,
@@ -358,9 +430,9 @@ export async function sendEntries(
       if (decision.action === "compare") {
         let local: string;
         try {
-          local = await hashFile(entry.source);
+          local = await run.confirmedHash(index) ??
+            await hashFile(entry.source);
         } catch (error) {
-          refused++;
           emit({
             type: "file-failed",
             path: entry.path,
@@ -370,7 +442,6 @@ export async function sendEntries(
           continue;
         }
         if (local === decision.sha256) {
-          skipped++;
           emit({
             type: "file-skipped",
             path: entry.path,
@@ -381,7 +452,6 @@ export async function sendEntries(
           continue;
         }
         if (!decision.replace) {
-          refused++;
           emit({
             type: "file-failed",
             path: entry.path,
@@ -416,7 +486,7 @@ export async function sendEntries(
         const sha256 = await streamFile(
           { channel, entry, kept, buffers, start },
           (count) => {
-            bytes += count;
+            run.addBytes(count);
           },
         );
         confirmations.expect(index, sha256);
@@ -427,7 +497,6 @@ export async function sendEntries(
           !(error instanceof Deno.errors.NotFound) &&
           !(error instanceof Deno.errors.PermissionDenied)
         ) throw error;
-        refused++;
         const message = clipMessage(
           `cannot send ${quote(entry.path)}: ${fileErrorReason(error)}`,
         );
@@ -451,10 +520,5 @@ export async function sendEntries(
     throw error;
   }
   await readingFailed;
-  return {
-    verified: confirmations.verified,
-    skipped,
-    failed: confirmations.failed + refused,
-    bytes,
-  };
+  return run.result();
 }

@@ -10,10 +10,18 @@ import { fileErrorReason } from "./errors.ts";
 
 /** Raised when a connection or listener cannot be set up. */
 export class TransportError extends Error {
-  /** Creates the error with a one-line message naming the cause. */
-  constructor(message: string) {
+  /** Whether the same connection may work a little later. */
+  readonly transient: boolean;
+
+  /**
+   * Creates the error with a one-line message naming the cause; it is
+   * `transient` when the host answered or may answer later (refused, timed
+   * out), not when it is unknown or TLS failed.
+   */
+  constructor(message: string, transient = false) {
     super(message);
     this.name = "TransportError";
+    this.transient = transient;
   }
 }
 
@@ -77,11 +85,13 @@ export async function connect(
     if (error instanceof Deno.errors.ConnectionRefused) {
       throw new TransportError(
         `Connection refused by ${where}: is server.ts running there?`,
+        true,
       );
     }
     if (error instanceof Deno.errors.TimedOut) {
       throw new TransportError(
         `Timed out connecting to ${where}: is the host up, and does a firewall let the port through?`,
+        true,
       );
     }
     const why = error instanceof Error ? error.message : String(error);

@@ -9,6 +9,7 @@ import {
   encodeMessage,
   type Entry,
   FrameType,
+  HELLO_FLAG_BUSY,
   HELLO_LENGTH,
   MAX_FRAME_PAYLOAD,
   ProtocolError,
@@ -23,7 +24,18 @@ Deno.test("hello: round trip, and every wrong field is named", () => {
   const hello = encodeHello(Role.Sender);
   assert.equal(hello.length, HELLO_LENGTH);
   assert.deepEqual([...hello], [0x44, 0x46, 0x54, 0x50, 0, 2, 1, 0]);
-  assert.deepEqual(decodeHello(hello, Role.Sender), { version: 2, role: 1 });
+  assert.deepEqual(decodeHello(hello, Role.Sender), {
+    version: 2,
+    role: 1,
+    busy: false,
+  });
+  const busy = encodeHello(Role.Receiver, HELLO_FLAG_BUSY);
+  assert.equal(decodeHello(busy, Role.Receiver).busy, true);
+  // Only a server can be busy.
+  assert.throws(
+    () => decodeHello(encodeHello(Role.Sender, 1), Role.Sender),
+    /Unknown hello flags 1/,
+  );
 
   const version = hello.slice();
   version[5] = 1;

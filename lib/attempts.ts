@@ -1,0 +1,100 @@
+/**
+ * The client's run as a series of attempts: connect, key exchange, send;
+ * when the connection drops, wait, reconnect and resume, until everything
+ * is sent or the retries run out.
+ *
+ * @module
+ */
+
+import { establishChannel } from "./handshake.ts";
+import { IdleTimeoutStream } from "./idle.ts";
+import { errorMessage } from "./errors.ts";
+import { isRetryable, retryDelay } from "./retry.ts";
+import { sendEntries, type SendResult, type SendRun } from "./sender.ts";
+import { type ClientTls, connect } from "./transport.ts";
+import { Role } from "../protocol.ts";
+
+/** Where and how the client connects, and how hard it keeps trying. */
+export interface AttemptOptions {
+  host: string;
+  port: number;
+  tls?: ClientTls;
+  /** SPAKE2's w, or its derivation still under way. */
+  password: bigint | Promise<bigint>;
+  /** Reconnections in a row without progress before giving up. */
+  retries: number;
+  /** Wait before the first retry; it doubles with each one after. */
+  retryWaitMs: number;
+  /** A connection with no progress for this long is dropped. */
+  idleTimeoutMs: number;
+  /** Told of each retry before its wait. */
+  onRetry: (error: unknown, waitMs: number, retry: number) => void;
+}
+
+async function attempt(
+  run: SendRun,
+  options: AttemptOptions & { onChannel: () => void },
+): Promise<SendResult> {
+  const conn = await connect(options.host, options.port, options.tls);
+  const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
+  try {
+    const channel = await establishChannel(stream, {
+      role: Role.Sender,
+      password: options.password,
+    });
+    options.onChannel();
+    return await sendEntries(channel, run);
+  } finally {
+    stream.close();
+  }
+}
+
+/**
+ * Sends `run` to the server, reconnecting after a lost connection. The
+ * first key exchange must succeed: a server that cannot be reached or
+ * authenticated at all is reported at once. The count of retries starts
+ * again whenever an attempt made progress.
+ */
+export async function sendWithRetries(
+  run: SendRun,
+  options: AttemptOptions,
+): Promise<SendResult> {
+  let connected = false;
+  let failures = 0;
+  for (;;) {
+    const before = run.progress;
+    try {
+      return await attempt(run, {
+        ...options,
+        onChannel: () => {
+          connected = true;
+        },
+      });
+    } catch (error) {
+      if (!connected || !isRetryable(error)) throw error;
+      failures = run.progress > before ? 1 : failures + 1;
+      if (failures > options.retries) {
+        throw new RetriesExhaustedError(error, options.retries);
+      }
+      const wait = retryDelay(failures, options.retryWaitMs);
+      options.onRetry(error, wait, failures);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/** Raised when the connection kept failing after every retry. */
+export class RetriesExhaustedError extends Error {
+  /** Wraps the last failure `cause` after `retries` retries. */
+  constructor(cause: unknown, retries: number) {
+    super(
+      retries === 0
+        ? errorMessage(cause)
+        : `${errorMessage(cause)} (gave up after ${retries} ${
+          retries === 1 ? "retry" : "retries"
+        } without progress)`,
+      { cause },
+    );
+    this.name = "RetriesExhaustedError";
+  }
+}
