@@ -19,7 +19,16 @@ import { errorMessage, UsageError } from "./lib/errors.ts";
 import { codeToScalar } from "./lib/pake.ts";
 import { serve } from "./lib/serve.ts";
 import { listen } from "./lib/transport.ts";
-import { DEFAULT_PORT } from "./protocol.ts";
+import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
+import { parseCount, parseDuration, parseSize } from "./lib/flags.ts";
+import { formatBytes } from "./lib/format.ts";
+import { removeStalePartials } from "./lib/partial_cleanup.ts";
+
+/** Clients served at once unless --max-connections says otherwise. */
+const DEFAULT_MAX_CONNECTIONS = 64;
+
+/** Bytes one session may send unless --max-size says otherwise. */
+const DEFAULT_MAX_SIZE = 2 ** 40;
 
 const HELP = `Receive files and folders sent with client.ts.
 
@@ -42,7 +51,23 @@ Options:
                       list: prefer ${CODE_ENV} or --code-file)
       --cert FILE     Listen with TLS, with this PEM certificate chain...
       --key FILE      ...and this PEM private key (the code is still needed)
+
+Limits:
+      --max-connections N  Clients served at once; more are told to retry
+                      later (default ${DEFAULT_MAX_CONNECTIONS})
+      --max-entries N Files and folders in one session (default ${MAX_ENTRIES})
+      --max-size SIZE Bytes of all files in one session, such as 500M, 20G
+                      or 2T (default ${formatBytes(DEFAULT_MAX_SIZE)})
+      --idle-timeout S  Drop a client that makes no progress for S seconds
+                      (default 30)
+      --keep-partial AGE  Delete data kept from interrupted transfers once
+                      it is older than AGE, such as 12h or 7d (default 7d)
   -h, --help          Show this help
+
+An interrupted file is kept, hidden as .NAME.ftpart next to where it goes,
+and the client resumes it. SIGINT or SIGTERM stops the server: it takes no
+new connections, keeps what arrived and exits 0; a second signal exits at
+once.
 
 Environment:
   ${CODE_ENV}             The code, when neither --code nor --code-file is given
@@ -53,6 +78,61 @@ Examples:
   ${CODE_ENV}=4071-apple-river-stone deno run -A server.ts --cert c.pem --key k.pem
 
 Exit status: 0 on success, 1 on errors, 2 for usage errors.`;
+
+/** How often kept data is checked for its age while the server runs. */
+const CLEANUP_INTERVAL_MS = 6 * 3600 * 1000;
+
+/**
+ * Deletes kept data older than `maxAgeMs` now and every few hours, in the
+ * background; says so when it removed or could not remove something.
+ */
+function cleanPartials(root: string, maxAgeMs: number): void {
+  const sweep = async () => {
+    const result = await removeStalePartials(root, maxAgeMs);
+    if (result.removed > 0) {
+      console.log(
+        `Removed ${result.removed} unfinished files (${
+          formatBytes(result.bytes)
+        }) kept for longer than --keep-partial`,
+      );
+    }
+    for (const error of result.errors) console.error(`warning: ${error}`);
+  };
+  sweep().catch((error) =>
+    console.error(
+      `warning: cannot clean up unfinished files: ${errorMessage(error)}`,
+    )
+  );
+  Deno.unrefTimer(
+    setInterval(() => sweep().catch(() => {}), CLEANUP_INTERVAL_MS),
+  );
+}
+
+/**
+ * Aborts on the first SIGINT or SIGTERM, so that the server stops
+ * gracefully; a second one exits at once.
+ */
+function stopSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) {
+      console.error("server: stopping now");
+      Deno.exit(130);
+    }
+    console.error(
+      "server: stopping: no new connections, unfinished files are kept (again to quit at once)",
+    );
+    controller.abort();
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, onSignal);
+    } catch {
+      // Windows has no SIGTERM; Ctrl+C still arrives as SIGINT.
+    }
+  }
+  return controller.signal;
+}
 
 async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -69,6 +149,14 @@ async function main(args: string[]): Promise<number> {
       "code-file": { type: "string" },
       cert: { type: "string" },
       key: { type: "string" },
+      "max-connections": {
+        type: "string",
+        default: String(DEFAULT_MAX_CONNECTIONS),
+      },
+      "max-entries": { type: "string", default: String(MAX_ENTRIES) },
+      "max-size": { type: "string", default: String(DEFAULT_MAX_SIZE) },
+      "idle-timeout": { type: "string", default: "30" },
+      "keep-partial": { type: "string", default: "7d" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -77,6 +165,19 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const port = parsePort(values.port, true);
+  const maxConnections = parseCount(
+    values["max-connections"],
+    "--max-connections",
+    100_000,
+  );
+  const limits = {
+    maxEntries: parseCount(values["max-entries"], "--max-entries", MAX_ENTRIES),
+    maxBytes: parseSize(values["max-size"], "--max-size"),
+  };
+  const idleTimeoutMs =
+    parseDuration(values["idle-timeout"], "--idle-timeout") * 1000;
+  const keepPartialMs =
+    parseDuration(values["keep-partial"], "--keep-partial", "d") * 1000;
   if ((values.cert === undefined) !== (values.key === undefined)) {
     throw new UsageError("--cert and --key go together");
   }
@@ -121,11 +222,16 @@ async function main(args: string[]): Promise<number> {
       `  ${codePrefix}deno run -A client.ts${tlsFlag} ${host}${portSuffix} FILE...`,
     );
   }
+  cleanPartials(root, keepPartialMs);
   return await serve(listener, {
     root,
     password,
     overwrite: values.overwrite,
     once: values.once,
+    maxConnections: Math.max(1, maxConnections),
+    idleTimeoutMs,
+    limits,
+    signal: stopSignal(),
   });
 }
 

@@ -30,6 +30,8 @@ import type { EventSink } from "./events.ts";
 import { type Hash, newHash } from "./hash.ts";
 import { releaseBuffer } from "./release.ts";
 import { WriteBehind } from "./write_behind.ts";
+import { formatBytes } from "./format.ts";
+import { statfs } from "node:fs/promises";
 
 /** Totals of one session, from the server's point of view. */
 export interface ReceiveResult {
@@ -58,7 +60,38 @@ function controlMessage(frame: Frame): ClientMessage {
   return message;
 }
 
-async function receiveManifest(channel: Channel): Promise<Entry[]> {
+/** What one session may send to this server. */
+export interface SessionLimits {
+  /** Entries in the manifest, at most the protocol's MAX_ENTRIES. */
+  maxEntries: number;
+  /** Bytes of all files together. */
+  maxBytes: number;
+}
+
+/** How a session reports and what it may take. */
+export interface SessionOptions {
+  /** Receives the session's events. */
+  emit: EventSink;
+  /** What the session may send. */
+  limits: SessionLimits;
+}
+
+/** Raised when the server turns a whole session down, before any data. */
+export class SessionRefusedError extends Error {
+  /** Creates the error with a one-line message the client also sees. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SessionRefusedError";
+  }
+}
+
+/** Room left on the disk beyond the files, for folders and metadata. */
+const SPACE_MARGIN = 1024 * 1024;
+
+async function receiveManifest(
+  channel: Channel,
+  maxEntries: number,
+): Promise<Entry[]> {
   const entries: Entry[] = [];
   let manifestBytes = 0;
   for (;;) {
@@ -75,6 +108,11 @@ async function receiveManifest(channel: Channel): Promise<Entry[]> {
     if (entries.length + message.entries.length > MAX_ENTRIES) {
       throw new ProtocolError(
         `Manifest has more than ${MAX_ENTRIES} entries`,
+      );
+    }
+    if (entries.length + message.entries.length > maxEntries) {
+      throw new SessionRefusedError(
+        `The manifest has more than the ${maxEntries} entries this server takes in one session (its --max-entries)`,
       );
     }
     manifestBytes += frame.payload.length;
@@ -144,21 +182,31 @@ class Session {
   #channel: Channel;
   #destination: Destination;
   #emit: EventSink;
+  #limits: SessionLimits;
   #entries: Entry[] = [];
   #decisions: Decision[] = [];
   #open = new Set<number>();
   #incoming: Incoming | null = null;
   #result: ReceiveResult = { verified: 0, failed: 0, bytes: 0 };
 
-  constructor(channel: Channel, destination: Destination, emit: EventSink) {
+  constructor(
+    channel: Channel,
+    destination: Destination,
+    { emit, limits }: SessionOptions,
+  ) {
     this.#channel = channel;
     this.#destination = destination;
     this.#emit = emit;
+    this.#limits = limits;
   }
 
   async run(): Promise<ReceiveResult> {
     try {
-      this.#entries = await receiveManifest(this.#channel);
+      this.#entries = await receiveManifest(
+        this.#channel,
+        this.#limits.maxEntries,
+      );
+      this.#checkSize();
       await this.#decide();
       await this.#receiveFiles();
       return this.#result;
@@ -172,10 +220,44 @@ class Session {
     }
   }
 
+  #checkSize(): void {
+    const total = this.#entries.reduce((sum, entry) => sum + entry.size, 0);
+    if (total > this.#limits.maxBytes) {
+      throw new SessionRefusedError(
+        `The files total ${formatBytes(total)}, more than the ${
+          formatBytes(this.#limits.maxBytes)
+        } this server takes in one session (its --max-size)`,
+      );
+    }
+  }
+
+  /** Refuses the session up front when its files cannot fit on the disk. */
+  async #checkSpace(): Promise<void> {
+    let needed = 0;
+    for (const [index, decision] of this.#decisions.entries()) {
+      const entry = this.#entries[index];
+      if (decision.action === "send") needed += entry.size - decision.offset;
+      if (decision.action === "compare" && decision.replace) {
+        needed += entry.size;
+      }
+    }
+    if (needed === 0) return;
+    const disk = await statfs(this.#destination.root);
+    const free = disk.bavail * disk.bsize;
+    if (needed + SPACE_MARGIN > free) {
+      throw new SessionRefusedError(
+        `Not enough space on the server: the files need ${
+          formatBytes(needed)
+        } and ${formatBytes(Math.max(0, free - SPACE_MARGIN))} is free`,
+      );
+    }
+  }
+
   async #decide(): Promise<void> {
     for (const entry of this.#entries) {
       this.#decisions.push(await this.#destination.decide(entry));
     }
+    await this.#checkSpace();
     for (const [index, decision] of this.#decisions.entries()) {
       const entry = this.#entries[index];
       if (decision.action === "refuse") {
@@ -525,10 +607,10 @@ class Session {
 export async function receiveSession(
   channel: Channel,
   destination: Destination,
-  emit: EventSink,
+  options: SessionOptions,
 ): Promise<ReceiveResult> {
   try {
-    return await new Session(channel, destination, emit).run();
+    return await new Session(channel, destination, options).run();
   } catch (error) {
     if (
       !(error instanceof RemoteError) &&

@@ -12,8 +12,9 @@ import type { TransferEvent } from "./events.ts";
 import { formatBytes, shortHash } from "./format.ts";
 import { GuessLimiter } from "./guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "./handshake.ts";
-import { receiveSession } from "./receiver.ts";
-import { Role } from "../protocol.ts";
+import { IdleTimeoutStream } from "./idle.ts";
+import { receiveSession, type SessionLimits } from "./receiver.ts";
+import { encodeHello, HELLO_FLAG_BUSY, Role } from "../protocol.ts";
 
 /** How the server runs. */
 export interface ServeOptions {
@@ -27,10 +28,21 @@ export interface ServeOptions {
   once: boolean;
   /** Limits code guessing; a fresh one by default. */
   limiter?: GuessLimiter;
+  /** Connections served at once; more are turned away as busy. */
+  maxConnections: number;
+  /** A connection with no progress for this long is dropped. */
+  idleTimeoutMs: number;
+  /** What one session may send. */
+  limits: SessionLimits;
+  /** Stops the service: no new connections, open ones are closed. */
+  signal?: AbortSignal;
 }
 
-/** A stalled key exchange is dropped after this long. */
+/** A stalled key exchange is dropped after this long, progress or not. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/** How long a stop waits for sessions to put their files away. */
+const STOP_GRACE_MS = 3_000;
 
 function logger(peer: string): (event: TransferEvent) => void {
   return (event) => {
@@ -125,10 +137,11 @@ async function handle(
   const peer = formatHostPort(remote.hostname, remote.port);
   if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
   console.log(`[${peer}] connected`);
+  const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
   let authenticated = false;
   try {
     const channel = await withTimeout(
-      establishChannel(conn, {
+      establishChannel(stream, {
         role: Role.Receiver,
         password: options.password,
         flushBeforeBlocking: true,
@@ -144,7 +157,7 @@ async function handle(
       const result = await receiveSession(
         channel,
         new Destination(options.root, options.overwrite),
-        logger(peer),
+        { emit: logger(peer), limits: options.limits },
       );
       console.log(
         `[${peer}] done: ${result.verified} verified, ${result.failed} failed, ${
@@ -156,13 +169,34 @@ async function handle(
       channel.close();
     }
   } catch (error) {
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
+    stream.close();
     console.error(`[${peer}] error: ${errorMessage(error)}`);
     return authenticated ? 1 : null;
+  }
+}
+
+/** Tells a client that the server is full, without reading from it. */
+async function turnAway(conn: Deno.Conn, open: number): Promise<void> {
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  console.error(
+    `[${
+      formatHostPort(remote.hostname, remote.port)
+    }] turned away: ${open} connections are open (--max-connections)`,
+  );
+  try {
+    await withTimeout(
+      conn.write(encodeHello(Role.Receiver, HELLO_FLAG_BUSY)),
+      1000,
+      conn,
+      "Busy hello timed out",
+    );
+  } catch {
+    // The client learns it from the closed connection instead.
+  }
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
   }
 }
 
@@ -178,6 +212,7 @@ export async function serve(
 ): Promise<number> {
   const limiter = options.limiter ?? new GuessLimiter();
   const open = new Set<Deno.Conn>();
+  const sessions = new Set<Promise<unknown>>();
   let chosen: Promise<number | null> | null = null;
   const stopAccepting = () => {
     try {
@@ -186,6 +221,21 @@ export async function serve(
       // Already closed.
     }
   };
+  const closeAll = () => {
+    for (const conn of open) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  };
+  let stopped = false;
+  options.signal?.addEventListener("abort", () => {
+    stopped = true;
+    stopAccepting();
+    closeAll();
+  }, { once: true });
   for (;;) {
     let conn: Deno.Conn;
     try {
@@ -200,6 +250,10 @@ export async function serve(
       await new Promise((resolve) => setTimeout(resolve, 50));
       continue;
     }
+    if (open.size >= options.maxConnections) {
+      turnAway(conn, open.size);
+      continue;
+    }
     open.add(conn);
     const outcome = Promise.withResolvers<number | null>();
     const onAuthenticated = () => {
@@ -208,16 +262,24 @@ export async function serve(
       stopAccepting();
     };
     handle(conn, options, limiter, onAuthenticated).then(outcome.resolve);
-    outcome.promise.finally(() => open.delete(conn));
+    sessions.add(outcome.promise);
+    outcome.promise.finally(() => {
+      open.delete(conn);
+      sessions.delete(outcome.promise);
+    });
+  }
+  if (stopped) {
+    // Closed connections end their sessions, which keep what arrived.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled(sessions),
+      new Promise((resolve) => timer = setTimeout(resolve, STOP_GRACE_MS)),
+    ]);
+    clearTimeout(timer);
+    return 0;
   }
   if (chosen === null) return 0;
   const status = await chosen ?? 1;
-  for (const conn of open) {
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
+  closeAll();
   return status;
 }
