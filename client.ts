@@ -12,6 +12,7 @@ import { errorMessage, UsageError } from "./lib/errors.ts";
 import { formatBytes, formatRate, shortHash } from "./lib/format.ts";
 import { sendWithRetries } from "./lib/attempts.ts";
 import { parseCount, parseDuration } from "./lib/flags.ts";
+import { describeLoss } from "./lib/retry.ts";
 import { scanSources } from "./lib/scan.ts";
 import { SendRun } from "./lib/sender.ts";
 import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
@@ -141,7 +142,7 @@ async function main(args: string[]): Promise<number> {
     idleTimeoutMs: idleTimeout * 1000,
     onRetry: (error, waitMs, retry) => {
       console.error(
-        `connection lost: ${errorMessage(error)}; retrying in ${
+        `connection lost: ${describeLoss(error)}; retrying in ${
           (waitMs / 1000).toFixed(1)
         } s (retry ${retry} of ${retries})`,
       );

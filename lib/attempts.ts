@@ -6,7 +6,11 @@
  * @module
  */
 
-import { establishChannel } from "./handshake.ts";
+import {
+  establishChannel,
+  NoHelloError,
+  ServerBusyError,
+} from "./handshake.ts";
 import { IdleTimeoutStream } from "./idle.ts";
 import { errorMessage } from "./errors.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
@@ -71,7 +75,13 @@ export async function sendWithRetries(
         },
       });
     } catch (error) {
-      if (!connected || !isRetryable(error)) throw error;
+      // A busy server is worth waiting for; otherwise a first connection
+      // that fails is more likely a wrong address or code. Once through,
+      // a connection closed even before the hello is just another drop.
+      const retryable = isRetryable(error) ||
+        (connected && error instanceof NoHelloError);
+      const busy = error instanceof ServerBusyError;
+      if (!retryable || (!connected && !busy)) throw error;
       failures = run.progress > before ? 1 : failures + 1;
       if (failures > options.retries) {
         throw new RetriesExhaustedError(error, options.retries);

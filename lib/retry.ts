@@ -10,6 +10,7 @@ import { ConnectionClosedError } from "./channel.ts";
 import { ServerBusyError } from "./handshake.ts";
 import { IdleTimeoutError } from "./idle.ts";
 import { TransportError } from "./transport.ts";
+import { errorMessage } from "./errors.ts";
 
 /** The longest wait between two attempts. */
 const MAX_DELAY_MS = 30_000;
@@ -36,6 +37,21 @@ export function isRetryable(error: unknown): boolean {
     error instanceof ServerBusyError ||
     (error instanceof TransportError && error.transient) ||
     NETWORK_ERRORS.some((type) => error instanceof type);
+}
+
+/** Says in plain words how a connection was lost. */
+export function describeLoss(error: unknown): string {
+  if (
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted
+  ) {
+    return "the connection broke";
+  }
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    return "the connection closed early";
+  }
+  return errorMessage(error);
 }
 
 /**

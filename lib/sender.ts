@@ -514,9 +514,13 @@ export async function sendEntries(
   } catch (error) {
     channel.close();
     const readerError = await readingFailed.then(() => null, (e) => e);
-    // The server's own word explains a broken write better than the write.
+    // The server's own word explains a broken write better than the write,
+    // and a write cut off by closing the channel has the reader's cause.
     if (readerError instanceof RemoteError) throw readerError;
     if (readerError instanceof ProtocolError) throw readerError;
+    if (readerError && error instanceof Deno.errors.BadResource) {
+      throw readerError;
+    }
     throw error;
   }
   await readingFailed;

@@ -114,6 +114,7 @@ export class FaultProxy {
   #connections = 0;
   #bytesUpstream = 0;
   #closing = false;
+  #paused: PromiseWithResolvers<void> | null = null;
 
   /**
    * Starts listening on 127.0.0.1 on a free port.
@@ -200,6 +201,17 @@ export class FaultProxy {
     }
   }
 
+  /** Stops forwarding on every connection until {@link resume}. */
+  pause(): void {
+    this.#paused ??= Promise.withResolvers<void>();
+  }
+
+  /** Forwards again what was held by {@link pause}. */
+  resume(): void {
+    this.#paused?.resolve();
+    this.#paused = null;
+  }
+
   async #pump(link: Link, upstream: boolean): Promise<void> {
     const from = upstream ? link.client : link.server!;
     const to = upstream ? link.server! : link.client;
@@ -208,6 +220,8 @@ export class FaultProxy {
     try {
       while (!link.halted) {
         const count = await from.read(buffer);
+        // Holding a chunk read before a pause keeps the pause exact.
+        if (this.#paused) await this.#paused.promise;
         if (link.halted) return;
         if (count === null) {
           await to.closeWrite();
@@ -266,6 +280,8 @@ export class FaultProxy {
     await this.#accepting;
     for (const link of this.#links) link.close();
     this.#links.clear();
+    // Paused pumps must wake up to see that their links are closed.
+    this.resume();
     await Promise.all(this.#tasks);
   }
 

@@ -1,0 +1,156 @@
+/**
+ * Full disks, on a small tmpfs this test mounts: a session that cannot fit
+ * is refused before any data, and a disk that fills in the middle of a file
+ * fails that file on both sides, keeps what arrived and leaves the server
+ * up. Skipped, with the reason printed, where mounting is not permitted.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FaultProxy } from "./fault_proxy.ts";
+import { runClient, startServer } from "./helpers.ts";
+
+const MiB = 1024 * 1024;
+
+async function run(command: string, args: string[]): Promise<string | null> {
+  try {
+    const output = await new Deno.Command(command, { args, stderr: "piped" })
+      .output();
+    if (output.success) return null;
+    return new TextDecoder().decode(output.stderr).trim() ||
+      `${command} failed`;
+  } catch (error) {
+    return String(error);
+  }
+}
+
+/** A tmpfs of `megabytes` MiB, unmounted and removed on dispose. */
+async function smallDisk(
+  megabytes: number,
+): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "ft-disk-" });
+  const failure = await run("mount", [
+    "-t",
+    "tmpfs",
+    "-o",
+    `size=${megabytes}m`,
+    "tmpfs",
+    path,
+  ]);
+  if (failure !== null) {
+    await Deno.remove(path);
+    throw new Error(failure);
+  }
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await run("umount", [path]);
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+const probe = await smallDisk(1).then(
+  async (disk) => {
+    await disk[Symbol.asyncDispose]();
+    return null;
+  },
+  (error) => String(error.message ?? error),
+);
+if (probe !== null) {
+  console.log(`disk_full_test: skipped, cannot mount a tmpfs here: ${probe}`);
+}
+
+async function randomFile(path: string, bytes: number): Promise<Uint8Array> {
+  const data = new Uint8Array(bytes);
+  for (let at = 0; at < bytes; at += 65536) {
+    crypto.getRandomValues(data.subarray(at, Math.min(at + 65536, bytes)));
+  }
+  await Deno.writeFile(path, data);
+  return data;
+}
+
+Deno.test({
+  name: "a session that cannot fit is refused before any data",
+  ignore: probe !== null,
+  async fn() {
+    await using disk = await smallDisk(32);
+    const source = await Deno.makeTempDir();
+    try {
+      await randomFile(join(source, "big.bin"), 40 * MiB);
+      await using server = await startServer(["--dir", disk.path]);
+      const result = await runClient([
+        `127.0.0.1:${server.port}`,
+        join(source, "big.bin"),
+      ]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /Not enough space on the server: the files need 40\.0 MiB and [\d.]+ MiB is free/,
+      );
+      await server.waitFor(/error: Not enough space on the server/);
+      assert.deepEqual([...Deno.readDirSync(disk.path)], []);
+    } finally {
+      await Deno.remove(source, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a disk that fills in the middle of a file fails it on both sides and keeps what arrived",
+  ignore: probe !== null,
+  async fn() {
+    await using disk = await smallDisk(48);
+    const source = await Deno.makeTempDir();
+    try {
+      const dest = join(disk.path, "dest");
+      await Deno.mkdir(dest);
+      const data = await randomFile(join(source, "big.bin"), 40 * MiB);
+      await using server = await startServer(["--dir", dest]);
+      await using proxy = new FaultProxy(
+        server.port,
+        () => ({ kind: "none" }),
+      );
+      const args = [`127.0.0.1:${proxy.port}`, join(source, "big.bin")];
+      const client = runClient(args);
+      // Once data flows, hold it and fill the disk behind the server's back.
+      const partial = join(dest, ".big.bin.ftpart");
+      const deadline = Date.now() + 20_000;
+      while (((await Deno.stat(partial).catch(() => null))?.size ?? 0) === 0) {
+        assert.ok(Date.now() < deadline, "data never arrived");
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      proxy.pause();
+      const filler = join(disk.path, "filler.bin");
+      await Deno.writeFile(filler, new Uint8Array(100 * MiB)).catch(() => {});
+      proxy.resume();
+      const result = await client;
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(
+        result.stderr,
+        /failed {2}big\.bin: server: cannot save: No space left on device/,
+      );
+      await server.waitFor(
+        /failed big\.bin: cannot save: No space left on device/,
+      );
+      const kept = (await Deno.stat(partial)).size;
+      assert.ok(kept > 0, "what arrived is kept");
+      assert.equal(
+        await Deno.stat(join(dest, "big.bin")).catch(() => null),
+        null,
+      );
+      // With room again, the same command resumes and completes.
+      await Deno.remove(filler);
+      const again = await runClient([
+        `127.0.0.1:${server.port}`,
+        join(source, "big.bin"),
+      ]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /resuming {2}big\.bin {2}from /);
+      assert.deepEqual(await Deno.readFile(join(dest, "big.bin")), data);
+    } finally {
+      await Deno.remove(source, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,362 @@
+/**
+ * Interrupted transfers, with real processes on loopback: killed clients,
+ * a killed and restarted server, connections cut or stalled by a proxy,
+ * idle peers, stops by signal and full disks.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FaultProxy } from "./fault_proxy.ts";
+import {
+  type Finished,
+  ROOT,
+  runClient,
+  startServer,
+  tempDir,
+  TEST_CODE,
+} from "./helpers.ts";
+
+const MiB = 1024 * 1024;
+/** Bytes of one data record: the most a cut may cost, per interruption. */
+const CHUNK = MiB;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function randomFile(path: string, bytes: number): Promise<Uint8Array> {
+  const data = new Uint8Array(bytes);
+  for (let at = 0; at < bytes; at += 65536) {
+    crypto.getRandomValues(data.subarray(at, Math.min(at + 65536, bytes)));
+  }
+  await Deno.writeFile(path, data);
+  return data;
+}
+
+function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
+
+/** Starts `client.ts` without waiting for it. */
+function spawnClient(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}client.ts`, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: ROOT,
+    env: { FT_CODE: TEST_CODE },
+  }).spawn();
+}
+
+async function finish(child: Deno.ChildProcess): Promise<Finished> {
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Waits until `path` exists and holds more than `bytes` bytes. */
+async function waitForSize(path: string, bytes: number): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const size = (await Deno.stat(path).catch(() => null))?.size ?? 0;
+    if (size > bytes) return size;
+    await sleep(5);
+  }
+  throw new Error(`${path} never grew past ${bytes} bytes`);
+}
+
+/**
+ * Bytes of a file of `size` the server received in all, from its log:
+ * what arrived in each interrupted session, and the rest after the last
+ * resumption.
+ */
+function bytesReceived(log: string, size: number): number {
+  let total = 0;
+  for (const match of log.matchAll(/\((\d+) arrived in this session\)/g)) {
+    total += Number(match[1]);
+  }
+  const resumed = [...log.matchAll(/resuming \S+ at (\d+)/g)].at(-1);
+  return total + size - Number(resumed?.[1] ?? 0);
+}
+
+Deno.test("a client killed at several points resumes with the same command", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const size = 200 * MiB;
+  const data = await randomFile(join(source.path, "big.bin"), size);
+  await using server = await startServer(["--dir", dest.path]);
+  const args = [`127.0.0.1:${server.port}`, join(source.path, "big.bin")];
+  const partial = join(dest.path, ".big.bin.ftpart");
+  const kills = [20, 80, 150].map((n) => n * MiB);
+  for (const [i, at] of kills.entries()) {
+    const client = spawnClient(args);
+    await waitForSize(partial, at);
+    client.kill("SIGKILL");
+    await client.status;
+    await server.waitFor(
+      new RegExp(`(kept \\d+ of ${size} bytes.*){${i + 1}}`, "s"),
+    );
+  }
+  const last = await runClient(args);
+  assert.equal(last.code, 0, last.stderr);
+  assert.match(last.stdout, /resuming {2}big\.bin {2}from /);
+  assert.match(last.stdout, /1 of 1 files sent and verified/);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
+  await server.waitFor(/done: 1 verified/);
+  const log = server.stdout + server.stderr;
+  assert.equal(log.match(/resuming big\.bin at \d+/g)?.length, 3, log);
+  // Every byte the server received more than once counts against the
+  // bound: at most one chunk per interruption.
+  const again = bytesReceived(log, size) - size;
+  assert.ok(again >= 0 && again <= kills.length * CHUNK, `${again} again`);
+  assert.deepEqual([...Deno.readDirSync(dest.path)].map((e) => e.name), [
+    "big.bin",
+  ]);
+});
+
+Deno.test("a server killed and restarted on its port: the client's retries resume", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const size = 120 * MiB;
+  const data = await randomFile(join(source.path, "big.bin"), size);
+  const port = freePort();
+  const first = await startServer(["--dir", dest.path, "--port", `${port}`]);
+  const client = spawnClient([
+    `127.0.0.1:${port}`,
+    join(source.path, "big.bin"),
+  ]);
+  await waitForSize(join(dest.path, ".big.bin.ftpart"), 30 * MiB);
+  await first.stop();
+  await using second = await startServer([
+    "--dir",
+    dest.path,
+    "--port",
+    `${port}`,
+  ]);
+  const result = await finish(client);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /connection lost: .*; retrying in [\d.]+ s \(retry 1 of 5\)/,
+  );
+  assert.match(result.stdout, /resuming {2}big\.bin {2}from /);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
+  await second.waitFor(/resuming big\.bin at \d+/);
+});
+
+Deno.test("through a proxy that cuts and drops connections, the client completes", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const files = [
+    ["a.bin", 12 * MiB],
+    ["b.bin", 3 * MiB],
+    ["c.bin", 20 * MiB],
+  ] as const;
+  const contents = new Map<string, Uint8Array>();
+  for (const [name, size] of files) {
+    contents.set(name, await randomFile(join(source.path, name), size));
+  }
+  await using server = await startServer(["--dir", dest.path]);
+  await using proxy = new FaultProxy(
+    server.port,
+    (index) =>
+      index === 0
+        ? { kind: "cut", afterBytes: 5 * MiB }
+        : index === 1
+        ? { kind: "cut", afterBytes: 20_000 }
+        : index === 2
+        ? { kind: "random-drop", probability: 0.02, seed: 7 }
+        : { kind: "none" },
+  );
+  const result = await runClient([
+    `127.0.0.1:${proxy.port}`,
+    ...files.map(([name]) => join(source.path, name)),
+  ]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(
+    result.stdout,
+    /3 of 3 files sent and verified, 0 already there/,
+  );
+  assert.match(result.stderr, /retrying in/);
+  assert.ok(proxy.connections >= 3);
+  for (const [name] of files) {
+    assert.deepEqual(
+      await Deno.readFile(join(dest.path, name)),
+      contents.get(name),
+    );
+  }
+});
+
+Deno.test("a stalled peer is dropped after the idle timeout while others go on", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const data = await randomFile(join(source.path, "x.bin"), 4 * MiB);
+  await randomFile(join(source.path, "stall.bin"), 4 * MiB);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--idle-timeout",
+    "1",
+  ]);
+  // One peer stalls before the key exchange, another in the middle of a
+  // file (the proxy stops forwarding and the client gives up on its own).
+  using silent = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+  });
+  await using proxy = new FaultProxy(
+    server.port,
+    () => ({ kind: "stall", afterBytes: 2 * MiB }),
+  );
+  const stalled = spawnClient([
+    "--retries",
+    "0",
+    "--idle-timeout",
+    "2",
+    `127.0.0.1:${proxy.port}`,
+    join(source.path, "stall.bin"),
+  ]);
+  const normal = await runClient([
+    `127.0.0.1:${server.port}`,
+    join(source.path, "x.bin"),
+  ]);
+  assert.equal(normal.code, 0, normal.stderr);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "x.bin")), data);
+  await server.waitFor(/error: No data from the peer for 1 s(?![^\n]*kept)/);
+  await server.waitFor(/error: No data from the peer for 1 s; kept \d+ of/);
+  const gaveUp = await finish(stalled);
+  assert.equal(gaveUp.code, 1);
+  assert.match(gaveUp.stderr, /client: .*(peer|closed)/i);
+  const buffer = new Uint8Array(16);
+  // The silent peer got the server's hello, then the end of the stream.
+  let total = 0;
+  for (;;) {
+    const count = await silent.read(buffer).catch(() => null);
+    if (count === null) break;
+    total += count;
+  }
+  assert.equal(total, 8);
+});
+
+Deno.test("SIGTERM stops the server gracefully, keeping what arrived", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  await randomFile(join(source.path, "big.bin"), 120 * MiB);
+  const server = await startServer(["--dir", dest.path]);
+  await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
+  const client = spawnClient([
+    "--retries",
+    "0",
+    `127.0.0.1:${proxy.port}`,
+    join(source.path, "big.bin"),
+  ]);
+  await waitForSize(join(dest.path, ".big.bin.ftpart"), 10 * MiB);
+  proxy.pause();
+  const stopped = Date.now();
+  server.child.kill("SIGTERM");
+  const exit = await server.exited();
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.ok(Date.now() - stopped < 5000, "exits within a few seconds");
+  assert.match(exit.stderr, /stopping: no new connections/);
+  assert.match(exit.stderr, /kept \d+ of \d+ bytes of "big\.bin" to resume/);
+  assert.ok((await Deno.stat(join(dest.path, ".big.bin.ftpart"))).size > 0);
+  proxy.resume();
+  assert.equal((await finish(client)).code, 1);
+});
+
+Deno.test("kept data older than --keep-partial is deleted when the server starts", async () => {
+  await using dest = await tempDir();
+  await Deno.mkdir(join(dest.path, "sub"));
+  const old = join(dest.path, "sub", ".old.bin.ftpart");
+  const fresh = join(dest.path, ".fresh.bin.ftpart");
+  await Deno.writeFile(old, new Uint8Array(1000));
+  await Deno.writeFile(fresh, new Uint8Array(10));
+  const twoDaysAgo = new Date(Date.now() - 2 * 86400_000);
+  await Deno.utime(old, twoDaysAgo, twoDaysAgo);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--keep-partial",
+    "1d",
+  ]);
+  await server.waitFor(/Removed 1 unfinished files \(1000 B\)/);
+  assert.equal(await Deno.stat(old).catch(() => null), null);
+  assert.ok(await Deno.stat(fresh));
+});
+
+Deno.test("session limits: too large a session is refused up front, a busy server is retried", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  await randomFile(join(source.path, "a.bin"), 3 * MiB);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--max-size",
+    "2M",
+    "--max-connections",
+    "1",
+    "--idle-timeout",
+    "1",
+  ]);
+  const big = await runClient([
+    `127.0.0.1:${server.port}`,
+    join(source.path, "a.bin"),
+  ]);
+  assert.equal(big.code, 1);
+  assert.match(
+    big.stderr,
+    /more than the 2\.0 MiB this server takes in one session/,
+  );
+  assert.deepEqual([...Deno.readDirSync(dest.path)], []);
+  // The only slot is held by a silent peer until the idle timeout frees it;
+  // the client is turned away as busy meanwhile, and retries.
+  await Deno.writeTextFile(join(source.path, "small.txt"), "small\n");
+  using silent = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.port,
+  });
+  await server.waitFor(/connected(.|\n)*connected/);
+  const small = await runClient([
+    `127.0.0.1:${server.port}`,
+    join(source.path, "small.txt"),
+  ]);
+  assert.equal(small.code, 0, small.stderr);
+  assert.match(small.stderr, /Server is busy/);
+  assert.match(server.stderr, /turned away: 1 connections are open/);
+  assert.equal(
+    await Deno.readTextFile(join(dest.path, "small.txt")),
+    "small\n",
+  );
+  await silent.read(new Uint8Array(16)).catch(() => null);
+});
+
+Deno.test("a source file that changes while it is sent is reported, never confirmed", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const path = join(source.path, "moving.bin");
+  await randomFile(path, 60 * MiB);
+  await using server = await startServer(["--dir", dest.path]);
+  await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
+  const client = spawnClient([`127.0.0.1:${proxy.port}`, path]);
+  await waitForSize(join(dest.path, ".moving.bin.ftpart"), 0);
+  proxy.pause();
+  // Appended to, as a log file would be, while its start is on its way.
+  using file = await Deno.open(path, { append: true });
+  await file.write(new Uint8Array(4096).fill(1));
+  proxy.resume();
+  const result = await finish(client);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /failed {2}moving\.bin: cannot send "moving\.bin": it changed while being sent/,
+  );
+  assert.doesNotMatch(result.stdout, /verified {2}moving\.bin/);
+  await server.waitFor(/failed moving\.bin: client gave up: /);
+  assert.deepEqual([...Deno.readDirSync(dest.path)], []);
+});
