@@ -6,7 +6,12 @@
  * @module
  */
 
-import { type Channel, ConnectionClosedError, type Frame } from "./channel.ts";
+import {
+  type Channel,
+  ConnectionClosedError,
+  type Frame,
+  whileBusy,
+} from "./channel.ts";
 import {
   checkManifest,
   type ClientMessage,
@@ -84,6 +89,18 @@ export class SessionRefusedError extends Error {
     this.name = "SessionRefusedError";
   }
 }
+
+/** Verified files put in place together, at most. */
+const COMMIT_FILES = 256;
+
+/** Bytes of verified files put in place together, at most. */
+const COMMIT_BYTES = 64 * 1024 * 1024;
+
+/** A pause of the client this long puts verified files in place. */
+const COMMIT_PAUSE_MS = 10;
+
+/** Files flushed to disk at the same time. */
+const SEAL_PARALLEL = 32;
 
 /** Room left on the disk beyond the files, for folders and metadata. */
 const SPACE_MARGIN = 1024 * 1024;
@@ -187,6 +204,9 @@ class Session {
   #decisions: Decision[] = [];
   #open = new Set<number>();
   #incoming: Incoming | null = null;
+  /** Files verified by hash, waiting to be put in place together. */
+  #verified: { index: number; sha256: string; incoming: Incoming }[] = [];
+  #verifiedBytes = 0;
   #result: ReceiveResult = { verified: 0, failed: 0, bytes: 0 };
 
   constructor(
@@ -211,6 +231,9 @@ class Session {
       await this.#receiveFiles();
       return this.#result;
     } catch (error) {
+      // Files already verified are complete: they still go in place, even
+      // if the client can no longer be told.
+      await this.#commit().catch(() => {});
       const kept = await this.#keepIncoming();
       // One line tells both what went wrong and what is left to resume.
       if (kept !== null && error instanceof Error) error.message += `; ${kept}`;
@@ -254,9 +277,12 @@ class Session {
   }
 
   async #decide(): Promise<void> {
-    for (const entry of this.#entries) {
-      this.#decisions.push(await this.#destination.decide(entry));
-    }
+    // Hashing kept data or existing files can take a while.
+    await whileBusy(this.#channel, async () => {
+      for (const entry of this.#entries) {
+        this.#decisions.push(await this.#destination.decide(entry));
+      }
+    });
     await this.#checkSpace();
     for (const [index, decision] of this.#decisions.entries()) {
       const entry = this.#entries[index];
@@ -275,14 +301,35 @@ class Session {
     for (const [index, decision] of this.#decisions.entries()) {
       const entry = this.#entries[index];
       if (entry.kind === "folder" && decision.action === "accept") {
-        await this.#destination.makeFolder(entry.path);
+        this.#destination.makeFolder(entry.path);
       }
     }
   }
 
+  /**
+   * The next frame; verified files waiting to be put in place go in place
+   * first when the client pauses, so that a client that waits for their
+   * confirmation gets it.
+   */
+  async #nextFrame(): Promise<Frame | null> {
+    const next = this.#channel.receive();
+    if (this.#verified.length === 0) return await next;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const paused = new Promise<"paused">((resolve) => {
+      timer = setTimeout(() => resolve("paused"), COMMIT_PAUSE_MS);
+    });
+    const first = await Promise.race([next, paused]);
+    clearTimeout(timer);
+    if (first !== "paused") return first;
+    await this.#commit();
+    // The read already waits: nothing else would send the confirmations.
+    await this.#channel.flush();
+    return await next;
+  }
+
   async #receiveFiles(): Promise<void> {
     for (;;) {
-      const frame = await this.#channel.receive();
+      const frame = await this.#nextFrame();
       if (frame === null) {
         const where = this.#incoming === null
           ? ""
@@ -432,7 +479,8 @@ class Session {
         this.#incoming = {
           index: message.index,
           partial,
-          writer: partial && new WriteBehind(partial.file),
+          writer: partial &&
+            new WriteBehind(partial.file, entry.size - message.offset),
           failure,
           hash: partial?.hash ?? (message.offset === 0 ? newHash() : null),
           received: message.offset,
@@ -494,6 +542,8 @@ class Session {
         });
         return;
       }
+      case "wait":
+        return;
       case "manifest":
         throw new ProtocolError("Client sent a second manifest");
       default:
@@ -532,30 +582,80 @@ class Session {
       await this.#failSaving(incoming, error);
     }
     this.#incoming = null;
-    let failure = incoming.failure;
-    if (incoming.partial !== null) {
+    this.#verified.push({ index, sha256, incoming });
+    this.#verifiedBytes += entry.size;
+    if (
+      this.#verified.length >= COMMIT_FILES ||
+      this.#verifiedBytes >= COMMIT_BYTES
+    ) {
+      await this.#commit();
+    }
+  }
+
+  /**
+   * Puts the verified files under their final names and confirms each to
+   * the client. Many small files are flushed to disk together and each
+   * folder is synced once, instead of two syncs per file.
+   */
+  async #commit(): Promise<void> {
+    const group = this.#verified;
+    this.#verified = [];
+    this.#verifiedBytes = 0;
+    const failures = new Map<number, string>();
+    for (let at = 0; at < group.length; at += SEAL_PARALLEL) {
+      await Promise.all(
+        group.slice(at, at + SEAL_PARALLEL).map(async ({ index, incoming }) => {
+          if (incoming.partial === null) return;
+          try {
+            await this.#destination.seal(incoming.partial);
+          } catch (error) {
+            failures.set(index, saveFailure(error));
+          }
+        }),
+      );
+    }
+    const folders: string[] = [];
+    const checked = new Set<string>();
+    for (const { index, incoming } of group) {
+      const failure = failures.get(index) ?? incoming.failure;
+      if (failure !== null) {
+        failures.set(index, failure);
+        if (incoming.partial) await this.#destination.discard(incoming.partial);
+        continue;
+      }
       try {
-        await this.#destination.promote(incoming.partial);
+        folders.push(this.#destination.install(incoming.partial!, checked));
       } catch (error) {
-        await this.#destination.discard(incoming.partial);
-        failure = saveFailure(error);
+        await this.#destination.discard(incoming.partial!);
+        failures.set(index, saveFailure(error));
       }
     }
-    if (failure !== null) {
-      const message = failure;
-      this.#result.failed++;
-      this.#emit({ type: "file-failed", path: entry.path, message });
-      await send(this.#channel, { type: "failed", index, message });
-      return;
+    try {
+      await this.#destination.syncFolders(folders);
+    } catch (error) {
+      // The files are in place; only their durability is in doubt.
+      for (const { index } of group) {
+        if (!failures.has(index)) failures.set(index, saveFailure(error));
+      }
     }
-    this.#result.verified++;
-    this.#emit({
-      type: "file-verified",
-      path: entry.path,
-      size: entry.size,
-      sha256,
-    });
-    await send(this.#channel, { type: "verified", index, sha256 });
+    for (const { index, sha256 } of group) {
+      const entry = this.#entries[index];
+      const message = failures.get(index);
+      if (message !== undefined) {
+        this.#result.failed++;
+        this.#emit({ type: "file-failed", path: entry.path, message });
+        await send(this.#channel, { type: "failed", index, message });
+        continue;
+      }
+      this.#result.verified++;
+      this.#emit({
+        type: "file-verified",
+        path: entry.path,
+        size: entry.size,
+        sha256,
+      });
+      await send(this.#channel, { type: "verified", index, sha256 });
+    }
   }
 
   async #finish(): Promise<void> {
@@ -571,6 +671,7 @@ class Session {
         `Client finished without sending ${this.#open.size} expected files`,
       );
     }
+    await this.#commit();
     // Deepest first, so that a read-only folder is locked only once its
     // contents are written.
     const folders = this.#entries

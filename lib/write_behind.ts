@@ -53,9 +53,15 @@ export class WriteBehind {
   #unsynced = 0;
   #syncing: Promise<void> | null = null;
 
-  /** Writes to `file`, from where it stands. */
-  constructor(file: WritableFile) {
+  #batchSize: number;
+
+  /**
+   * Writes to `file`, from where it stands, about `expectedBytes` in all:
+   * a small file gets a small batch buffer.
+   */
+  constructor(file: WritableFile, expectedBytes = BATCH_SIZE) {
     this.#file = file;
+    this.#batchSize = Math.max(1, Math.min(BATCH_SIZE, expectedBytes));
   }
 
   /**
@@ -70,8 +76,8 @@ export class WriteBehind {
       if (!handedOver) await this.#settle();
       return;
     }
-    if (this.#length + data.length > BATCH_SIZE) await this.#writeBatch();
-    this.#batch ??= new Uint8Array(BATCH_SIZE);
+    if (this.#length + data.length > this.#batchSize) await this.#writeBatch();
+    this.#batch ??= new Uint8Array(this.#batchSize);
     this.#batch.set(data, this.#length);
     this.#length += data.length;
   }
