@@ -36,6 +36,12 @@ export const DATA_CHUNK_SIZE: number = MAX_FRAME_PAYLOAD;
  */
 export const DATA_FRAME_SIZE: number = DATA_CHUNK_SIZE;
 
+/**
+ * How often a side that is busy hashing sends a `wait` message, so that
+ * the other side's idle timeout (1 s at the least) does not drop it.
+ */
+export const KEEP_ALIVE_MS = 500;
+
 /** Longest relative path, in UTF-8 bytes. */
 export const MAX_PATH_BYTES = 4096;
 
@@ -254,6 +260,8 @@ export type ClientMessage =
   | { type: "skip"; index: number; reason: SkipReason }
   | { type: "abort"; index: number; message: string }
   | { type: "done" }
+  /** Still working (hashing a large file): keeps idle timeouts away. */
+  | { type: "wait" }
   | { type: "error"; message: string };
 
 /** Control messages the server sends. */
@@ -262,6 +270,8 @@ export type ServerMessage =
   | { type: "verified"; index: number; sha256: string }
   | { type: "failed"; index: number; message: string }
   | { type: "summary"; verified: number; failed: number }
+  /** Still working (hashing a large file): keeps idle timeouts away. */
+  | { type: "wait" }
   | { type: "error"; message: string };
 
 const encoder = new TextEncoder();
@@ -557,6 +567,7 @@ export function decodeClientMessage(payload: Uint8Array): ClientMessage {
         message: text(object, "message", where),
       };
     case "done":
+    case "wait":
       return { type };
     case "error":
       return { type, message: text(object, "message", where) };
@@ -573,6 +584,8 @@ export function decodeServerMessage(payload: Uint8Array): ServerMessage {
   const type = messageType(object);
   const where = `${type} message`;
   switch (type) {
+    case "wait":
+      return { type };
     case "decisions":
       return {
         type,

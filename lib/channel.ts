@@ -8,8 +8,10 @@
 
 import {
   checkFrameType,
+  encodeMessage,
   FRAME_HEADER_LENGTH,
   FrameType,
+  KEEP_ALIVE_MS,
   MAX_FRAME_PAYLOAD,
   ProtocolError,
   readFrameLength,
@@ -384,5 +386,28 @@ export class SecureChannel extends FramedChannel {
     }
     // Opening a record decrypts into new memory.
     return { ...frame, detached: true };
+  }
+}
+
+/**
+ * Runs `work` while sending a `wait` message now and then, so that the
+ * peer's idle timeout knows this side is busy (hashing), not gone.
+ */
+export async function whileBusy<T>(
+  channel: Channel,
+  work: () => Promise<T>,
+): Promise<T> {
+  const wait = encodeMessage({ type: "wait" });
+  const timer = setInterval(() => {
+    channel.send(FrameType.Control, wait)
+      .then(() => channel.flush())
+      .catch(() => {
+        // The connection failed; the work's caller finds out soon enough.
+      });
+  }, KEEP_ALIVE_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
   }
 }

@@ -31,8 +31,8 @@ export function parseCount(text: string, flag: string, max: number): number {
 }
 
 /**
- * A positive duration given to `flag`, in seconds: a number with an
- * optional unit s, m, h or d (`defaultUnit` when there is none).
+ * A duration of at least 1 s given to `flag`, in seconds: a number with
+ * an optional unit s, m, h or d (`defaultUnit` when there is none).
  */
 export function parseDuration(
   text: string,
@@ -43,9 +43,9 @@ export function parseDuration(
   const seconds = match
     ? Number(match[1]) * DURATION_UNITS[match[2] || defaultUnit]
     : NaN;
-  if (!(seconds > 0 && seconds <= 10 * 365 * 86400)) {
+  if (!(seconds >= 1 && seconds <= 10 * 365 * 86400)) {
     throw new UsageError(
-      `${flag} takes a duration such as 30s, 10m, 12h or 7d (bare numbers are in ${
+      `${flag} takes a duration from 1s, such as 30s, 10m, 12h or 7d (bare numbers are in ${
         defaultUnit === "s" ? "seconds" : "days"
       })`,
     );

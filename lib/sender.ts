@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Channel, ConnectionClosedError } from "./channel.ts";
+import { type Channel, ConnectionClosedError, whileBusy } from "./channel.ts";
 import {
   type ClientMessage,
   clipMessage,
@@ -128,6 +128,17 @@ function send(channel: Channel, message: ClientMessage): Promise<void> {
 }
 
 async function receiveMessage(
+  channel: Channel,
+  waitingFor: string,
+): Promise<ServerMessage> {
+  for (;;) {
+    const message = await receiveAny(channel, waitingFor);
+    // The server is busy hashing: it said so to keep the line alive.
+    if (message.type !== "wait") return message;
+  }
+}
+
+async function receiveAny(
   channel: Channel,
   waitingFor: string,
 ): Promise<ServerMessage> {
@@ -327,7 +338,10 @@ async function streamFile(
   let hash = newHash();
   let offset = 0;
   if (kept !== null) {
-    const prefix = await hashPrefix(file, kept.offset);
+    const prefix = await whileBusy(
+      channel,
+      () => hashPrefix(file, kept.offset),
+    );
     if (prefix !== null && peekDigest(prefix) === kept.sha256) {
       hash = prefix;
       offset = kept.offset;
@@ -431,7 +445,7 @@ export async function sendEntries(
         let local: string;
         try {
           local = await run.confirmedHash(index) ??
-            await hashFile(entry.source);
+            await whileBusy(channel, () => hashFile(entry.source));
         } catch (error) {
           emit({
             type: "file-failed",

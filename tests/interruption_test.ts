@@ -360,3 +360,34 @@ Deno.test("a source file that changes while it is sent is reported, never confir
   await server.waitFor(/failed moving\.bin: client gave up: /);
   assert.deepEqual([...Deno.readDirSync(dest.path)], []);
 });
+
+Deno.test("long hashing on either side does not trip the other's idle timeout", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  // Sparse, so that hashing takes seconds without filling the disk.
+  const size = 2 * 1024 * MiB;
+  for (const folder of [source.path, dest.path]) {
+    using file = await Deno.open(join(folder, "sparse.bin"), {
+      write: true,
+      create: true,
+    });
+    await file.truncate(size);
+  }
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--idle-timeout",
+    "1",
+  ]);
+  const result = await runClient([
+    "--idle-timeout",
+    "1",
+    "--retries",
+    "0",
+    `127.0.0.1:${server.port}`,
+    join(source.path, "sparse.bin"),
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /already there {2}sparse\.bin/);
+  assert.doesNotMatch(server.stderr, /error/);
+});
