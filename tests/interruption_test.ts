@@ -299,6 +299,8 @@ Deno.test("session limits: too large a session is refused up front, a busy serve
     dest.path,
     "--max-size",
     "2M",
+    "--max-entries",
+    "3",
     "--max-connections",
     "1",
     "--idle-timeout",
@@ -312,6 +314,19 @@ Deno.test("session limits: too large a session is refused up front, a busy serve
   assert.match(
     big.stderr,
     /more than the 2\.0 MiB this server takes in one session/,
+  );
+  assert.deepEqual([...Deno.readDirSync(dest.path)], []);
+  for (const name of ["1", "2", "3", "4"]) {
+    await Deno.writeTextFile(join(source.path, `${name}.txt`), name);
+  }
+  const many = await runClient([
+    `127.0.0.1:${server.port}`,
+    ...["1", "2", "3", "4"].map((name) => join(source.path, `${name}.txt`)),
+  ]);
+  assert.equal(many.code, 1);
+  assert.match(
+    many.stderr,
+    /more than the 3 entries this server takes in one session \(its --max-entries\)/,
   );
   assert.deepEqual([...Deno.readDirSync(dest.path)], []);
   // The only slot is held by a silent peer until the idle timeout frees it;
