@@ -406,3 +406,36 @@ Deno.test("long hashing on either side does not trip the other's idle timeout", 
   assert.match(result.stdout, /already there {2}sparse\.bin/);
   assert.doesNotMatch(server.stderr, /error/);
 });
+
+Deno.test("a second signal ends the server at once, while the first waits", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  // The server hashes its copy before deciding: a session busy on its own
+  // disk, which closing its connection does not interrupt.
+  for (const folder of [source.path, dest.path]) {
+    using file = await Deno.open(join(folder, "sparse.bin"), {
+      write: true,
+      create: true,
+    });
+    await file.truncate(4 * 1024 * MiB);
+  }
+  const server = await startServer(["--dir", dest.path]);
+  const client = spawnClient([
+    "--retries",
+    "0",
+    `127.0.0.1:${server.port}`,
+    join(source.path, "sparse.bin"),
+  ]);
+  await server.waitFor(/connected/);
+  // Past the key exchange, well inside the seconds the hashing takes.
+  await sleep(1000);
+  server.child.kill("SIGINT");
+  await server.waitFor(/stopping: no new connections/);
+  const second = Date.now();
+  server.child.kill("SIGINT");
+  const exit = await server.exited();
+  assert.equal(exit.code, 130, exit.stderr);
+  assert.match(exit.stderr, /stopping now/);
+  assert.ok(Date.now() - second < 2000, "exits at once");
+  await finish(client);
+});
