@@ -7,7 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { type Decision, type Entry, quote } from "../protocol.ts";
 import { publicMessage } from "./errors.ts";
 import {
@@ -29,6 +29,9 @@ export class DestinationError extends Error {
 
 /** Suffix of temporary files; such a file never has a final name. */
 export const PARTIAL_SUFFIX = ".ftpart";
+
+/** Bytes of the longest path Linux takes, its final NUL included. */
+const PATH_MAX = 4096;
 
 /** Longest file name most file systems take, in UTF-8 bytes. */
 const MAX_NAME_BYTES = 255;
@@ -121,6 +124,8 @@ export class Destination {
   #claimed = new Set<string>();
   /** Folders this session created, as relative paths. */
   #created = new Set<string>();
+  /** Names in each folder looked at while deciding, by absolute path. */
+  #listings = new Map<string, Set<string> | null>();
   /** Partial data offered for resumption, by relative path. */
   #kept = new Map<string, Kept>();
   /** Folders made or checked by this session, as relative paths. */
@@ -168,7 +173,7 @@ export class Destination {
     const blocked = this.#checkParents(entry.path);
     if (blocked !== null) return { action: "refuse", reason: blocked };
     const target = this.absolute(entry.path);
-    const info = lstatOrNull(target);
+    const info = this.#lstatListed(target);
     if (entry.kind === "folder") {
       if (info === null || info.isDirectory) return { action: "accept" };
       return {
@@ -224,7 +229,7 @@ export class Destination {
    */
   async #findKept(entry: Entry): Promise<Kept | null> {
     const path = this.#partialPath(entry.path);
-    const info = lstatOrNull(path);
+    const info = this.#lstatListed(path);
     if (info === null || !info.isFile || info.size === 0) return null;
     if (info.size > entry.size) return null;
     using file = await Deno.open(path, { read: true });
@@ -233,6 +238,31 @@ export class Destination {
     const hash = await hashPrefix(file, info.size);
     if (hash === null) return null;
     return { length: info.size, hash, identity: identityOf(info) };
+  }
+
+  /**
+   * lstat of `path` while deciding, or null when it does not exist; each
+   * folder is listed once, so that thousands of new files cost no failed
+   * lookups. What changes later is caught when the file is put in place.
+   */
+  #lstatListed(path: string): Deno.FileInfo | null {
+    const folder = dirname(path);
+    let names = this.#listings.get(folder);
+    if (names === undefined) {
+      names = new Set<string>();
+      try {
+        for (const entry of Deno.readDirSync(folder)) names.add(entry.name);
+      } catch (error) {
+        // A folder not made yet holds nothing; on anything else, ask about
+        // each path instead.
+        if (!(error instanceof Deno.errors.NotFound)) names = null;
+      }
+      this.#listings.set(folder, names);
+    }
+    // A path too long for the system still gets its error from the call.
+    const fits = encoder.encode(path).length < PATH_MAX;
+    if (names !== null && !names.has(basename(path)) && fits) return null;
+    return lstatOrNull(path);
   }
 
   /** Absolute path of the partial file of `relative`. */

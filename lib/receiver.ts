@@ -207,6 +207,8 @@ class Session {
   /** Files verified by hash, waiting to be put in place together. */
   #verified: { index: number; sha256: string; incoming: Incoming }[] = [];
   #verifiedBytes = 0;
+  /** The group of verified files being put in place, if any. */
+  #committing: Promise<void> = Promise.resolve();
   #result: ReceiveResult = { verified: 0, failed: 0, bytes: 0 };
 
   constructor(
@@ -233,6 +235,7 @@ class Session {
     } catch (error) {
       // Files already verified are complete: they still go in place, even
       // if the client can no longer be told.
+      await this.#committing.catch(() => {});
       await this.#commit().catch(() => {});
       const kept = await this.#keepIncoming();
       // One line tells both what went wrong and what is left to resume.
@@ -321,7 +324,8 @@ class Session {
     const first = await Promise.race([next, paused]);
     clearTimeout(timer);
     if (first !== "paused") return first;
-    await this.#commit();
+    await this.#startCommit();
+    await this.#committing;
     // The read already waits: nothing else would send the confirmations.
     await this.#channel.flush();
     return await next;
@@ -588,8 +592,21 @@ class Session {
       this.#verified.length >= COMMIT_FILES ||
       this.#verifiedBytes >= COMMIT_BYTES
     ) {
-      await this.#commit();
+      await this.#startCommit();
     }
+  }
+
+  /**
+   * Commits the files verified so far in the background, once the group
+   * before them is done, so that receiving goes on meanwhile; a failure
+   * shows at the next wait for it.
+   */
+  async #startCommit(): Promise<void> {
+    await this.#committing;
+    if (this.#verified.length === 0) return;
+    // Flushed at once: the reader may already be waiting for the client.
+    this.#committing = this.#commit().then(() => this.#channel.flush());
+    this.#committing.catch(() => {});
   }
 
   /**
@@ -671,7 +688,8 @@ class Session {
         `Client finished without sending ${this.#open.size} expected files`,
       );
     }
-    await this.#commit();
+    await this.#startCommit();
+    await this.#committing;
     // Deepest first, so that a read-only folder is locked only once its
     // contents are written.
     const folders = this.#entries
