@@ -1,308 +1,215 @@
 /**
  * `deno task bench`: real server and client processes against the peers
- * installed here, in the same run, alternating, with medians and ranges.
+ * installed here, on the same files, in the same run, alternating, with
+ * medians and ranges. Encryption and verification stay on, as always.
  *
- * So far one scenario: one large file over loopback (1 GiB by default,
- * `--size MIB` to change), ours with encryption and verification on, against
- * `nc` file to file. Results go to bench-results/latest.{md,json}.
+ *     deno task bench [--runs N] [--size MIB] [--only NAME,...] ...
+ *
+ * Scenarios (all by default, in this order):
+ *
+ * - `file`: one large file (1 GiB) over loopback: ours, `nc` file to file,
+ *   `scp` and `rsync -a` over ssh, and `iperf3` memory to memory as the
+ *   ceiling of the link.
+ * - `tree`: 10,000 files of 4 KiB in 100 folders: ours, `tar c | nc`,
+ *   `rsync -a` and `scp -r` over ssh (scp is slow: `--scp-runs`).
+ * - `many`: 50 clients at once, 20 MiB each, to one server, every file
+ *   checked; aggregate throughput against one client alone measured in the
+ *   same scenario, and against 50 `nc` pairs at once.
+ * - `link`: the large file over a 1 Gbit/s `tbf`-shaped veth link between
+ *   two network namespaces that the bench creates and removes; ours, nc
+ *   and iperf3. Needs root and iproute2; skipped otherwise.
+ * - `first-byte`: seconds from starting the sender until the first byte of
+ *   the large file is on the receiving side's disk: ours, nc, scp, rsync.
+ * - `memory`: ours with the large file and one four times as large (1 GiB
+ *   and 4 GiB), once each, for the peak memory of both sides.
+ *
+ * Options:
+ *
+ * - `--runs N`: alternating runs per scenario (default 5).
+ * - `--size MIB`: the large file, in MiB (default 1024); `memory` also
+ *   sends four times that.
+ * - `--only NAME,...`: run only these scenarios.
+ * - `--scp-runs N`: runs of `scp -r` in `tree` (default 1; 0 skips it).
+ * - `--tree-files N`: files in `tree` (default 10000).
+ * - `--clients N`, `--client-size MIB`: for `many` (default 50 and 20).
+ * - `-h`, `--help`.
+ *
+ * scp and rsync run against an sshd on 127.0.0.1 with fresh keys in a
+ * temporary folder (it needs /run/sshd, created if missing). Peers that
+ * are not installed are left out, with the Debian package to install.
+ * Everything is written under the system's temporary folder and deleted at
+ * the end, also when interrupted. Results go to bench-results/latest.md
+ * and latest.json. The defaults take about 10 minutes on 2 cores.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import {
+  installSignalCleanup,
+  interrupted,
+  onCleanup,
+  runCleanups,
+} from "./bench/cleanup.ts";
+import { createBench, type Options } from "./bench/context.ts";
+import { removeAll } from "./bench/files.ts";
+import { ROOT } from "./bench/ours.ts";
+import { findPeers, installHints } from "./bench/peers.ts";
+import { describeMachine, writeReports } from "./bench/report.ts";
+import { fileScenario } from "./bench/scenario_file.ts";
+import { firstByteScenario } from "./bench/scenario_first_byte.ts";
+import { linkScenario } from "./bench/scenario_link.ts";
+import { manyScenario } from "./bench/scenario_many.ts";
+import { memoryScenario } from "./bench/scenario_memory.ts";
+import { treeScenario } from "./bench/scenario_tree.ts";
+import type { ScenarioResult } from "./bench/stats.ts";
+import type { Bench } from "./bench/context.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CODE = "bench-code-not-secret";
+const SCENARIOS: Record<string, (bench: Bench) => Promise<ScenarioResult>> = {
+  file: fileScenario,
+  tree: treeScenario,
+  many: manyScenario,
+  link: linkScenario,
+  "first-byte": firstByteScenario,
+  memory: memoryScenario,
+};
 
-interface Sample {
-  seconds: number;
-  /** Peak resident memory of the sending and receiving side, in KiB. */
-  rss: [number, number] | null;
-}
+const HELP = `Benchmark deno-ft against the peers installed here.
 
-interface Row {
-  tool: string;
-  samples: Sample[];
-}
+Usage: deno task bench [options]
 
-async function has(command: string, args: string[]): Promise<boolean> {
-  try {
-    await new Deno.Command(command, { args, stdout: "null", stderr: "null" })
-      .output();
-    return true;
-  } catch {
-    return false;
+Scenarios (all by default):
+  file        one large file over loopback: ours, nc, scp, rsync, iperf3
+  tree        10,000 files of 4 KiB in 100 folders: ours, tar|nc, rsync, scp -r
+  many        50 clients at once, 20 MiB each, to one server; vs one client, nc
+  link        the large file over a 1 Gbit/s link between two network
+              namespaces (root only): ours, nc, iperf3
+  first-byte  seconds from starting the sender to data on the server's disk
+  memory      ours with the large file and one 4 times as large, peak RSS
+
+Options:
+      --runs N          alternating runs per scenario (default 5)
+      --size MIB        the large file in MiB (default 1024)
+      --only NAME,...   run only these scenarios
+      --scp-runs N      runs of scp -r in tree, which is slow (default 1)
+      --tree-files N    files in tree (default 10000)
+      --clients N       clients at once in many (default 50)
+      --client-size MIB each client's file in many (default 20)
+  -h, --help            show this help
+
+Results: bench-results/latest.md and latest.json. Missing peers are left
+out, with the Debian package that provides them. The defaults take about
+10 minutes on 2 cores.`;
+
+/** Parses `text` as a whole number from `min` up, or throws about `flag`. */
+function count(text: string, flag: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${flag} wants a whole number from ${min} up, not ${text}`);
   }
+  return value;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function writeRandomFile(path: string, bytes: number): Promise<void> {
-  using file = await Deno.open(path, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  const chunk = new Uint8Array(1024 * 1024);
-  for (let done = 0; done < bytes; done += chunk.length) {
-    for (let i = 0; i < chunk.length; i += 65536) {
-      crypto.getRandomValues(chunk.subarray(i, i + 65536));
-    }
-    const part = chunk.subarray(0, Math.min(chunk.length, bytes - done));
-    let written = 0;
-    while (written < part.length) {
-      written += await file.write(part.subarray(written));
-    }
-  }
-}
-
-/** Runs `args` under `/usr/bin/time` when present, to learn its peak RSS. */
-function timed(
-  useTime: boolean,
-  command: string,
-  args: string[],
-  rssFile: string,
-  options: Partial<Deno.CommandOptions> = {},
-): Deno.ChildProcess {
-  const [cmd, cmdArgs] = useTime
-    ? ["/usr/bin/time", ["-f", "%M", "-o", rssFile, command, ...args]]
-    : [command, args];
-  return new Deno.Command(cmd, {
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    ...options,
-    args: cmdArgs,
-  }).spawn();
-}
-
-/** Peak RSS of the sending and receiving side, from `timed`'s files. */
-async function peakRss(
-  useTime: boolean,
-  dir: string,
-  sending: string,
-  receiving: string,
-): Promise<[number, number] | null> {
-  if (!useTime) return null;
-  const read = async (name: string) =>
-    Number(
-      (await Deno.readTextFile(join(dir, name))).trim().split("\n").at(-1),
-    );
-  return [await read(sending), await read(receiving)];
-}
-
-async function runOurs(
-  source: string,
-  dir: string,
-  useTime: boolean,
-): Promise<Sample> {
-  const dest = join(dir, "ours");
-  await Deno.remove(dest, { recursive: true }).catch(() => {});
-  const port = freePort();
-  const env = { FT_CODE: CODE };
-  const server = timed(
-    useTime,
-    Deno.execPath(),
-    [
-      "run",
-      "-A",
-      join(ROOT, "server.ts"),
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--dir",
-      dest,
-      "--once",
-    ],
-    join(dir, "server.rss"),
-    { env, stdout: "piped" },
-  );
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("Listening on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The server exited before listening");
-    text += value;
-  }
-  const draining = (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe open */ }
-  })();
-  const started = performance.now();
-  const client = await timed(
-    useTime,
-    Deno.execPath(),
-    [
-      "run",
-      "-A",
-      join(ROOT, "client.ts"),
-      `127.0.0.1:${port}`,
-      source,
-    ],
-    join(dir, "client.rss"),
-    { env },
-  ).status;
-  const status = await server.status;
-  const seconds = (performance.now() - started) / 1000;
-  await draining;
-  if (!client.success || !status.success) {
-    throw new Error("Our transfer failed");
-  }
-  return {
-    seconds,
-    rss: await peakRss(useTime, dir, "client.rss", "server.rss"),
-  };
-}
-
-async function runNc(
-  source: string,
-  dir: string,
-  useTime: boolean,
-): Promise<Sample> {
-  const out = join(dir, "nc.out");
-  const port = freePort();
-  // The shell connects nc to the files directly, as a user would.
-  const listener = timed(useTime, "sh", [
-    "-c",
-    `exec nc -l 127.0.0.1 ${port} > "${out}"`,
-  ], join(dir, "nc-server.rss"));
-  const started = performance.now();
-  // nc -l gives no sign that it listens, and a probe would be its one
-  // connection: retry the sender while it is refused.
-  let sender: Deno.CommandStatus | null = null;
-  for (let attempt = 0; attempt < 100 && !sender?.success; attempt++) {
-    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    sender = await timed(useTime, "sh", [
-      "-c",
-      `exec nc -N 127.0.0.1 ${port} < "${source}"`,
-    ], join(dir, "nc-client.rss")).status;
-  }
-  if (!sender?.success) {
-    listener.kill();
-    await listener.status;
-    throw new Error("nc could not connect to its listener");
-  }
-  const received = await listener.status;
-  const seconds = (performance.now() - started) / 1000;
-  if (!received.success) throw new Error("nc failed");
-  return {
-    seconds,
-    rss: await peakRss(useTime, dir, "nc-client.rss", "nc-server.rss"),
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? sorted[middle]
-    : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-async function main(): Promise<number> {
+/** Runs the bench; resolves to the exit status. */
+async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: Deno.args,
+    args,
     strict: true,
     options: {
-      size: { type: "string", default: "1024" },
       runs: { type: "string", default: "5" },
+      size: { type: "string", default: "1024" },
+      only: { type: "string" },
+      "scp-runs": { type: "string", default: "1" },
+      "tree-files": { type: "string", default: "10000" },
+      clients: { type: "string", default: "50" },
+      "client-size": { type: "string", default: "20" },
+      help: { type: "boolean", short: "h" },
     },
   });
-  const sizeMiB = Number(values.size);
-  const runs = Number(values.runs);
-  const bytes = sizeMiB * 1024 * 1024;
-  const useTime = await has("/usr/bin/time", ["-f", "%M", "true"]);
-  const haveNc = await has("nc", ["-h"]);
-  if (!haveNc) {
-    console.log("nc is not installed: apt-get install netcat-openbsd");
+  if (values.help) {
+    console.log(HELP);
+    return 0;
   }
-  if (!useTime) {
-    console.log(
-      "/usr/bin/time is not installed: apt-get install time (memory is not measured)",
+  const options: Options = {
+    runs: count(values.runs, "--runs", 1),
+    sizeMiB: count(values.size, "--size", 1),
+    scpRuns: count(values["scp-runs"], "--scp-runs", 0),
+    treeFiles: count(values["tree-files"], "--tree-files", 1),
+    clients: count(values.clients, "--clients", 1),
+    clientMiB: count(values["client-size"], "--client-size", 1),
+  };
+  options.scpRuns = Math.min(options.scpRuns, options.runs);
+  const names = values.only?.split(",").map((name) => name.trim()) ??
+    Object.keys(SCENARIOS);
+  const unknown = names.filter((name) => !(name in SCENARIOS));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown scenario ${unknown.join(", ")}; there are ${
+        Object.keys(SCENARIOS).join(", ")
+      }`,
     );
   }
 
-  const dir = await Deno.makeTempDir({ prefix: "ft-bench-" });
+  installSignalCleanup();
+  const started = performance.now();
+  const when = new Date().toISOString();
+  const peers = await findPeers();
+  const missing = installHints(peers);
+  for (const hint of missing) console.log(hint);
+  const work = await Deno.makeTempDir({ prefix: "ft-bench-" });
+  const removeWork = onCleanup(() => removeAll(work));
+  const bench = createBench(work, options, peers);
+  const results: ScenarioResult[] = [];
+  let status = 0;
   try {
-    const source = join(dir, "source.bin");
-    console.log(`Writing a ${sizeMiB} MiB random file...`);
-    await writeRandomFile(source, bytes);
-    const rows: Row[] = [{
-      tool: "deno-ft (encrypted, verified)",
-      samples: [],
-    }];
-    if (haveNc) rows.push({ tool: "nc (clear, unverified)", samples: [] });
-    for (let run = 1; run <= runs; run++) {
-      // Alternate, so that drift in the machine hits every tool alike.
-      for (const row of run % 2 ? rows : [...rows].reverse()) {
-        const sample = row.tool.startsWith("nc")
-          ? await runNc(source, dir, useTime)
-          : await runOurs(source, dir, useTime);
-        row.samples.push(sample);
-        console.log(`run ${run}: ${row.tool}: ${sample.seconds.toFixed(2)} s`);
+    for (const name of names) {
+      try {
+        results.push(await SCENARIOS[name](bench));
+      } catch (error) {
+        // Interrupted: the signal handler cleans up and exits.
+        if (interrupted()) await new Promise(() => {});
+        status = 1;
+        const message = error instanceof Error ? error.message : String(error);
+        console.error(`\n== ${name}: FAILED: ${message}`);
+        results.push({
+          name,
+          title: name,
+          description: "",
+          baseline: null,
+          rows: [],
+          notes: [],
+          failed: message,
+        });
       }
     }
-    const ncMedian = haveNc
-      ? median(rows[1].samples.map((s) => s.seconds))
-      : NaN;
-    const summary = rows.map((row) => {
-      const times = row.samples.map((s) => s.seconds);
-      const mid = median(times);
-      const rss = row.samples[0].rss === null
-        ? null
-        : [0, 1].map((side) =>
-          Math.max(...row.samples.map((s) => s.rss![side]))
-        );
-      return {
-        tool: row.tool,
-        medianSeconds: mid,
-        minSeconds: Math.min(...times),
-        maxSeconds: Math.max(...times),
-        megabytesPerSecond: bytes / 1e6 / mid,
-        ratioToNc: mid / ncMedian,
-        peakRssMiB: rss === null
-          ? null
-          : rss.map((kib) => Math.round(kib / 1024)),
-      };
-    });
-    const when = new Date().toISOString();
-    const lines = [
-      `# Benchmark, ${when}`,
-      "",
-      `${sizeMiB} MiB over loopback, ${runs} alternating runs, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}.`,
-      "",
-      "| tool | median s | min–max s | MB/s | × nc | peak RSS MiB (send/receive) |",
-      "|---|---|---|---|---|---|",
-      ...summary.map((r) =>
-        `| ${r.tool} | ${r.medianSeconds.toFixed(2)} | ${
-          r.minSeconds.toFixed(2)
-        }–${r.maxSeconds.toFixed(2)} | ${r.megabytesPerSecond.toFixed(0)} | ${
-          Number.isNaN(r.ratioToNc) ? "–" : r.ratioToNc.toFixed(2)
-        } | ${r.peakRssMiB?.join(" / ") ?? "–"} |`
-      ),
-    ];
-    const results = join(ROOT, "bench-results");
-    await Deno.mkdir(results, { recursive: true });
-    await Deno.writeTextFile(
-      join(results, "latest.md"),
-      lines.join("\n") + "\n",
-    );
-    await Deno.writeTextFile(
-      join(results, "latest.json"),
-      JSON.stringify({ when, sizeMiB, runs, summary }, null, 2) + "\n",
-    );
-    console.log("\n" + lines.join("\n"));
-    return 0;
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await bench.close();
+    await removeWork.run();
   }
+  if (interrupted()) await new Promise(() => {});
+  const markdown = await writeReports(join(ROOT, "bench-results"), {
+    when,
+    machine: await describeMachine(),
+    options,
+    peers,
+    missing,
+    totalSeconds: (performance.now() - started) / 1000,
+    scenarios: results,
+  });
+  console.log("\n" + markdown);
+  return status;
 }
 
-if (import.meta.main) Deno.exitCode = await main();
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main(Deno.args);
+  } catch (error) {
+    console.error(
+      `bench: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    Deno.exitCode = 2;
+  } finally {
+    await runCleanups();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Which peers are installed, and how to install the missing ones.
+ *
+ * @module
+ */
+
+import { has } from "./process.ts";
+
+/** The tools the bench compares with or needs, and whether they work. */
+export interface Peers {
+  /** `nc` (OpenBSD netcat, which has `-N`). */
+  nc: boolean;
+  /** `tar`, for `tar c | nc`. */
+  tar: boolean;
+  /** `sshd`, `ssh`, `ssh-keygen` and `scp`. */
+  ssh: boolean;
+  /** `rsync` (used over `ssh`). */
+  rsync: boolean;
+  /** `iperf3`. */
+  iperf3: boolean;
+  /** `/usr/bin/time`, for peak memory. */
+  time: boolean;
+  /** `ip` and `tc`, for the rate-limited link. */
+  ip: boolean;
+}
+
+/** Whether a file exists at `path`. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds out which peers work here. */
+export async function findPeers(): Promise<Peers> {
+  const nc = await has("nc", ["-h"]);
+  const ssh = await exists("/usr/sbin/sshd") &&
+    await has("ssh", ["-V"]) && await has("ssh-keygen", ["-?"]) &&
+    await has("scp", []);
+  return {
+    nc,
+    tar: await has("tar", ["--version"]),
+    ssh,
+    rsync: await has("rsync", ["--version"]),
+    iperf3: await has("iperf3", ["--version"]),
+    time: await has("/usr/bin/time", ["-f", "%M", "true"]),
+    ip: await has("ip", ["-V"]) && await has("tc", ["-V"]),
+  };
+}
+
+/** One line per missing peer: what is missing and the Debian package. */
+export function installHints(peers: Peers): string[] {
+  const hints: [boolean, string, string][] = [
+    [peers.nc, "nc (nc, tar|nc rows)", "netcat-openbsd"],
+    [peers.tar, "tar (tar|nc row)", "tar"],
+    [peers.ssh, "sshd, ssh, scp (scp and rsync rows)", "openssh-server"],
+    [peers.rsync, "rsync (rsync row)", "rsync"],
+    [peers.iperf3, "iperf3 (link ceiling rows)", "iperf3"],
+    [peers.time, "/usr/bin/time (peak memory)", "time"],
+    [peers.ip, "ip and tc (link scenario)", "iproute2"],
+  ];
+  return hints.filter(([ok]) => !ok).map(([, what, pkg]) =>
+    `missing ${what}: sudo apt-get install ${pkg}`
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * Scenario `tree`: many small files in folders (10,000 files of 4 KiB in
+ * 100 folders by default), ours against `tar c | nc`, `rsync -a` and
+ * `scp -r` over ssh.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Bench } from "./context.ts";
+import { checkTree, removeAll, writeRandomTree } from "./files.ts";
+import { runTarNc } from "./netcat.ts";
+import { runOurs } from "./ours.ts";
+import { launchRsync, launchScp, runSshCopy } from "./ssh.ts";
+import {
+  alternate,
+  type Row,
+  type Sample,
+  type ScenarioResult,
+  summarise,
+} from "./stats.ts";
+import { OURS, RSYNC, SCP } from "./scenario_file.ts";
+
+/** The clear baseline for trees. */
+const TAR_NC = "tar c | nc (clear, unverified)";
+
+/** Folders the files are spread over. */
+const FOLDERS = 100;
+
+/** Bytes of each file. */
+const FILE_BYTES = 4096;
+
+/** Runs the scenario. */
+export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
+  const { runs, scpRuns, treeFiles } = bench.options;
+  const folders = Math.min(FOLDERS, treeFiles);
+  const bytes = treeFiles * FILE_BYTES;
+  const parent = join(bench.work, "tree-source");
+  const name = "tree";
+  console.log(
+    `\n== tree: ${treeFiles} files of 4 KiB in ${folders} folders, ${runs} runs`,
+  );
+  console.log("Writing the tree...");
+  const files = await writeRandomTree(
+    join(parent, name),
+    treeFiles,
+    folders,
+    FILE_BYTES,
+  );
+  const expected = new Map(
+    [...files].map(([path, facts]) => [`${name}/${path}`, facts]),
+  );
+  const sshd = await bench.sshd();
+  const notes: string[] = [];
+  const haveTarNc = bench.peers.nc && bench.peers.tar;
+  const rows: Row[] = [{ tool: OURS, bytes, samples: [] }];
+  if (haveTarNc) rows.push({ tool: TAR_NC, bytes, samples: [] });
+  if (typeof sshd === "string") notes.push(`scp, rsync not run: ${sshd}`);
+  else {
+    if (bench.peers.rsync) rows.push({ tool: RSYNC, bytes, samples: [] });
+    if (scpRuns > 0) {
+      rows.push({
+        tool: SCP,
+        bytes,
+        samples: [],
+        note: scpRuns < runs
+          ? `slow: only the first ${scpRuns} of ${runs} runs (--scp-runs)`
+          : "",
+      });
+    }
+  }
+  // Every run gets a folder of its own, all deleted only after the last
+  // run: ext4 makes file creation slower and slower while many inodes were
+  // recently deleted (recently_deleted() in ext4_new_inode), which made
+  // each run here slower than the one before when they deleted in between.
+  const dests = join(bench.work, "dest-tree");
+  const source = join(parent, name);
+  try {
+    await alternate(rows, runs, async (row, run) => {
+      if (row.tool === SCP && run > scpRuns) return null;
+      const dest = join(dests, `${rows.indexOf(row)}-${run}`);
+      let sample: Sample;
+      if (row.tool === OURS) {
+        sample = await runOurs(bench, [source], dest, { host: "127.0.0.1" });
+      } else if (row.tool === TAR_NC) {
+        sample = await runTarNc(bench, parent, name, dest);
+      } else {
+        if (typeof sshd === "string") throw new Error(sshd);
+        sample = await runSshCopy(
+          dest,
+          () =>
+            row.tool === SCP
+              ? launchScp(bench, sshd, [source], dest, true)
+              : launchRsync(bench, sshd, [source], dest),
+        );
+      }
+      // Every file, by size and SHA-256, outside the timing.
+      await checkTree(row.tool, dest, expected, true);
+      return sample;
+    });
+  } finally {
+    await removeAll(dests);
+    await removeAll(parent);
+  }
+  return {
+    name: "tree",
+    title: `${treeFiles} files of 4 KiB in ${folders} folders`,
+    description:
+      `Seconds from a listening receiver until both sides exited (scp, rsync: until the command exited). ` +
+      `Every run's output is checked file by file, by size and SHA-256, outside the timing, and kept in a folder of its own until the last run: ` +
+      `ext4 creates files ever more slowly while many inodes were recently deleted. MB/s counts file contents only. ` +
+      `The memory of the sshd side of scp and rsync is not measured.`,
+    baseline: haveTarNc ? TAR_NC : null,
+    rows: summarise(rows, haveTarNc ? TAR_NC : null),
+    notes,
+  };
+}
