@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { parseHostPort } from "./lib/address.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
 import { formatBytes, formatRate, shortHash } from "./lib/format.ts";
-import { sendWithRetries } from "./lib/attempts.ts";
+import { FilesDeferredError, sendWithRetries } from "./lib/attempts.ts";
 import { parseCount, parseDuration } from "./lib/flags.ts";
 import { describeLoss } from "./lib/retry.ts";
 import { scanSources } from "./lib/scan.ts";
@@ -141,8 +141,11 @@ async function main(args: string[]): Promise<number> {
     retryWaitMs: 1000,
     idleTimeoutMs: idleTimeout * 1000,
     onRetry: (error, waitMs, retry) => {
+      const why = error instanceof FilesDeferredError
+        ? error.message
+        : `connection lost: ${describeLoss(error)}`;
       console.error(
-        `connection lost: ${describeLoss(error)}; retrying in ${
+        `${why}; retrying in ${
           (waitMs / 1000).toFixed(1)
         } s (retry ${retry} of ${retries})`,
       );

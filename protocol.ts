@@ -246,8 +246,11 @@ export type Decision =
   | { action: "compare"; sha256: string; replace: boolean }
   /** The folder exists or will be created. */
   | { action: "accept" }
-  /** The server will not take this entry, for `reason`. */
-  | { action: "refuse"; reason: string };
+  /**
+   * The server will not take this entry, for `reason`; with `later`, only
+   * for now (another session holds the path), so the client may try again.
+   */
+  | { action: "refuse"; reason: string; later?: boolean };
 
 /** Why the client does not send a file the server expected. */
 export type SkipReason = "same" | "conflict" | "unreadable";
@@ -510,8 +513,12 @@ function decodeDecision(value: unknown, where: string): Decision {
       };
     case "accept":
       return { action };
-    case "refuse":
-      return { action, reason: text(object, "reason", where) };
+    case "refuse": {
+      const reason = text(object, "reason", where);
+      return "later" in object
+        ? { action, reason, later: boolean(object, "later", where) }
+        : { action, reason };
+    }
     default:
       throw new ProtocolError(`Unknown action in ${where}`);
   }

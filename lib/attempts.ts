@@ -68,12 +68,25 @@ export async function sendWithRetries(
   for (;;) {
     const before = run.progress;
     try {
-      return await attempt(run, {
+      const result = await attempt(run, {
         ...options,
         onChannel: () => {
           connected = true;
         },
       });
+      if (run.deferred.size === 0) return result;
+      failures = run.progress > before ? 1 : failures + 1;
+      if (failures > options.retries) {
+        run.failDeferred();
+        return run.result();
+      }
+      const wait = retryDelay(failures, options.retryWaitMs);
+      options.onRetry(
+        new FilesDeferredError(run.deferred.size),
+        wait,
+        failures,
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait));
     } catch (error) {
       // A busy server is worth waiting for; otherwise a first connection
       // that fails is more likely a wrong address or code. Once through,
@@ -90,6 +103,21 @@ export async function sendWithRetries(
       options.onRetry(error, wait, failures);
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+  }
+}
+
+/**
+ * Why a run goes on after a complete attempt: the server was still busy
+ * with some of its files, most likely for an earlier connection of this
+ * very client that it has not yet seen drop.
+ */
+export class FilesDeferredError extends Error {
+  /** Creates the error for `count` files left for later. */
+  constructor(count: number) {
+    super(
+      `the server is still receiving ${count} of these files from another connection`,
+    );
+    this.name = "FilesDeferredError";
   }
 }
 

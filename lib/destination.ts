@@ -195,6 +195,7 @@ export class Destination {
       return {
         action: "refuse",
         reason: "another client is sending this file right now",
+        later: true,
       };
     }
     busyPaths.add(target);

@@ -106,6 +106,26 @@ export class SendRun {
     this.#sink(event);
   };
 
+  /** Entries the server could not take yet, with its reason, by index. */
+  readonly deferred = new Map<number, string>();
+
+  /** Leaves entry `index` for a later attempt, for `reason`. */
+  defer(index: number, reason: string): void {
+    this.deferred.set(index, reason);
+  }
+
+  /** Reports every entry still deferred as failed, when no retry is left. */
+  failDeferred(): void {
+    for (const [index, reason] of this.deferred) {
+      this.emit({
+        type: "file-failed",
+        path: this.entries[index].path,
+        message: `refused by the server: ${reason}`,
+      });
+    }
+    this.deferred.clear();
+  }
+
   /** The totals of the run, each entry counted once, as it ended. */
   result(): SendResult {
     const totals = { verified: 0, skipped: 0, failed: 0 };
@@ -406,6 +426,7 @@ export async function sendEntries(
   run: SendRun,
 ): Promise<SendResult> {
   const { entries, emit } = run;
+  run.deferred.clear();
   await sendManifest(channel, entries);
   const decisions = await receiveDecisions(channel, entries.length);
   const confirmations = new Confirmations(entries, emit);
@@ -427,6 +448,12 @@ export async function sendEntries(
       const entry = entries[index];
       const decision = decisions[index];
       if (decision.action === "refuse") {
+        if (decision.later) {
+          // Possibly this client's own earlier connection, not yet timed
+          // out on the server: try again after this attempt.
+          run.defer(index, sanitize(decision.reason));
+          continue;
+        }
         emit({
           type: "file-failed",
           path: entry.path,

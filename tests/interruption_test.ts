@@ -439,3 +439,38 @@ Deno.test("a second signal ends the server at once, while the first waits", asyn
   assert.ok(Date.now() - second < 2000, "exits at once");
   await finish(client);
 });
+
+Deno.test("after a silent drop, a retry waits for the server to let go of its files", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const data = await randomFile(join(source.path, "held.bin"), 8 * MiB);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--idle-timeout",
+    "3",
+  ]);
+  // The first connection goes silent both ways, as a lost network would:
+  // the client gives up on it after 1 s, the server only after 3 s, and
+  // holds the file until then.
+  await using proxy = new FaultProxy(
+    server.port,
+    (index) =>
+      index === 0 ? { kind: "stall", afterBytes: 3 * MiB } : { kind: "none" },
+  );
+  const result = await runClient([
+    "--idle-timeout",
+    "1",
+    `127.0.0.1:${proxy.port}`,
+    join(source.path, "held.bin"),
+  ]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stderr, /connection lost: /);
+  assert.match(
+    result.stderr,
+    /the server is still receiving 1 of these files from another connection; retrying in/,
+  );
+  assert.match(result.stdout, /1 of 1 files sent and verified/);
+  assert.doesNotMatch(result.stdout + result.stderr, /^failed/m);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "held.bin")), data);
+});

@@ -196,9 +196,31 @@ Deno.test("server messages: decisions and confirmations round trip", () => {
       { action: "compare" as const, sha256: "a".repeat(64), replace: false },
       { action: "accept" as const },
       { action: "refuse" as const, reason: "no" },
+      { action: "refuse" as const, reason: "busy", later: true },
+      { action: "send" as const, offset: 5, sha256: "b".repeat(64) },
     ],
   };
   assert.deepEqual(decodeServerMessage(encodeMessage(decisions)), decisions);
+  assert.throws(
+    () =>
+      decodeServerMessage(
+        payload({
+          ...decisions,
+          items: [{ action: "refuse", reason: "x", later: 1 }],
+        }),
+      ),
+    /later/,
+  );
+  assert.throws(
+    () =>
+      decodeServerMessage(
+        payload({
+          ...decisions,
+          items: [{ action: "send", offset: 0, sha256: "b".repeat(64) }],
+        }),
+      ),
+    /Hash of an empty prefix/,
+  );
   assert.throws(
     () =>
       decodeServerMessage(
