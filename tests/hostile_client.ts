@@ -52,7 +52,7 @@ const encoder = new TextEncoder();
 
 let testPassword: bigint | undefined;
 
-/** SPAKE2's w for {@link TEST_CODE}; computed once, it costs 150 ms. */
+/** SPAKE2's w for {@link TEST_CODE}; computed once, it costs about 20 ms. */
 export function testCodeScalar(): bigint {
   testPassword ??= codeToScalar(TEST_CODE);
   return testPassword;
