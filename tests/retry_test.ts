@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { ConnectionClosedError } from "../lib/channel.ts";
+import { ServerBusyError } from "../lib/handshake.ts";
+import { IdleTimeoutError } from "../lib/idle.ts";
+import { describeLoss, isRetryable, retryDelay } from "../lib/retry.ts";
+import { TransportError } from "../lib/transport.ts";
+import { ProtocolError } from "../protocol.ts";
+import { RemoteError } from "../lib/errors.ts";
+
+Deno.test("lost or refused connections are retried; refusals by the server are not", () => {
+  for (
+    const error of [
+      new ConnectionClosedError(),
+      new IdleTimeoutError("No data from the peer for 30 s"),
+      new ServerBusyError("busy"),
+      new TransportError("Connection refused by x", true),
+      new Deno.errors.ConnectionReset("reset"),
+      new Deno.errors.BrokenPipe("pipe"),
+    ]
+  ) {
+    assert.equal(isRetryable(error), true, error.name);
+  }
+  for (
+    const error of [
+      new TransportError("Cannot find host x: check the name"),
+      new ProtocolError("Server sent a data frame"),
+      new RemoteError("Server error: Not enough space on the server"),
+      new Deno.errors.NotFound("gone"),
+      new Error("anything else"),
+    ]
+  ) {
+    assert.equal(isRetryable(error), false, error.name);
+  }
+});
+
+Deno.test("the wait doubles up to 30 s, less at most a fifth", () => {
+  for (
+    const [retry, full] of [[1, 1000], [2, 2000], [5, 16_000], [9, 30_000]]
+  ) {
+    for (let i = 0; i < 50; i++) {
+      const wait = retryDelay(retry, 1000);
+      assert.ok(wait <= full && wait >= full * 0.8, `${retry}: ${wait}`);
+    }
+  }
+});
+
+Deno.test("a broken connection is described in plain words", () => {
+  assert.equal(
+    describeLoss(new Deno.errors.BrokenPipe("Broken pipe (os error 32)")),
+    "the connection broke",
+  );
+  assert.equal(
+    describeLoss(new ConnectionClosedError("Connection closed by peer")),
+    "Connection closed by peer",
+  );
+});
