@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FaultProxy } from "./fault_proxy.ts";
-import { runClient, startServer } from "./helpers.ts";
+import { randomFile, runClient, startServer } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -59,15 +59,6 @@ const probe = await smallDisk(1).then(
 );
 if (probe !== null) {
   console.log(`disk_full_test: skipped, cannot mount a tmpfs here: ${probe}`);
-}
-
-async function randomFile(path: string, bytes: number): Promise<Uint8Array> {
-  const data = new Uint8Array(bytes);
-  for (let at = 0; at < bytes; at += 65536) {
-    crypto.getRandomValues(data.subarray(at, Math.min(at + 65536, bytes)));
-  }
-  await Deno.writeFile(path, data);
-  return data;
 }
 
 Deno.test({

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { GuessLimiter, sourceKey } from "../lib/guess_limiter.ts";
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+import { sleep } from "./helpers.ts";
 
 Deno.test("delays double per failure up to the cap", () => {
   const limiter = new GuessLimiter({ baseDelayMs: 500 });

@@ -194,3 +194,33 @@ export async function socketPair(): Promise<
     },
   });
 }
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Writes `bytes` random bytes to `path` and returns them. */
+export async function randomFile(
+  path: string,
+  bytes: number,
+): Promise<Uint8Array> {
+  const data = new Uint8Array(bytes);
+  // getRandomValues fills at most 64 KiB per call.
+  for (let at = 0; at < bytes; at += 65536) {
+    crypto.getRandomValues(data.subarray(at, Math.min(at + 65536, bytes)));
+  }
+  await Deno.writeFile(path, data);
+  return data;
+}
+
+/** Whether anything, a link included, is at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

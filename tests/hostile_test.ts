@@ -30,9 +30,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
+  exists,
   listTree,
   runClient,
   type ServerProcess,
+  sleep,
   startServer,
   tempDir,
 } from "./helpers.ts";
@@ -86,10 +88,6 @@ function randomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function contains(text: string, phrase: string | RegExp, what: string): void {
   if (typeof phrase === "string") {
     assert.ok(
@@ -100,16 +98,6 @@ function contains(text: string, phrase: string | RegExp, what: string): void {
     );
   } else {
     assert.match(text, phrase, what);
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }
 

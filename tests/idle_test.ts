@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { IdleTimeoutError, IdleTimeoutStream } from "../lib/idle.ts";
-import { socketPair } from "./helpers.ts";
+import { sleep, socketPair } from "./helpers.ts";
 
 const TIMEOUT_MS = 200;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function isIdleTimeout(message: string): (error: Error) => boolean {
   return (error) => {

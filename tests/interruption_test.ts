@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
   type Finished,
+  randomFile,
   ROOT,
   runClient,
+  sleep,
   startServer,
   tempDir,
   TEST_CODE,
@@ -19,19 +21,6 @@ import {
 const MiB = 1024 * 1024;
 /** Bytes of one data record: the most a cut may cost, per interruption. */
 const CHUNK = MiB;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function randomFile(path: string, bytes: number): Promise<Uint8Array> {
-  const data = new Uint8Array(bytes);
-  for (let at = 0; at < bytes; at += 65536) {
-    crypto.getRandomValues(data.subarray(at, Math.min(at + 65536, bytes)));
-  }
-  await Deno.writeFile(path, data);
-  return data;
-}
 
 function freePort(): number {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isPartialName, removeStalePartials } from "../lib/partial_cleanup.ts";
+import { exists } from "./helpers.ts";
 
 const HOUR = 60 * 60 * 1000;
 const NOW = Date.now();
 const OLD = new Date(NOW - 2 * HOUR);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 async function writeOld(path: string, text: string): Promise<void> {
   await Deno.writeTextFile(path, text);

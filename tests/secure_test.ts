@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { concat, contains, TcpProxy } from "./proxy.ts";
 import {
   listTree,
+  randomFile,
   ROOT,
   runClient,
   startServer,
@@ -72,11 +73,10 @@ Deno.test("the wire shows neither file names nor contents", async () => {
 Deno.test("a flipped bit in a data record is caught and nothing damaged is promoted", async () => {
   await using source = await tempDir();
   await using dest = await tempDir();
-  const data = new Uint8Array(3 * 1024 * 1024);
-  for (let i = 0; i < data.length; i += 65536) {
-    crypto.getRandomValues(data.subarray(i, i + 65536));
-  }
-  await Deno.writeFile(join(source.path, "payload.bin"), data);
+  const data = await randomFile(
+    join(source.path, "payload.bin"),
+    3 * 1024 * 1024,
+  );
   await using server = await startServer(["--dir", dest.path]);
   const flipAt = 2_000_000;
   await using proxy = new TcpProxy(server.port, (chunk, offset) => {
