@@ -8,6 +8,7 @@
  */
 
 import { onCleanup } from "./cleanup.ts";
+import { runChecked } from "./process.ts";
 
 /** Two namespaces joined by a shaped link. */
 export interface Link {
@@ -23,23 +24,6 @@ export interface Link {
   rate: string;
   /** Deletes both namespaces, and with them the veth pair. */
   remove(): Promise<void>;
-}
-
-/** Runs `ip` or `tc` and throws with its stderr unless it succeeds. */
-async function run(command: string, ...args: string[]): Promise<void> {
-  const output = await new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `${command} ${args.join(" ")}: ${
-        new TextDecoder().decode(output.stderr).trim()
-      }`,
-    );
-  }
 }
 
 /** Why links cannot be made here, or null when they can. */
@@ -64,10 +48,10 @@ export async function createLink(rate = "1gbit"): Promise<Link> {
   const clientDev = `${tag}t`;
   const cleanup = onCleanup(async () => {
     for (const ns of [serverNs, clientNs]) {
-      await run("ip", "netns", "del", ns).catch(() => {});
+      await runChecked("ip", ["netns", "del", ns]).catch(() => {});
     }
     // Only left behind if it never made it into a namespace.
-    await run("ip", "link", "del", serverDev).catch(() => {});
+    await runChecked("ip", ["link", "del", serverDev]).catch(() => {});
   });
   const link: Link = {
     serverNs,
@@ -78,10 +62,9 @@ export async function createLink(rate = "1gbit"): Promise<Link> {
     remove: cleanup.run,
   };
   try {
-    await run("ip", "netns", "add", serverNs);
-    await run("ip", "netns", "add", clientNs);
-    await run(
-      "ip",
+    await runChecked("ip", ["netns", "add", serverNs]);
+    await runChecked("ip", ["netns", "add", clientNs]);
+    await runChecked("ip", [
       "link",
       "add",
       serverDev,
@@ -90,21 +73,20 @@ export async function createLink(rate = "1gbit"): Promise<Link> {
       "peer",
       "name",
       clientDev,
-    );
-    await run("ip", "link", "set", serverDev, "netns", serverNs);
-    await run("ip", "link", "set", clientDev, "netns", clientNs);
+    ]);
+    await runChecked("ip", ["link", "set", serverDev, "netns", serverNs]);
+    await runChecked("ip", ["link", "set", clientDev, "netns", clientNs]);
     for (
       const [ns, dev, address] of [
         [serverNs, serverDev, `${link.serverHost}/24`],
         [clientNs, clientDev, `${link.clientHost}/24`],
       ]
     ) {
-      await run("ip", "-n", ns, "addr", "add", address, "dev", dev);
-      await run("ip", "-n", ns, "link", "set", dev, "up");
-      await run("ip", "-n", ns, "link", "set", "lo", "up");
+      await runChecked("ip", ["-n", ns, "addr", "add", address, "dev", dev]);
+      await runChecked("ip", ["-n", ns, "link", "set", dev, "up"]);
+      await runChecked("ip", ["-n", ns, "link", "set", "lo", "up"]);
     }
-    await run(
-      "ip",
+    await runChecked("ip", [
       "netns",
       "exec",
       clientNs,
@@ -121,7 +103,7 @@ export async function createLink(rate = "1gbit"): Promise<Link> {
       "256kb",
       "latency",
       "50ms",
-    );
+    ]);
   } catch (error) {
     await link.remove();
     throw error;

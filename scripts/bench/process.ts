@@ -43,6 +43,26 @@ export async function has(command: string, args: string[]): Promise<boolean> {
   }
 }
 
+/** Runs `command` with `args`, throwing with its stderr unless it succeeds. */
+export async function runChecked(
+  command: string,
+  args: string[],
+): Promise<void> {
+  const output = await new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(
+      `${command} ${args.join(" ")} failed: ${
+        new TextDecoder().decode(output.stderr).trim()
+      }`,
+    );
+  }
+}
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -7,8 +7,13 @@
  */
 
 import { join } from "node:path";
-import { type Context, Launched, waitListening } from "./process.ts";
-import { freePort } from "./process.ts";
+import {
+  type Context,
+  freePort,
+  Launched,
+  runChecked,
+  waitListening,
+} from "./process.ts";
 import type { Sample } from "./stats.ts";
 
 /** A running sshd and how to reach it. */
@@ -21,23 +26,6 @@ export interface Sshd {
   sshOptions: string[];
 }
 
-/** Runs `command` and throws with its stderr unless it succeeds. */
-async function check(command: string, args: string[]): Promise<void> {
-  const output = await new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(
-      `${command} ${args.join(" ")} failed: ${
-        new TextDecoder().decode(output.stderr).trim()
-      }`,
-    );
-  }
-}
-
 /**
  * Starts `/usr/sbin/sshd -D` with a minimal configuration in a new folder
  * under `ctx.work`, and resolves once a login with the bench's key works.
@@ -48,7 +36,15 @@ export async function startSshd(ctx: Context): Promise<Sshd> {
   const hostKey = join(dir, "host_ed25519");
   const clientKey = join(dir, "client_ed25519");
   for (const key of [hostKey, clientKey]) {
-    await check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+    await runChecked("ssh-keygen", [
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-f",
+      key,
+    ]);
   }
   const authorized = join(dir, "authorized_keys");
   await Deno.copyFile(`${clientKey}.pub`, authorized);
@@ -100,7 +96,7 @@ export async function startSshd(ctx: Context): Promise<Sshd> {
   ];
   try {
     await waitListening(port);
-    await check("ssh", [
+    await runChecked("ssh", [
       ...sshOptions,
       "-p",
       String(port),
