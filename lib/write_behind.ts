@@ -28,6 +28,8 @@ export interface WritableFile {
   write(data: Uint8Array): Promise<number>;
   /** Flushes the data written so far to the disk. */
   syncData(): Promise<void>;
+  /** Writes some of `data` at once; resolves to the count written. */
+  writeSync?(data: Uint8Array): number;
 }
 
 async function writeAll(file: WritableFile, data: Uint8Array): Promise<void> {
@@ -84,6 +86,18 @@ export class WriteBehind {
 
   /** Writes out everything queued; rejects if any write failed. */
   async finish(): Promise<void> {
+    await this.#settle();
+    // A small remainder goes into the page cache faster at once than
+    // through a hand-off to another thread, which is most of the cost of
+    // a small file.
+    if (this.#length <= DIRECT_SIZE && this.#file.writeSync) {
+      const batch = this.#batch?.subarray(0, this.#length);
+      let written = 0;
+      while (batch && written < batch.length) {
+        written += this.#file.writeSync(batch.subarray(written));
+      }
+      this.#length = 0;
+    }
     await this.#writeBatch();
     await this.#settle();
     await this.#syncing;

@@ -57,3 +57,31 @@ Deno.test("a failed write is reported, not lost", async () => {
   await direct.write(filled(10, 2), false).catch(() => {});
   await assert.rejects(() => direct.finish());
 });
+
+Deno.test("a small remainder is written at once, without a hand-off", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "small.bin");
+  using file = await Deno.open(path, { write: true, create: true });
+  const calls: string[] = [];
+  // The real file, with each call noted.
+  const noted = {
+    write(data: Uint8Array) {
+      calls.push("write");
+      return file.write(data);
+    },
+    writeSync(data: Uint8Array) {
+      calls.push("writeSync");
+      return file.writeSync(data);
+    },
+    syncData: () => file.syncData(),
+  };
+  const writer = new WriteBehind(noted, 7);
+  await writer.write(Uint8Array.of(1, 2, 3, 4), false);
+  await writer.write(Uint8Array.of(5, 6, 7), false);
+  await writer.finish();
+  assert.deepEqual(
+    await Deno.readFile(path),
+    Uint8Array.of(1, 2, 3, 4, 5, 6, 7),
+  );
+  assert.deepEqual(calls, ["writeSync"]);
+});
