@@ -2,12 +2,20 @@
  * Sends files and folders to a running `server.ts`.
  *
  *     deno run -A client.ts [HOST[:PORT]] [PATH...]
+ *     producer | deno run -A client.ts HOST - --name NAME
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { parseHostPort } from "./lib/address.ts";
+import {
+  EXIT_FAILED,
+  EXIT_OK,
+  exitStatusOf,
+  parseFlags,
+  versionLine,
+} from "./lib/cli.ts";
+import { Output, type OutputMode } from "./lib/console_output.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
 import { formatBytes, formatRate, shortHash } from "./lib/format.ts";
 import { FilesDeferredError, sendWithRetries } from "./lib/attempts.ts";
@@ -16,14 +24,15 @@ import { describeLoss } from "./lib/retry.ts";
 import { scanSources } from "./lib/scan.ts";
 import { SendRun } from "./lib/sender.ts";
 import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
-import { CodeError } from "./lib/code.ts";
 import { deriveCodeScalar } from "./lib/pake.ts";
 import { DEFAULT_PORT } from "./protocol.ts";
 import type { TransferEvent } from "./lib/events.ts";
+import { copyStdin, type StdinCopy } from "./lib/stdin_spool.ts";
 
 const HELP = `Send files and folders to a server started with server.ts.
 
-Usage: deno run -A client.ts [HOST[:PORT]] [PATH...]
+Usage: deno run -A client.ts [options] [HOST[:PORT]] [PATH...]
+       PRODUCER | deno run -A client.ts [options] HOST - --name NAME
 
 HOST defaults to localhost and PORT to ${DEFAULT_PORT}; PATH defaults to main.txt.
 Folders are sent recursively; symbolic links are skipped, never followed.
@@ -38,30 +47,58 @@ Options:
       --code-file F   Read the code from the first line of file F
       --code CODE     Use CODE (other local users can see it in the process
                       list: prefer FT_CODE or --code-file)
+      --name NAME     With PATH -, send standard input as a file named NAME
+                      (it is read to the end, into a temporary file, first)
       --tls           Connect with TLS (the code is still required)
       --ca FILE       Trust this PEM certificate authority for --tls
       --retries N     When the connection drops, reconnect and resume up to
                       N times in a row without progress (default 5; 0 never)
       --idle-timeout S  Drop a connection that makes no progress for S
                       seconds (default 30), then retry
+      --json          Write events as JSON lines on stdout (docs/EVENTS.md)
+  -q, --quiet         Print errors only
+  -V, --version       Show the version
   -h, --help          Show this help
+
+Output: a line per confirmed file and a summary on stdout; problems on
+stderr, and a live progress line there when it is a terminal (plain
+carriage returns, no escape codes, when NO_COLOR is set).
 
 Environment:
   FT_CODE             The code, when neither --code nor --code-file is given
+  NO_COLOR            Draw the progress line without escape codes
 
 Examples:
   deno run -A client.ts                          send main.txt to localhost (asks for the code)
   FT_CODE=4071-apple-river-stone deno run -A client.ts 192.168.1.20 notes.txt
-  deno run -A client.ts --tls --ca ca.pem files.example.org:7000 report.pdf
   deno run -A client.ts 192.168.1.20 photos/     send a folder to another machine
+  tar c photos | deno run -A client.ts 192.168.1.20 - --name photos.tar
+  deno run -A client.ts --json 192.168.1.20 a.iso | jq -c 'select(.type=="done")'
+  deno run -A client.ts --tls --ca ca.pem files.example.org:7000 report.pdf
   deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
 
-Exit status: 0 when every file was confirmed, 1 otherwise, 2 for usage errors.`;
+Exit status: 0 when every file was confirmed, 1 when a file or the
+connection failed, 2 for usage errors (a bad flag, value or code).`;
 
-function printEvent(event: TransferEvent): void {
+/** Shows transfer events in the chosen output mode. */
+function showEvent(output: Output, event: TransferEvent): void {
+  switch (event.type) {
+    case "progress":
+      output.progress(event);
+      return;
+    case "warning":
+      output.event(event);
+      output.problem(`warning: ${event.message}`);
+      return;
+    case "file-failed":
+      output.event(event);
+      output.problem(`failed  ${event.path}: ${event.message}`);
+      return;
+  }
+  output.event(event);
   switch (event.type) {
     case "file-verified":
-      console.log(
+      output.info(
         `verified  ${event.path}  ${formatBytes(event.size)}  sha256:${
           shortHash(event.sha256)
         }`,
@@ -69,7 +106,7 @@ function printEvent(event: TransferEvent): void {
       break;
     case "file-start":
       if (event.offset > 0) {
-        console.log(
+        output.info(
           `resuming  ${event.path}  from ${formatBytes(event.offset)} of ${
             formatBytes(event.size)
           }`,
@@ -77,44 +114,71 @@ function printEvent(event: TransferEvent): void {
       }
       break;
     case "file-skipped":
-      console.log(
+      output.info(
         `already there  ${event.path}  sha256:${shortHash(event.sha256 ?? "")}`,
       );
-      break;
-    case "file-failed":
-      console.error(`failed  ${event.path}: ${event.message}`);
-      break;
-    case "warning":
-      console.error(`warning: ${event.message}`);
       break;
   }
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+/** Checks `--name` and reads standard input into a temporary file. */
+async function readStdin(name: string | undefined): Promise<StdinCopy> {
+  if (name === undefined) {
+    throw new UsageError("Sending standard input (-) needs --name NAME");
+  }
+  if (
+    name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)
+  ) {
+    throw new UsageError(
+      `--name must be a file name without folders, not ${JSON.stringify(name)}`,
+    );
+  }
+  if (Deno.stdin.isTerminal()) {
+    throw new UsageError(
+      "Standard input is a terminal: pipe data in, as in: tar c DIR | client.ts HOST - --name DIR.tar",
+    );
+  }
+  return await copyStdin(name);
+}
+
+async function main(args: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
     strict: true,
     options: {
       code: { type: "string" },
       "code-file": { type: "string" },
+      name: { type: "string" },
       tls: { type: "boolean", default: false },
       ca: { type: "string" },
       retries: { type: "string", default: "5" },
       "idle-timeout": { type: "string", default: "30" },
+      json: { type: "boolean", default: false },
+      quiet: { type: "boolean", short: "q", default: false },
+      version: { type: "boolean", short: "V", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(HELP);
-    return 0;
+    return EXIT_OK;
+  }
+  if (values.version) {
+    console.log(versionLine("ft-client"));
+    return EXIT_OK;
   }
   const target = parseHostPort(positionals[0] ?? "localhost");
   const sources = positionals.length > 1 ? positionals.slice(1) : ["main.txt"];
-  const scan = await scanSources(sources);
-  for (const message of scan.warnings) printEvent({ type: "warning", message });
   if (values.ca !== undefined && !values.tls) {
     throw new UsageError("--ca only applies with --tls");
+  }
+  const stdinCount = sources.filter((source) => source === "-").length;
+  if (stdinCount > 1) {
+    throw new UsageError("Standard input (-) can be sent once");
+  }
+  if (values.name !== undefined && stdinCount === 0) {
+    throw new UsageError("--name only applies when sending standard input (-)");
   }
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
@@ -130,46 +194,106 @@ async function main(args: string[]): Promise<number> {
   const password = deriveCodeScalar(code);
   // Settled here too, so that a failed connect leaves no unhandled error.
   password.catch(() => {});
+  const stdin = stdinCount > 0 ? await readStdin(values.name) : null;
+  try {
+    const scan = await scanSources(
+      sources.map((source) => source === "-" ? stdin!.path : source),
+    );
+    return await send(output, scan, target, {
+      tls: values.tls ? { caFile: values.ca } : undefined,
+      password,
+      retries,
+      idleTimeoutMs: idleTimeout * 1000,
+    });
+  } finally {
+    stdin?.remove();
+  }
+}
+
+/** Sends what `scan` found and reports it; resolves to the exit status. */
+async function send(
+  output: Output,
+  scan: Awaited<ReturnType<typeof scanSources>>,
+  target: { host: string; port: number },
+  options: {
+    tls: { caFile?: string } | undefined;
+    password: Promise<bigint>;
+    retries: number;
+    idleTimeoutMs: number;
+  },
+): Promise<number> {
+  for (const message of scan.warnings) {
+    showEvent(output, { type: "warning", message });
+  }
   const started = performance.now();
-  const run = new SendRun(scan.entries, printEvent);
+  const run = new SendRun(scan.entries, (event) => showEvent(output, event));
   const result = await sendWithRetries(run, {
     host: target.host,
     port: target.port,
-    tls: values.tls ? { caFile: values.ca } : undefined,
-    password,
-    retries,
+    tls: options.tls,
+    password: options.password,
+    retries: options.retries,
     retryWaitMs: 1000,
-    idleTimeoutMs: idleTimeout * 1000,
+    idleTimeoutMs: options.idleTimeoutMs,
     onRetry: (error, waitMs, retry) => {
       const why = error instanceof FilesDeferredError
         ? error.message
         : `connection lost: ${describeLoss(error)}`;
-      console.error(
+      output.event({
+        type: "error",
+        message: why,
+        fatal: false,
+        retryIn: waitMs / 1000,
+        retry,
+        retries: options.retries,
+      });
+      output.problem(
         `${why}; retrying in ${
           (waitMs / 1000).toFixed(1)
-        } s (retry ${retry} of ${retries})`,
+        } s (retry ${retry} of ${options.retries})`,
       );
     },
   });
+  output.endProgress();
   const seconds = (performance.now() - started) / 1000;
   const files = scan.entries.filter((entry) => entry.kind === "file").length;
-  console.log(
+  const ok = result.failed === 0;
+  output.event({
+    type: "done",
+    ok,
+    files,
+    verified: result.verified,
+    skipped: result.skipped,
+    failed: result.failed,
+    bytes: result.bytes,
+    seconds: Number(seconds.toFixed(3)),
+  });
+  const verdict = ok ? "all verified by SHA-256" : `${result.failed} failed`;
+  output.info(
     `${result.verified} of ${files} files sent and verified, ${result.skipped} already there, ${result.failed} failed; ` +
       `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
         formatRate(result.bytes, seconds)
-      })`,
+      }); ${verdict}`,
   );
-  return result.failed === 0 ? 0 : 1;
+  return ok ? EXIT_OK : EXIT_FAILED;
+}
+
+/** The output mode the flags ask for, read before they are checked. */
+function outputMode(args: string[]): OutputMode {
+  const flags = args.slice(0, Math.max(0, args.indexOf("--")) || args.length);
+  if (flags.includes("--json")) return "json";
+  if (flags.includes("--quiet") || flags.includes("-q")) return "quiet";
+  return "text";
 }
 
 if (import.meta.main) {
+  const output = new Output({ mode: outputMode(Deno.args), progress: true });
   try {
-    Deno.exitCode = await main(Deno.args);
+    Deno.exitCode = await main(Deno.args, output);
   } catch (error) {
-    const usage = error instanceof UsageError || error instanceof CodeError ||
-      (error instanceof TypeError && "code" in error &&
-        String(error.code).startsWith("ERR_PARSE_ARGS"));
-    console.error(`client: ${errorMessage(error)}`);
-    Deno.exitCode = usage ? 2 : 1;
+    output.endProgress();
+    output.event({ type: "error", message: errorMessage(error), fatal: true });
+    output.problem(`client: ${errorMessage(error)}`, true);
+    Deno.exitCode = exitStatusOf(error);
   }
 }

@@ -6,22 +6,30 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   formatHostPort,
   parsePort,
   reachableAddresses,
 } from "./lib/address.ts";
-import { CodeError, generateCode } from "./lib/code.ts";
+import {
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  exitStatusOf,
+  parseFlags,
+  versionLine,
+} from "./lib/cli.ts";
+import { generateCode } from "./lib/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/code_input.ts";
-import { prepareDestination } from "./lib/destination.ts";
+import { Output, type OutputMode } from "./lib/console_output.ts";
+import { Destination, prepareDestination } from "./lib/destination.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
 import { codeToScalar } from "./lib/pake.ts";
-import { serve } from "./lib/serve.ts";
+import { serve, type ServerEvent } from "./lib/serve.ts";
+import { StdoutStore } from "./lib/stdout_store.ts";
 import { listen } from "./lib/transport.ts";
 import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
 import { parseCount, parseDuration, parseSize } from "./lib/flags.ts";
-import { formatBytes } from "./lib/format.ts";
+import { formatBytes, shortHash } from "./lib/format.ts";
 import { removeStalePartials } from "./lib/partial_cleanup.ts";
 
 /** Clients served at once unless --max-connections says otherwise. */
@@ -45,6 +53,9 @@ Options:
       --dir PATH      Folder to save into (default ./received)
       --once          Exit after the first session; exit status 0 only if
                       every file of it was verified
+      --stdout        With --once: write the one file received to standard
+                      output instead of --dir, as it arrives (no resuming);
+                      everything else goes to stderr
       --overwrite     Replace an existing file whose content differs
       --code-file F   Read the code from the first line of file F
       --code CODE     Use CODE (other local users can see it in the process
@@ -62,6 +73,11 @@ Limits:
                       (default 30)
       --keep-partial AGE  Delete data kept from interrupted transfers once
                       it is older than AGE, such as 12h or 7d (default 7d)
+
+Output:
+      --json          Write events as JSON lines on stdout (docs/EVENTS.md)
+  -q, --quiet         Print errors only
+  -V, --version       Show the version
   -h, --help          Show this help
 
 An interrupted file is kept, hidden as .NAME.ftpart next to where it goes,
@@ -75,9 +91,12 @@ Environment:
 Examples:
   deno run -A server.ts                        receive into ./received on port ${DEFAULT_PORT}
   deno run -A server.ts --dir ~/inbox --once   one transfer, then exit
+  deno run -A server.ts --once --stdout | tar x   unpack what a client pipes in
+  deno run -A server.ts --json --port 0 | jq -c 'select(.type=="listening")'
   ${CODE_ENV}=4071-apple-river-stone deno run -A server.ts --cert c.pem --key k.pem
 
-Exit status: 0 on success, 1 on errors, 2 for usage errors.`;
+Exit status: 0 on success (with --once: every file verified), 1 on errors,
+2 for usage errors, 130 when a second signal stopped it at once.`;
 
 /** How often kept data is checked for its age while the server runs. */
 const CLEANUP_INTERVAL_MS = 6 * 3600 * 1000;
@@ -86,22 +105,24 @@ const CLEANUP_INTERVAL_MS = 6 * 3600 * 1000;
  * Deletes kept data older than `maxAgeMs` now and every few hours, in the
  * background; says so when it removed or could not remove something.
  */
-function cleanPartials(root: string, maxAgeMs: number): void {
+function cleanPartials(root: string, maxAgeMs: number, output: Output): void {
+  const warn = (message: string) => {
+    output.event({ type: "warning", message });
+    output.problem(`warning: ${message}`);
+  };
   const sweep = async () => {
     const result = await removeStalePartials(root, maxAgeMs);
     if (result.removed > 0) {
-      console.log(
+      output.info(
         `Removed ${result.removed} unfinished files (${
           formatBytes(result.bytes)
         }) kept for longer than --keep-partial`,
       );
     }
-    for (const error of result.errors) console.error(`warning: ${error}`);
+    for (const error of result.errors) warn(error);
   };
   sweep().catch((error) =>
-    console.error(
-      `warning: cannot clean up unfinished files: ${errorMessage(error)}`,
-    )
+    warn(`cannot clean up unfinished files: ${errorMessage(error)}`)
   );
   Deno.unrefTimer(
     setInterval(() => sweep().catch(() => {}), CLEANUP_INTERVAL_MS),
@@ -112,14 +133,14 @@ function cleanPartials(root: string, maxAgeMs: number): void {
  * Aborts on the first SIGINT or SIGTERM, so that the server stops
  * gracefully; a second one exits at once.
  */
-function stopSignal(): AbortSignal {
+function stopSignal(output: Output): AbortSignal {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) {
-      console.error("server: stopping now");
-      Deno.exit(130);
+      output.problem("server: stopping now");
+      Deno.exit(EXIT_INTERRUPTED);
     }
-    console.error(
+    output.problem(
       "server: stopping: no new connections, unfinished files are kept (again to quit at once)",
     );
     controller.abort();
@@ -134,8 +155,57 @@ function stopSignal(): AbortSignal {
   return controller.signal;
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+/** Shows a server event in the chosen output mode. */
+function showEvent(output: Output, event: ServerEvent): void {
+  if (event.type === "progress") {
+    const { peer, ...progress } = event;
+    output.progress(progress, { peer });
+    return;
+  }
+  output.event(event);
+  const who = event.peer === undefined ? "server:" : `[${event.peer}]`;
+  switch (event.type) {
+    case "connected":
+      output.info(`${who} connected`);
+      break;
+    case "file-start":
+      if (event.offset > 0) {
+        output.info(
+          `${who} resuming ${event.path} at ${event.offset} of ${event.size} bytes`,
+        );
+      }
+      break;
+    case "file-verified":
+      output.info(
+        `${who} received ${event.path} (${formatBytes(event.size)}, sha256 ${
+          shortHash(event.sha256)
+        })`,
+      );
+      break;
+    case "file-skipped":
+      output.info(`${who} already there: ${event.path}`);
+      break;
+    case "file-failed":
+      output.problem(`${who} failed ${event.path}: ${event.message}`);
+      break;
+    case "warning":
+      output.problem(`${who} ${event.message}`);
+      break;
+    case "error":
+      output.problem(`${who} error: ${event.message}`);
+      break;
+    case "done":
+      output.info(
+        `${who} done: ${event.verified} verified, ${event.failed} failed, ${
+          formatBytes(event.bytes)
+        } received in ${event.seconds.toFixed(2)} s`,
+      );
+      break;
+  }
+}
+
+async function main(args: string[], output: Output): Promise<number> {
+  const { values } = parseFlags({
     args,
     strict: true,
     allowPositionals: false,
@@ -144,6 +214,7 @@ async function main(args: string[]): Promise<number> {
       port: { type: "string", default: String(DEFAULT_PORT) },
       dir: { type: "string", default: "received" },
       once: { type: "boolean", default: false },
+      stdout: { type: "boolean", default: false },
       overwrite: { type: "boolean", default: false },
       code: { type: "string" },
       "code-file": { type: "string" },
@@ -157,12 +228,29 @@ async function main(args: string[]): Promise<number> {
       "max-size": { type: "string", default: String(DEFAULT_MAX_SIZE) },
       "idle-timeout": { type: "string", default: "30" },
       "keep-partial": { type: "string", default: "7d" },
+      json: { type: "boolean", default: false },
+      quiet: { type: "boolean", short: "q", default: false },
+      version: { type: "boolean", short: "V", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(HELP);
-    return 0;
+    return EXIT_OK;
+  }
+  if (values.version) {
+    console.log(versionLine("ft-server"));
+    return EXIT_OK;
+  }
+  if (values.stdout && !values.once) {
+    throw new UsageError(
+      "--stdout needs --once: standard output takes a single transfer",
+    );
+  }
+  if (values.stdout && values.json) {
+    throw new UsageError(
+      "--stdout and --json both want standard output: choose one",
+    );
   }
   const port = parsePort(values.port, true);
   const maxConnections = parseCount(
@@ -190,18 +278,33 @@ async function main(args: string[]): Promise<number> {
   });
   const code = given ?? generateCode();
   const password = codeToScalar(code);
-  const root = await prepareDestination(values.dir);
+  const root = values.stdout ? null : await prepareDestination(values.dir);
   const listener = await listen(values.host, port, tls);
   const actualPort = (listener.addr as Deno.NetAddr).port;
+  const portSuffix = actualPort === DEFAULT_PORT ? "" : `:${actualPort}`;
+  const addresses = reachableAddresses(values.host).map((address) =>
+    `${address.includes(":") ? `[${address}]` : address}${portSuffix}`
+  );
+  output.event({
+    type: "listening",
+    host: values.host,
+    port: actualPort,
+    dir: root,
+    tls: tls !== undefined,
+    addresses,
+    code: given === undefined ? code : null,
+  });
   const secured = tls ? " with TLS" : "";
-  console.log(
-    `Listening on ${
-      formatHostPort(values.host, actualPort)
-    }${secured}, saving into ${root}`,
+  output.info(
+    `Listening on ${formatHostPort(values.host, actualPort)}${secured}, ${
+      root === null
+        ? "writing the file to standard output"
+        : `saving into ${root}`
+    }`,
   );
   // A code given to the server stays out of its output, which often ends
   // up in logs; only a code it made up is shown.
-  console.log(
+  output.info(
     given === undefined
       ? `Code: ${code}`
       : `Code: the one given with ${
@@ -213,36 +316,46 @@ async function main(args: string[]): Promise<number> {
       } (clients need the same)`,
   );
   const codePrefix = given === undefined ? `${CODE_ENV}=${code} ` : "";
-  const portSuffix = actualPort === DEFAULT_PORT ? "" : `:${actualPort}`;
   const tlsFlag = tls ? " --tls" : "";
-  console.log("Send files with:");
-  for (const address of reachableAddresses(values.host)) {
-    const host = address.includes(":") ? `[${address}]` : address;
-    console.log(
-      `  ${codePrefix}deno run -A client.ts${tlsFlag} ${host}${portSuffix} FILE...`,
+  const what = root === null ? " - --name NAME" : " FILE...";
+  output.info(root === null ? "Pipe one file in with:" : "Send files with:");
+  for (const address of addresses) {
+    output.info(
+      `  ${codePrefix}deno run -A client.ts${tlsFlag} ${address}${what}`,
     );
   }
-  cleanPartials(root, keepPartialMs);
+  if (root !== null) cleanPartials(root, keepPartialMs, output);
+  const stdoutStore = root === null ? new StdoutStore() : null;
   return await serve(listener, {
-    root,
+    store: () => stdoutStore ?? new Destination(root!, values.overwrite),
     password,
-    overwrite: values.overwrite,
+    tls: tls !== undefined,
+    report: (event) => showEvent(output, event),
     once: values.once,
     maxConnections: Math.max(1, maxConnections),
     idleTimeoutMs,
     limits,
-    signal: stopSignal(),
+    signal: stopSignal(output),
   });
 }
 
+/** The output mode the flags ask for, read before they are checked. */
+function outputMode(args: string[]): OutputMode {
+  if (args.includes("--json")) return "json";
+  if (args.includes("--quiet") || args.includes("-q")) return "quiet";
+  return "text";
+}
+
 if (import.meta.main) {
+  const output = new Output({
+    mode: outputMode(Deno.args),
+    stdoutTaken: Deno.args.includes("--stdout"),
+  });
   try {
-    Deno.exitCode = await main(Deno.args);
+    Deno.exitCode = await main(Deno.args, output);
   } catch (error) {
-    const usage = error instanceof UsageError || error instanceof CodeError ||
-      (error instanceof TypeError && "code" in error &&
-        String(error.code).startsWith("ERR_PARSE_ARGS"));
-    console.error(`server: ${errorMessage(error)}`);
-    Deno.exitCode = usage ? 2 : 1;
+    output.event({ type: "error", message: errorMessage(error), fatal: true });
+    output.problem(`server: ${errorMessage(error)}`, true);
+    Deno.exitCode = exitStatusOf(error);
   }
 }

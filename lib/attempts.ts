@@ -12,6 +12,7 @@ import {
   ServerBusyError,
 } from "./handshake.ts";
 import { IdleTimeoutStream } from "./idle.ts";
+import { formatHostPort } from "./address.ts";
 import { errorMessage } from "./errors.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import { sendEntries, type SendResult, type SendRun } from "./sender.ts";
@@ -37,15 +38,18 @@ export interface AttemptOptions {
 
 async function attempt(
   run: SendRun,
-  options: AttemptOptions & { onChannel: () => void },
+  options: AttemptOptions & { onChannel: () => void; number: number },
 ): Promise<SendResult> {
   const conn = await connect(options.host, options.port, options.tls);
+  const peer = formatHostPort(options.host, options.port);
+  run.emit({ type: "connected", peer, attempt: options.number });
   const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
   try {
     const channel = await establishChannel(stream, {
       role: Role.Sender,
       password: options.password,
     });
+    run.emit({ type: "handshake", peer, tls: options.tls !== undefined });
     options.onChannel();
     return await sendEntries(channel, run);
   } finally {
@@ -65,11 +69,12 @@ export async function sendWithRetries(
 ): Promise<SendResult> {
   let connected = false;
   let failures = 0;
-  for (;;) {
+  for (let number = 1;; number++) {
     const before = run.progress;
     try {
       const result = await attempt(run, {
         ...options,
+        number,
         onChannel: () => {
           connected = true;
         },

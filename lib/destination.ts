@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { type Decision, type Entry, quote } from "../protocol.ts";
 import { publicMessage } from "./errors.ts";
+import type { FileStore, PartialFile as StoredPartial } from "./file_store.ts";
 import {
   type Hash,
   hashFile,
@@ -80,16 +81,10 @@ export function partialName(name: string): string {
   return `.${utf8Prefix(name, room - 17)}.${tag}${PARTIAL_SUFFIX}`;
 }
 
-/** A temporary file being written for one entry. */
-export interface PartialFile {
-  /** The entry it will become. */
-  entry: Entry;
-  /** Absolute path of the temporary file. */
-  path: string;
+/** A temporary file in the destination folder, being written. */
+export interface PartialFile extends StoredPartial {
   /** The open file, positioned at its end. */
   file: Deno.FsFile;
-  /** SHA-256 of the bytes already in the file. */
-  hash: Hash;
 }
 
 /** Data of a file kept from an interrupted session. */
@@ -116,7 +111,7 @@ export async function prepareDestination(path: string): Promise<string> {
 }
 
 /** One session's view of the folder files are received into. */
-export class Destination {
+export class Destination implements FileStore {
   /** Absolute, symlink-free path of the folder. */
   readonly root: string;
   /** Whether a different existing file may be replaced. */
@@ -137,6 +132,11 @@ export class Destination {
   constructor(root: string, overwrite: boolean) {
     this.root = root;
     this.overwrite = overwrite;
+  }
+
+  /** Any manifest may come: each entry is decided on its own. */
+  refuseManifest(): string | null {
+    return null;
   }
 
   /** Absolute path of a checked relative path. */

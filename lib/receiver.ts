@@ -29,9 +29,9 @@ import {
   sanitize,
   type ServerMessage,
 } from "../protocol.ts";
-import type { Destination, PartialFile } from "./destination.ts";
+import type { FileStore, PartialFile } from "./file_store.ts";
 import { errorMessage, publicMessage, RemoteError } from "./errors.ts";
-import type { EventSink } from "./events.ts";
+import { type EventSink, ProgressCounter } from "./events.ts";
 import { type Hash, newHash } from "./hash.ts";
 import { releaseBuffer } from "./release.ts";
 import { WriteBehind } from "./write_behind.ts";
@@ -197,7 +197,7 @@ function saveFailure(error: unknown): string {
 /** One client session against a destination folder. */
 class Session {
   #channel: Channel;
-  #destination: Destination;
+  #destination: FileStore;
   #emit: EventSink;
   #limits: SessionLimits;
   #entries: Entry[] = [];
@@ -210,15 +210,26 @@ class Session {
   /** The group of verified files being put in place, if any. */
   #committing: Promise<void> = Promise.resolve();
   #result: ReceiveResult = { verified: 0, failed: 0, bytes: 0 };
+  #progress: ProgressCounter | null = null;
 
   constructor(
     channel: Channel,
-    destination: Destination,
+    destination: FileStore,
     { emit, limits }: SessionOptions,
   ) {
     this.#channel = channel;
     this.#destination = destination;
-    this.#emit = emit;
+    this.#emit = (event) => {
+      if (event.type === "file-start") {
+        this.#progress?.start(event.path, event.offset);
+      } else if (
+        event.type === "file-verified" || event.type === "file-skipped" ||
+        event.type === "file-failed"
+      ) {
+        this.#progress?.settle(event.path);
+      }
+      emit(event);
+    };
     this.#limits = limits;
   }
 
@@ -229,6 +240,8 @@ class Session {
         this.#limits.maxEntries,
       );
       this.#checkSize();
+      const refusal = this.#destination.refuseManifest(this.#entries);
+      if (refusal !== null) throw new SessionRefusedError(refusal);
       await this.#decide();
       await this.#receiveFiles();
       return this.#result;
@@ -267,8 +280,9 @@ class Session {
         needed += entry.size;
       }
     }
-    if (needed === 0) return;
-    const disk = await statfs(this.#destination.root);
+    const root = this.#destination.root;
+    if (needed === 0 || root === null) return;
+    const disk = await statfs(root);
     const free = disk.bavail * disk.bsize;
     if (needed + SPACE_MARGIN > free) {
       throw new SessionRefusedError(
@@ -287,6 +301,12 @@ class Session {
       }
     });
     await this.#checkSpace();
+    this.#progress = new ProgressCounter(
+      this.#entries.filter((entry) => entry.kind === "file").map((
+        entry,
+      ) => [entry.path, entry.size]),
+      this.#emit,
+    );
     for (const [index, decision] of this.#decisions.entries()) {
       const entry = this.#entries[index];
       if (decision.action === "refuse") {
@@ -375,6 +395,12 @@ class Session {
     const incoming = this.#incoming;
     this.#incoming = null;
     if (incoming === null) return null;
+    if (this.#destination.root === null) {
+      // Written straight out, as on standard output: nothing to resume.
+      return `${incoming.arrived} bytes of ${
+        quote(this.#entries[incoming.index].path)
+      } were written out before it ended`;
+    }
     let kept = 0;
     if (incoming.partial) {
       try {
@@ -418,6 +444,7 @@ class Session {
     incoming.received += data.length;
     incoming.arrived += data.length;
     this.#result.bytes += data.length;
+    this.#progress?.add(data.length);
     incoming.hash?.update(data);
     // After a local failure the rest of the file is read and dropped, so
     // that one unsavable file does not end the session.
@@ -641,7 +668,8 @@ class Session {
         continue;
       }
       try {
-        folders.push(this.#destination.install(incoming.partial!, checked));
+        const folder = this.#destination.install(incoming.partial!, checked);
+        if (folder !== null) folders.push(folder);
       } catch (error) {
         await this.#destination.discard(incoming.partial!);
         failures.set(index, saveFailure(error));
@@ -725,7 +753,7 @@ class Session {
  */
 export async function receiveSession(
   channel: Channel,
-  destination: Destination,
+  destination: FileStore,
   options: SessionOptions,
 ): Promise<ReceiveResult> {
   try {

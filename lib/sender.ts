@@ -23,7 +23,7 @@ import {
   type ServerMessage,
 } from "../protocol.ts";
 import { fileErrorReason, RemoteError } from "./errors.ts";
-import type { EventSink } from "./events.ts";
+import { type EventSink, ProgressCounter } from "./events.ts";
 import { hashFile, hashPrefix, newHash, peekDigest } from "./hash.ts";
 import { fileIdentity, type LocalEntry } from "./scan.ts";
 
@@ -54,11 +54,18 @@ export class SendRun {
   #confirmed = new Map<number, string>();
   #settled = 0;
   #bytes = 0;
+  #progress: ProgressCounter;
 
   /** A run over `entries` that reports to `sink`. */
   constructor(entries: readonly LocalEntry[], sink: EventSink) {
     this.entries = entries;
     this.#sink = sink;
+    this.#progress = new ProgressCounter(
+      entries.filter((entry) => entry.kind === "file").map((
+        entry,
+      ) => [entry.path, entry.size]),
+      sink,
+    );
     for (const [index, entry] of entries.entries()) {
       this.#indexes.set(entry.path, index);
     }
@@ -72,6 +79,7 @@ export class SendRun {
   /** Counts `count` more file bytes sent. */
   addBytes(count: number): void {
     this.#bytes += count;
+    this.#progress.add(count);
   }
 
   /**
@@ -92,7 +100,9 @@ export class SendRun {
   readonly emit: EventSink = (event) => {
     const index = "path" in event ? this.#indexes.get(event.path) : undefined;
     if (index !== undefined) {
-      if (event.type === "file-verified") {
+      if (event.type === "file-start") {
+        this.#progress.start(event.path, event.offset);
+      } else if (event.type === "file-verified") {
         this.#confirmed.set(index, event.sha256);
         this.#settle(index, "verified");
       } else if (event.type === "file-skipped") {
@@ -134,6 +144,7 @@ export class SendRun {
   }
 
   #settle(index: number, outcome: "verified" | "skipped" | "failed"): void {
+    this.#progress.settle(this.entries[index].path);
     this.#outcomes.set(index, outcome);
     this.#settled++;
   }

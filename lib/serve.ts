@@ -1,29 +1,46 @@
 /**
  * The server's accept loop: one independent session per connection, each
- * behind the key exchange and the guess limiter, logged one line per event.
+ * behind the key exchange and the guess limiter, reported as events.
  *
  * @module
  */
 
 import { formatHostPort } from "./address.ts";
-import { Destination } from "./destination.ts";
 import { errorMessage } from "./errors.ts";
 import type { TransferEvent } from "./events.ts";
-import { formatBytes, shortHash } from "./format.ts";
+import type { FileStore } from "./file_store.ts";
 import { GuessLimiter } from "./guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "./handshake.ts";
 import { IdleTimeoutStream } from "./idle.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
 import { encodeHello, HELLO_FLAG_BUSY, Role } from "../protocol.ts";
 
+/** What happened on the server; `peer` names the client it concerns. */
+export type ServerEvent =
+  & { peer?: string }
+  & (
+    | TransferEvent
+    | {
+      type: "done";
+      ok: boolean;
+      verified: number;
+      failed: number;
+      bytes: number;
+      seconds: number;
+    }
+    | { type: "error"; message: string; fatal: boolean }
+  );
+
 /** How the server runs. */
 export interface ServeOptions {
-  /** Destination folder, as returned by `prepareDestination`. */
-  root: string;
+  /** Where one session's files go: a new store for each session. */
+  store: () => FileStore;
   /** SPAKE2's w for the server's code. */
   password: bigint;
-  /** Whether a different existing file may be replaced. */
-  overwrite: boolean;
+  /** Whether connections are wrapped in TLS. */
+  tls: boolean;
+  /** Receives what happens. */
+  report: (event: ServerEvent) => void;
   /** Stop after the first session. */
   once: boolean;
   /** Limits code guessing; a fresh one by default. */
@@ -44,54 +61,31 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** How long a stop waits for sessions to put their files away. */
 const STOP_GRACE_MS = 3_000;
 
-function logger(peer: string): (event: TransferEvent) => void {
-  return (event) => {
-    switch (event.type) {
-      case "file-start":
-        if (event.offset > 0) {
-          console.log(
-            `[${peer}] resuming ${event.path} at ${event.offset} of ${event.size} bytes`,
-          );
-        }
-        break;
-      case "file-verified":
-        console.log(
-          `[${peer}] received ${event.path} (${
-            formatBytes(event.size)
-          }, sha256 ${shortHash(event.sha256)})`,
-        );
-        break;
-      case "file-skipped":
-        console.log(`[${peer}] already there: ${event.path}`);
-        break;
-      case "file-failed":
-        console.error(`[${peer}] failed ${event.path}: ${event.message}`);
-        break;
-      case "warning":
-        console.error(`[${peer}] warning: ${event.message}`);
-        break;
-    }
-  };
-}
-
 function guessGate(
   limiter: GuessLimiter,
   address: string,
   peer: string,
+  report: ServeOptions["report"],
 ): AttemptGate {
   return async () => {
     const attempt = await limiter.begin(address);
     if (attempt.penaltyMs > 0) {
-      console.error(
-        `[${peer}] key exchange held back ${attempt.penaltyMs} ms after failures from ${address}`,
-      );
+      report({
+        type: "warning",
+        peer,
+        message:
+          `key exchange held back ${attempt.penaltyMs} ms after failures from ${address}`,
+      });
     }
     return (outcome) => {
       const next = attempt.finish(outcome);
       if (outcome === "failure") {
-        console.error(
-          `[${peer}] failed key exchange: the next attempt from ${address} waits ${next} ms`,
-        );
+        report({
+          type: "warning",
+          peer,
+          message:
+            `failed key exchange: the next attempt from ${address} waits ${next} ms`,
+        });
       }
     };
   };
@@ -136,7 +130,8 @@ async function handle(
   const remote = conn.remoteAddr as Deno.NetAddr;
   const peer = formatHostPort(remote.hostname, remote.port);
   if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-  console.log(`[${peer}] connected`);
+  const { report } = options;
+  report({ type: "connected", peer });
   const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
   let authenticated = false;
   try {
@@ -145,44 +140,58 @@ async function handle(
         role: Role.Receiver,
         password: options.password,
         flushBeforeBlocking: true,
-        gate: guessGate(limiter, remote.hostname, peer),
+        gate: guessGate(limiter, remote.hostname, peer, report),
       }),
       HANDSHAKE_TIMEOUT_MS,
       conn,
       "Handshake timed out",
     );
     authenticated = true;
+    report({ type: "handshake", peer, tls: options.tls });
     onAuthenticated();
+    const started = performance.now();
     try {
-      const result = await receiveSession(
-        channel,
-        new Destination(options.root, options.overwrite),
-        { emit: logger(peer), limits: options.limits },
-      );
-      console.log(
-        `[${peer}] done: ${result.verified} verified, ${result.failed} failed, ${
-          formatBytes(result.bytes)
-        } received`,
-      );
+      const result = await receiveSession(channel, options.store(), {
+        emit: (event) => report({ ...event, peer }),
+        limits: options.limits,
+      });
+      report({
+        type: "done",
+        peer,
+        ok: result.failed === 0,
+        verified: result.verified,
+        failed: result.failed,
+        bytes: result.bytes,
+        seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
+      });
       return result.failed === 0 ? 0 : 1;
     } finally {
       channel.close();
     }
   } catch (error) {
     stream.close();
-    console.error(`[${peer}] error: ${errorMessage(error)}`);
+    report({
+      type: "error",
+      peer,
+      message: errorMessage(error),
+      fatal: false,
+    });
     return authenticated ? 1 : null;
   }
 }
 
 /** Tells a client that the server is full, without reading from it. */
-async function turnAway(conn: Deno.Conn, open: number): Promise<void> {
+async function turnAway(
+  conn: Deno.Conn,
+  open: number,
+  report: ServeOptions["report"],
+): Promise<void> {
   const remote = conn.remoteAddr as Deno.NetAddr;
-  console.error(
-    `[${
-      formatHostPort(remote.hostname, remote.port)
-    }] turned away: ${open} connections are open (--max-connections)`,
-  );
+  report({
+    type: "warning",
+    peer: formatHostPort(remote.hostname, remote.port),
+    message: `turned away: ${open} connections are open (--max-connections)`,
+  });
   try {
     await withTimeout(
       conn.write(encodeHello(Role.Receiver, HELLO_FLAG_BUSY)),
@@ -244,14 +253,15 @@ export async function serve(
       if (error instanceof Deno.errors.BadResource) break;
       // A peer that reset before it was accepted, or no file handle left:
       // that connection is lost, the service goes on.
-      console.error(
-        `server: cannot accept a connection: ${errorMessage(error)}`,
-      );
+      options.report({
+        type: "warning",
+        message: `cannot accept a connection: ${errorMessage(error)}`,
+      });
       await new Promise((resolve) => setTimeout(resolve, 50));
       continue;
     }
     if (open.size >= options.maxConnections) {
-      turnAway(conn, open.size);
+      turnAway(conn, open.size, options.report);
       continue;
     }
     open.add(conn);

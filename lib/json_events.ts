@@ -1,0 +1,51 @@
+/**
+ * `--json`: every event as one JSON object per line on standard output,
+ * in the schema of docs/EVENTS.md.
+ *
+ * @module
+ */
+
+/** An event as written: its `type` and fields of its own. */
+export type JsonEvent = { type: string } & Record<string, unknown>;
+
+/** `progress` lines come at most this often. */
+export const JSON_PROGRESS_INTERVAL_MS = 250;
+
+/** Writes all of `bytes` to standard output, in order with other writes. */
+export function writeStdoutSync(bytes: Uint8Array): void {
+  let written = 0;
+  while (written < bytes.length) {
+    written += Deno.stdout.writeSync(bytes.subarray(written));
+  }
+}
+
+/**
+ * Writes events as JSON lines, each with `type` first and the time it
+ * happened, and drops `progress` events that come too soon after the last.
+ */
+export class JsonEventWriter {
+  #write: (bytes: Uint8Array) => void;
+  #encoder = new TextEncoder();
+  #lastProgress = -Infinity;
+
+  /** Writes lines with `write`, standard output by default. */
+  constructor(write: (bytes: Uint8Array) => void = writeStdoutSync) {
+    this.#write = write;
+  }
+
+  /** Writes `event`, unless it is a progress event that comes too soon. */
+  write(event: JsonEvent): void {
+    const now = performance.now();
+    if (event.type === "progress") {
+      if (now - this.#lastProgress < JSON_PROGRESS_INTERVAL_MS) return;
+      this.#lastProgress = now;
+    }
+    const { type, ...fields } = event;
+    const line = JSON.stringify({
+      type,
+      time: new Date().toISOString(),
+      ...fields,
+    });
+    this.#write(this.#encoder.encode(line + "\n"));
+  }
+}
