@@ -116,22 +116,40 @@ export async function startServer(
     env: { FT_CODE: TEST_CODE, ...env },
   }).spawn();
   const server = new ServerProcess(child);
-  const match = await server.waitFor(/Listening on [^ ]+:(\d+)/);
-  server.port = Number(match[1]);
+  // As text, or as the listening event with --json.
+  const match = await server.waitFor(
+    /Listening on [^ ]+:(\d+)|"type":"listening".*"port":(\d+)/,
+  );
+  server.port = Number(match[1] ?? match[2]);
   return server;
 }
 
-/** Runs `client.ts` with `args` to completion, with {@link TEST_CODE} by default. */
+/**
+ * Runs `client.ts` with `args` to completion, with {@link TEST_CODE} by
+ * default, and `stdin` as its standard input if given.
+ */
 export async function runClient(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string>;
+    stdin?: Uint8Array;
+  } = {},
 ): Promise<Finished> {
-  const output = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}client.ts`, ...args],
-    stdin: "null",
+    stdin: options.stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
     cwd: options.cwd ?? ROOT,
     env: { FT_CODE: TEST_CODE, ...options.env },
-  }).output();
+  }).spawn();
+  if (options.stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin);
+    await writer.close();
+  }
+  const output = await child.output();
   const decoder = new TextDecoder();
   return {
     code: output.code,

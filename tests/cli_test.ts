@@ -1,0 +1,373 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  listTree,
+  randomFile,
+  ROOT,
+  runClient,
+  startServer,
+  tempDir,
+  TEST_CODE,
+} from "./helpers.ts";
+
+/** The event types of docs/EVENTS.md. */
+const EVENT_TYPES = new Set([
+  "listening",
+  "connected",
+  "handshake",
+  "file-start",
+  "progress",
+  "file-verified",
+  "file-skipped",
+  "file-failed",
+  "done",
+  "error",
+  "warning",
+]);
+
+type Event = { type: string; time: string } & Record<string, unknown>;
+
+/** Every line of `text` as an event, checking the fields all events have. */
+function events(text: string): Event[] {
+  const lines = text.split("\n");
+  assert.equal(lines.pop(), "", "output ends with a newline");
+  return lines.map((line) => {
+    const event = JSON.parse(line);
+    assert.ok(EVENT_TYPES.has(event.type), `unknown type in ${line}`);
+    assert.equal(Object.keys(event)[0], "type", "type comes first");
+    assert.ok(!Number.isNaN(Date.parse(event.time)), `time in ${line}`);
+    return event;
+  });
+}
+
+/** The event types in order, with repeated progress events as one. */
+function sequence(list: Event[]): string[] {
+  return list.map((event) => event.type).filter((type, i, types) =>
+    type !== "progress" || types[i - 1] !== "progress"
+  );
+}
+
+Deno.test("--json: both sides write each event as one JSON line on stdout", async () => {
+  await using dest = await tempDir();
+  await using source = await tempDir();
+  const big = join(source.path, "big.bin");
+  const bigBytes = await randomFile(big, 3 * 1024 * 1024);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--once",
+    "--json",
+  ]);
+  const result = await runClient([
+    "--json",
+    `127.0.0.1:${server.port}`,
+    big,
+    join(ROOT, "main.txt"),
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "", "nothing but events");
+  const client = events(result.stdout);
+  assert.deepEqual(sequence(client), [
+    "connected",
+    "handshake",
+    "file-start",
+    "progress",
+    "file-start",
+    "file-verified",
+    "file-verified",
+    "done",
+  ]);
+  assert.equal(client[0].peer, `127.0.0.1:${server.port}`);
+  assert.equal(client[0].attempt, 1);
+  assert.equal(client[1].tls, false);
+  const verified = client.filter((event) => event.type === "file-verified");
+  assert.deepEqual(verified.map((event) => event.path), [
+    "big.bin",
+    "main.txt",
+  ]);
+  assert.equal(verified[0].size, bigBytes.length);
+  assert.match(String(verified[0].sha256), /^[0-9a-f]{64}$/);
+  const progress = client.find((event) => event.type === "progress")!;
+  assert.equal(progress.totalBytes, bigBytes.length + 367);
+  assert.equal(progress.totalFiles, 2);
+  assert.deepEqual(client.at(-1), {
+    ...client.at(-1),
+    type: "done",
+    ok: true,
+    files: 2,
+    verified: 2,
+    skipped: 0,
+    failed: 0,
+    bytes: bigBytes.length + 367,
+  });
+
+  const finished = await server.exited();
+  assert.equal(finished.code, 0);
+  assert.equal(finished.stderr, "");
+  const served = events(finished.stdout);
+  const order = sequence(served);
+  assert.deepEqual(order.slice(0, 4), [
+    "listening",
+    "connected",
+    "handshake",
+    "file-start",
+  ]);
+  assert.deepEqual(order.slice(-3), ["file-verified", "file-verified", "done"]);
+  assert.ok(order.includes("progress"), order.join(" "));
+  const listening = served[0];
+  assert.equal(listening.port, server.port);
+  assert.equal(listening.dir, await Deno.realPath(dest.path));
+  assert.equal(listening.code, null, "a given code stays out of the events");
+  for (const event of served.slice(1)) {
+    assert.match(String(event.peer), /^127\.0\.0\.1:\d+$/);
+  }
+  assert.equal(served.at(-1)!.ok, true);
+  assert.deepEqual(await listTree(dest.path), ["big.bin", "main.txt"]);
+});
+
+Deno.test("--json: a file already there and a fatal error are events too", async () => {
+  await using dest = await tempDir();
+  await Deno.copyFile(join(ROOT, "main.txt"), join(dest.path, "main.txt"));
+  await using server = await startServer(["--dir", dest.path, "--once"]);
+  const again = await runClient(["--json", `127.0.0.1:${server.port}`]);
+  assert.equal(again.code, 0, again.stderr);
+  const skipped = events(again.stdout).find((e) => e.type === "file-skipped");
+  assert.equal(skipped?.path, "main.txt");
+  assert.equal(skipped?.reason, "already-there");
+  await server.exited();
+
+  // The server is gone: connection refused.
+  const failed = await runClient(["--json", `127.0.0.1:${server.port}`]);
+  assert.equal(failed.code, 1);
+  const last = events(failed.stdout).at(-1)!;
+  assert.equal(last.type, "error");
+  assert.equal(last.fatal, true);
+  assert.match(String(last.message), /refused.*is server\.ts running there\?/);
+  assert.equal(failed.stderr.trim().split("\n").length, 1, failed.stderr);
+});
+
+/** A port that was free a moment ago. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/**
+ * Waits until something listens on `port`, seen in /proc/net/tcp rather
+ * than by connecting, which the server would report.
+ */
+async function waitForListening(port: number): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
+  for (let tries = 0; tries < 400; tries++) {
+    const table = await Deno.readTextFile("/proc/net/tcp");
+    // State 0A is LISTEN.
+    if (
+      table.split("\n").some((row) => row.includes(hex) && / 0A /.test(row))
+    ) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`Nothing listens on port ${port}`);
+}
+
+Deno.test({
+  name: "--quiet prints nothing when all goes well",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using dest = await tempDir();
+    const port = freePort();
+    const server = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ROOT, "server.ts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--dir",
+        dest.path,
+        "--once",
+        "--quiet",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { FT_CODE: TEST_CODE },
+    }).spawn();
+    const finished = server.output();
+    await waitForListening(port);
+    const result = await runClient(["--quiet", `127.0.0.1:${port}`]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.equal(result.stderr, "");
+    const output = await finished;
+    assert.equal(output.code, 0);
+    assert.equal(output.stdout.length, 0);
+    assert.equal(output.stderr.length, 0);
+    assert.deepEqual(await listTree(dest.path), ["main.txt"]);
+  },
+});
+
+Deno.test("without a terminal the output has no escape codes or redraws", async () => {
+  await using dest = await tempDir();
+  await using source = await tempDir();
+  const big = join(source.path, "big.bin");
+  await randomFile(big, 8 * 1024 * 1024);
+  await using server = await startServer(["--dir", dest.path, "--once"]);
+  const result = await runClient([`127.0.0.1:${server.port}`, big]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^verified {2}big\.bin {2}8\.0 MiB/m);
+  assert.match(
+    result.stdout,
+    /1 of 1 files sent and verified, 0 already there, 0 failed; 8\.0 MiB in [\d.]+ s \([^)]+\); all verified by SHA-256\n$/,
+  );
+  for (const text of [result.stdout, result.stderr]) {
+    assert.ok(!text.includes("\x1b") && !text.includes("\r"), text);
+  }
+});
+
+Deno.test("--version and --help answer on stdout with status 0", async () => {
+  for (const program of ["client", "server"]) {
+    const run = (args: string[]) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", join(ROOT, `${program}.ts`), ...args],
+        stdin: "null",
+      }).output();
+    const version = await run(["--version"]);
+    assert.equal(version.code, 0);
+    assert.match(
+      new TextDecoder().decode(version.stdout),
+      new RegExp(`^ft-${program} \\d+\\.\\d+\\.\\d+ \\(protocol 2, Deno `),
+    );
+    const help = await run(["--help"]);
+    assert.equal(help.code, 0);
+    const text = new TextDecoder().decode(help.stdout);
+    assert.match(text, /Examples:/);
+    assert.match(text, /Exit status: 0/);
+  }
+});
+
+Deno.test("a bad flag or value is one line and exit status 2", async () => {
+  const cases: [string, string[], RegExp][] = [
+    ["client", ["--bogus"], /^client: Unknown option --bogus \(see --help\)$/],
+    ["client", ["--retries"], /^client: Option --retries needs a value$/],
+    ["client", ["--retries", "many", "x"], /^client: --retries/],
+    ["client", ["x", "-"], /^client: Sending standard input \(-\) needs/],
+    ["client", ["--name", "a", "x", "f"], /^client: --name only applies/],
+    ["client", ["--name", "../a", "x", "-"], /^client: --name must be a file/],
+    ["server", ["--once=yes"], /^server: Option --once takes no value$/],
+    ["server", ["--stdout"], /^server: --stdout needs --once/],
+    ["server", ["--port", "99999"], /^server: /],
+    ["server", ["--max-size", "lots"], /^server: --max-size/],
+  ];
+  for (const [program, args, pattern] of cases) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(ROOT, `${program}.ts`), ...args],
+      stdin: "null",
+      env: { FT_CODE: TEST_CODE },
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 2, `${program} ${args.join(" ")}: ${stderr}`);
+    assert.equal(stderr.split("\n").length, 2, `one line: ${stderr}`);
+    assert.match(stderr.trim(), pattern);
+    assert.ok(!stderr.trim().endsWith("."), "no trailing period");
+  }
+});
+
+Deno.test("client HOST - --name NAME sends standard input as a file", async () => {
+  await using dest = await tempDir();
+  await using server = await startServer(["--dir", dest.path, "--once"]);
+  const data = crypto.getRandomValues(new Uint8Array(65536)).slice();
+  const input = new Uint8Array(3 * 1024 * 1024 + 7);
+  for (let at = 0; at < input.length; at += data.length) {
+    input.set(data.subarray(0, Math.min(data.length, input.length - at)), at);
+  }
+  const result = await runClient(
+    [`127.0.0.1:${server.port}`, "-", "--name", "piped.bin"],
+    { stdin: input },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /verified {2}piped\.bin {2}3\.0 MiB/);
+  assert.equal((await server.exited()).code, 0);
+  assert.deepEqual(await listTree(dest.path), ["piped.bin"]);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "piped.bin")), input);
+});
+
+/** Starts `server.ts --once --stdout` and collects its raw standard output. */
+async function stdoutServer(): Promise<{
+  port: number;
+  finished: Promise<{ code: number; stdout: Uint8Array; stderr: string }>;
+}> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(ROOT, "server.ts"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--once",
+      "--stdout",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { FT_CODE: TEST_CODE },
+  }).spawn();
+  const stdout = new Response(child.stdout).bytes();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  let port = 0;
+  while (port === 0) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`Server exited early: ${stderr}`);
+    stderr += value;
+    port = Number(stderr.match(/Listening on [^ ]+:(\d+)/)?.[1] ?? 0);
+  }
+  const finished = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    return { code: (await child.status).code, stdout: await stdout, stderr };
+  })();
+  return { port, finished };
+}
+
+Deno.test("server --once --stdout writes the one file to stdout, the rest to stderr", async () => {
+  await using source = await tempDir();
+  const file = join(source.path, "archive.tar");
+  const bytes = await randomFile(file, 5 * 1024 * 1024 + 3);
+  const server = await stdoutServer();
+  const result = await runClient([`127.0.0.1:${server.port}`, file]);
+  assert.equal(result.code, 0, result.stderr);
+  const finished = await server.finished;
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.deepEqual(finished.stdout, bytes);
+  assert.match(finished.stderr, /received archive\.tar \(5\.0 MiB/);
+});
+
+Deno.test("server --once --stdout refuses a folder with a clear message", async () => {
+  await using source = await tempDir();
+  await Deno.mkdir(join(source.path, "docs"));
+  await Deno.writeTextFile(join(source.path, "docs", "a.txt"), "a");
+  const server = await stdoutServer();
+  const result = await runClient([
+    `127.0.0.1:${server.port}`,
+    join(source.path, "docs"),
+  ]);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /one single file to its standard output \(--stdout\), not 2 files and folders/,
+  );
+  const finished = await server.finished;
+  assert.equal(finished.code, 1);
+  assert.equal(finished.stdout.length, 0);
+});
