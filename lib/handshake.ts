@@ -63,7 +63,8 @@ export class NoHelloError extends Error {
 }
 
 /** What a client prints when the server's key confirmation fails. */
-export const WRONG_CODE_MESSAGE = "Wrong code, or not the server you meant";
+export const WRONG_CODE_MESSAGE =
+  "Wrong code, or not the server you meant: check the code and address the server printed";
 
 const encoder = new TextEncoder();
 

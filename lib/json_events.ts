@@ -21,12 +21,14 @@ export function writeStdoutSync(bytes: Uint8Array): void {
 
 /**
  * Writes events as JSON lines, each with `type` first and the time it
- * happened, and drops `progress` events that come too soon after the last.
+ * happened, and drops `progress` events that come too soon after the last
+ * one of the same `peer`.
  */
 export class JsonEventWriter {
   #write: (bytes: Uint8Array) => void;
   #encoder = new TextEncoder();
-  #lastProgress = -Infinity;
+  /** When the last progress line was written, by `peer`. */
+  #lastProgress = new Map<unknown, number>();
 
   /** Writes lines with `write`, standard output by default. */
   constructor(write: (bytes: Uint8Array) => void = writeStdoutSync) {
@@ -37,8 +39,9 @@ export class JsonEventWriter {
   write(event: JsonEvent): void {
     const now = performance.now();
     if (event.type === "progress") {
-      if (now - this.#lastProgress < JSON_PROGRESS_INTERVAL_MS) return;
-      this.#lastProgress = now;
+      const last = this.#lastProgress.get(event.peer) ?? -Infinity;
+      if (now - last < JSON_PROGRESS_INTERVAL_MS) return;
+      this.#lastProgress.set(event.peer, now);
     }
     const { type, ...fields } = event;
     const line = JSON.stringify({

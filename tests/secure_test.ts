@@ -24,7 +24,7 @@ Deno.test("a wrong code is refused on both sides and nothing is written", async 
   assert.equal(client.code, 1);
   assert.equal(
     client.stderr.trim(),
-    "client: Wrong code, or not the server you meant",
+    "client: Wrong code, or not the server you meant: check the code and address the server printed",
   );
   assert.doesNotMatch(client.stdout, /main\.txt/);
   await server.waitFor(/failed key exchange/);

@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { JsonEventWriter } from "../lib/json_events.ts";
+
+function collect(): { writer: JsonEventWriter; lines: () => unknown[] } {
+  const chunks: Uint8Array[] = [];
+  const writer = new JsonEventWriter((bytes) => chunks.push(bytes.slice()));
+  const lines = () =>
+    chunks.map((chunk) => {
+      const text = new TextDecoder().decode(chunk);
+      assert.ok(text.endsWith("\n") && !text.slice(0, -1).includes("\n"));
+      return JSON.parse(text);
+    });
+  return { writer, lines };
+}
+
+Deno.test("each event is one line with type first and its time", () => {
+  const { writer, lines } = collect();
+  writer.write({ path: "a\nb", type: "file-failed", message: "x" });
+  const [event] = lines() as Record<string, unknown>[];
+  assert.deepEqual(Object.keys(event), ["type", "time", "path", "message"]);
+  assert.equal(event.path, "a\nb");
+  assert.ok(Math.abs(Date.parse(String(event.time)) - Date.now()) < 5000);
+});
+
+Deno.test("progress lines are throttled per peer, other events never", () => {
+  const { writer, lines } = collect();
+  for (let i = 0; i < 100; i++) {
+    writer.write({ type: "progress", peer: "a", bytes: i });
+    writer.write({ type: "progress", peer: "b", bytes: i });
+    writer.write({ type: "file-verified", peer: "a", path: String(i) });
+  }
+  const written = lines() as { type: string; peer: string }[];
+  const progress = written.filter((event) => event.type === "progress");
+  assert.deepEqual(progress.map((event) => event.peer), ["a", "b"]);
+  assert.equal(written.length, 102);
+});
