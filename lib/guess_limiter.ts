@@ -1,7 +1,9 @@
 /**
  * Slows down online guessing of the short code. Key exchanges from one
- * source address (one /64 for IPv6) go one at a time, and after a failed
- * one the next waits behind a delay that doubles with every failure.
+ * source address (one /64 for IPv6) with no failure on record run a few at
+ * a time, so that many clients behind one address are not queued; once one
+ * failed, they go one at a time, and the next waits behind a delay that
+ * doubles with every failure.
  *
  * @module
  */
@@ -14,7 +16,15 @@ export interface GuessLimiterOptions {
   maxDelayMs?: number;
   /** Failures older than this are forgotten, in milliseconds. */
   forgetAfterMs?: number;
+  /** Attempts from one source at once while it has no failure. */
+  parallel?: number;
 }
+
+/**
+ * Attempts from one source at once while it has no failure: a guesser
+ * gains at most this many guesses before the first failure slows it down.
+ */
+export const PARALLEL_ATTEMPTS = 16;
 
 /**
  * How an attempt ended. Only an attempt that got the server's key
@@ -26,8 +36,10 @@ export type Outcome = "success" | "failure" | "abandoned";
 interface SourceState {
   failures: number;
   lastFailure: number;
-  /** Settles when the last attempt in line has finished. */
-  tail: Promise<void>;
+  /** Attempts under way, past their turn. */
+  running: number;
+  /** Attempts waiting for their turn, first in line first. */
+  waiting: (() => void)[];
   /** Attempts begun and not yet finished. */
   active: number;
 }
@@ -75,6 +87,7 @@ export class GuessLimiter {
   #base: number;
   #max: number;
   #forget: number;
+  #parallel: number;
 
   /**
    * A limiter with the given delays (defaults: 500 ms doubling to 20 s,
@@ -84,6 +97,7 @@ export class GuessLimiter {
     this.#base = options.baseDelayMs ?? 500;
     this.#max = options.maxDelayMs ?? 20_000;
     this.#forget = options.forgetAfterMs ?? 60 * 60_000;
+    this.#parallel = Math.max(1, options.parallel ?? PARALLEL_ATTEMPTS);
   }
 
   /** Delay owed after `failures` failures, in milliseconds. */
@@ -93,8 +107,9 @@ export class GuessLimiter {
   }
 
   /**
-   * Waits until an attempt from `address` may go ahead: after the attempts
-   * from the same source before it, and after the delay its failures owe.
+   * Waits until an attempt from `address` may go ahead: when fewer than
+   * the parallel limit of its source are under way (one, once it failed),
+   * in arrival order, and after the delay its failures owe.
    */
   async begin(address: string): Promise<Attempt> {
     const started = Date.now();
@@ -105,17 +120,20 @@ export class GuessLimiter {
       state = {
         failures: 0,
         lastFailure: 0,
-        tail: Promise.resolve(),
+        running: 0,
+        waiting: [],
         active: 0,
       };
       this.#states.set(key, state);
     }
     const current = state;
     current.active++;
-    const ahead = current.tail;
-    let release = () => {};
-    current.tail = new Promise<void>((resolve) => (release = resolve));
-    await ahead;
+    if (current.waiting.length > 0 || !this.#hasRoom(current, started)) {
+      // Counted as running by #admit when its turn comes.
+      await new Promise<void>((resolve) => current.waiting.push(resolve));
+    } else {
+      current.running++;
+    }
     if (Date.now() - current.lastFailure > this.#forget) current.failures = 0;
     const wait = current.lastFailure + this.delayFor(current.failures) -
       Date.now();
@@ -133,13 +151,29 @@ export class GuessLimiter {
           current.lastFailure = Date.now();
         }
         current.active--;
+        current.running--;
+        this.#admit(current);
         if (current.active === 0 && current.failures === 0) {
           this.#states.delete(key);
         }
-        release();
         return this.delayFor(current.failures);
       },
     };
+  }
+
+  /** Whether another attempt of `state` may run now. */
+  #hasRoom(state: SourceState, now: number): boolean {
+    if (now - state.lastFailure > this.#forget) state.failures = 0;
+    const limit = state.failures === 0 ? this.#parallel : 1;
+    return state.running < limit;
+  }
+
+  /** Lets waiting attempts of `state` go, first in line first, while room. */
+  #admit(state: SourceState): void {
+    while (state.waiting.length > 0 && this.#hasRoom(state, Date.now())) {
+      state.running++;
+      state.waiting.shift()!();
+    }
   }
 
   #forgetIdle(now: number): void {

@@ -10,24 +10,56 @@ Deno.test("delays double per failure up to the cap", () => {
   );
 });
 
-Deno.test("attempts from one source go one at a time, even before any failure", async () => {
-  const limiter = new GuessLimiter({ baseDelayMs: 50 });
+Deno.test("a source without failures runs a few attempts at once, then queues", async () => {
+  const limiter = new GuessLimiter({ baseDelayMs: 50, parallel: 2 });
   const order: string[] = [];
   const first = await limiter.begin("10.0.0.1");
-  const second = limiter.begin("10.0.0.1").then((attempt) => {
-    order.push("second");
+  const second = await limiter.begin("10.0.0.1");
+  assert.ok(second.waitedMs < 50, "the second runs beside the first");
+  const third = limiter.begin("10.0.0.1").then((attempt) => {
+    order.push("third");
     return attempt;
   });
   const other = await limiter.begin("10.0.0.2");
   assert.equal(other.waitedMs, 0, "another source is not held back");
   other.finish("success");
   await sleep(20);
-  assert.deepEqual(order, [], "the second waits for the first to finish");
+  assert.deepEqual(order, [], "the third waits for a free place");
   first.finish("success");
-  const attempt = await second;
-  assert.deepEqual(order, ["second"]);
+  const attempt = await third;
+  assert.deepEqual(order, ["third"]);
   assert.ok(attempt.waitedMs < 50, "no failure, so no delay");
+  second.finish("success");
   attempt.finish("success");
+});
+
+Deno.test("after a failure, attempts from that source go one at a time", async () => {
+  const limiter = new GuessLimiter({ baseDelayMs: 30, parallel: 4 });
+  const guesses = await Promise.all(
+    [1, 2, 3, 4].map(() => limiter.begin("10.0.0.3")),
+  );
+  guesses[0].finish("failure");
+  const order: string[] = [];
+  // The three still running are not stopped; new ones now queue.
+  const next = [1, 2].map((n) =>
+    limiter.begin("10.0.0.3").then((attempt) => {
+      order.push(`next ${n}`);
+      return attempt;
+    })
+  );
+  await sleep(60);
+  guesses[1].finish("failure");
+  guesses[2].finish("failure");
+  await sleep(60);
+  assert.deepEqual(order, [], "three others still under way: no room");
+  guesses[3].finish("failure");
+  const first = await next[0];
+  assert.ok(first.penaltyMs > 0, "it waited for the delay its failures owe");
+  await sleep(20);
+  assert.deepEqual(order, ["next 1"], "one at a time");
+  first.finish("failure");
+  (await next[1]).finish("success");
+  assert.deepEqual(order, ["next 1", "next 2"]);
 });
 
 Deno.test("each failure makes the next attempt wait longer", async () => {
