@@ -11,6 +11,7 @@ import {
   parsePort,
   reachableAddresses,
 } from "./lib/address.ts";
+import { basename } from "node:path";
 import {
   EXIT_INTERRUPTED,
   EXIT_OK,
@@ -153,6 +154,17 @@ function stopSignal(output: Output): AbortSignal {
     }
   }
   return controller.signal;
+}
+
+/**
+ * How to run the client, for the hint the server prints: the compiled
+ * `ft-client` when this is the compiled `ft-server`, else client.ts.
+ */
+function clientCommand(): string {
+  const program = basename(Deno.execPath()).replace(/\.exe$/i, "");
+  return program.startsWith("ft-server")
+    ? program.replace("ft-server", "ft-client")
+    : "deno run -A client.ts";
 }
 
 /** Shows a server event in the chosen output mode. */
@@ -321,7 +333,7 @@ async function main(args: string[], output: Output): Promise<number> {
   output.info(root === null ? "Pipe one file in with:" : "Send files with:");
   for (const address of addresses) {
     output.info(
-      `  ${codePrefix}deno run -A client.ts${tlsFlag} ${address}${what}`,
+      `  ${codePrefix}${clientCommand()}${tlsFlag} ${address}${what}`,
     );
   }
   if (root !== null) cleanPartials(root, keepPartialMs, output);
