@@ -57,6 +57,11 @@ export interface Channel {
   flush(): Promise<void>;
   /** The next frame, or null when the peer closed cleanly between frames. */
   receive(): Promise<Frame | null>;
+  /**
+   * Whether bytes after the last frame received have already arrived, so
+   * that the next `receive` does not start by waiting for the network.
+   */
+  hasBuffered(): boolean;
   /** Closes the underlying stream; pending reads and writes fail. */
   close(): void;
 }
@@ -112,6 +117,11 @@ export class BufferedReader {
   ) {
     this.#stream = stream;
     this.#beforeBlocking = beforeBlocking;
+  }
+
+  /** Bytes read from the stream and not yet taken. */
+  get buffered(): number {
+    return this.#end - this.#start;
   }
 
   /**
@@ -302,6 +312,11 @@ abstract class FramedChannel implements Channel {
 
   /** See {@link Channel.receive}. */
   abstract receive(): Promise<Frame | null>;
+
+  /** See {@link Channel.hasBuffered}. */
+  hasBuffered(): boolean {
+    return this.reader.buffered > 0;
+  }
 
   /** See {@link Channel.close}. */
   close(): void {

@@ -335,8 +335,11 @@ class Session {
    * confirmation gets it.
    */
   async #nextFrame(): Promise<Frame | null> {
+    // A timer per frame would cost more than the frame: when the next one
+    // is already arriving, the client is not pausing.
+    const arriving = this.#channel.hasBuffered();
     const next = this.#channel.receive();
-    if (this.#verified.length === 0) return await next;
+    if (this.#verified.length === 0 || arriving) return await next;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const paused = new Promise<"paused">((resolve) => {
       timer = setTimeout(() => resolve("paused"), COMMIT_PAUSE_MS);

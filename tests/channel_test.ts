@@ -131,3 +131,22 @@ Deno.test("sealed frames arrive in order while the sender refills its buffer", a
   assert.equal(await receiver.receive(), null);
   await sending;
 });
+
+Deno.test("hasBuffered tells whether the next frame has begun to arrive", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  const key = new Uint8Array(32).fill(3);
+  const sender = sealed(a, key);
+  const receiver = sealed(b, key);
+  assert.equal(receiver.hasBuffered(), false);
+  // Two frames in one write: after the first, the second is already here.
+  await sender.send(FrameType.Control, Uint8Array.of(1));
+  await sender.send(FrameType.Control, Uint8Array.of(2));
+  await sender.flush();
+  assert.deepEqual((await receiver.receive())?.payload, Uint8Array.of(1));
+  assert.equal(receiver.hasBuffered(), true);
+  assert.deepEqual((await receiver.receive())?.payload, Uint8Array.of(2));
+  assert.equal(receiver.hasBuffered(), false);
+  sender.close();
+  assert.equal(await receiver.receive(), null);
+});
