@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import type { Bench } from "./context.ts";
 import { checkTree, removeAll, writeRandomTree } from "./files.ts";
+import { runDiskFloor } from "./disk_floor.ts";
 import { runTarNc } from "./netcat.ts";
 import { runOurs } from "./ours.ts";
 import { launchRsync, launchScp, runSshCopy } from "./ssh.ts";
@@ -23,6 +24,12 @@ import { OURS, RSYNC, SCP } from "./scenario_file.ts";
 
 /** The clear baseline for trees. */
 const TAR_NC = "tar c | nc (clear, unverified)";
+
+/** The receiver's disk work alone, durable: the floor for verified copies. */
+const FLOOR_SYNC = "disk work alone, fsynced (no network, no crypto)";
+
+/** The same without fdatasync, as tar x and rsync do by default. */
+const FLOOR_NOSYNC = "disk work alone, not fsynced (no network, no crypto)";
 
 /** Folders the files are spread over. */
 const FOLDERS = 100;
@@ -55,6 +62,8 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
   const haveTarNc = bench.peers.nc && bench.peers.tar;
   const rows: Row[] = [{ tool: OURS, bytes, samples: [] }];
   if (haveTarNc) rows.push({ tool: TAR_NC, bytes, samples: [] });
+  rows.push({ tool: FLOOR_SYNC, bytes, samples: [] });
+  rows.push({ tool: FLOOR_NOSYNC, bytes, samples: [] });
   if (typeof sshd === "string") notes.push(`scp, rsync not run: ${sshd}`);
   else {
     if (bench.peers.rsync) rows.push({ tool: RSYNC, bytes, samples: [] });
@@ -84,6 +93,13 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
         sample = await runOurs(bench, [source], dest, { host: "127.0.0.1" });
       } else if (row.tool === TAR_NC) {
         sample = await runTarNc(bench, parent, name, dest);
+      } else if (row.tool === FLOOR_SYNC || row.tool === FLOOR_NOSYNC) {
+        sample = await runDiskFloor(
+          bench,
+          source,
+          dest,
+          row.tool === FLOOR_SYNC,
+        );
       } else {
         if (typeof sshd === "string") throw new Error(sshd);
         sample = await runSshCopy(
@@ -109,6 +125,7 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
       `Seconds from a listening receiver until both sides exited (scp, rsync: until the command exited). ` +
       `Every run's output is checked file by file, by size and SHA-256, outside the timing, and kept in a folder of its own until the last run: ` +
       `ext4 creates files ever more slowly while many inodes were recently deleted. MB/s counts file contents only. ` +
+      `The two "disk work alone" rows are one Deno process doing only what the receiver does on disk for each file (read it, write it under a temporary name, fdatasync 32 at a time, chmod, utime, rename, then sync each folder), with and without the fdatasync: the floor of any receiver that makes each file durable before confirming it. ` +
       `The memory of the sshd side of scp and rsync is not measured.`,
     baseline: haveTarNc ? TAR_NC : null,
     rows: summarise(rows, haveTarNc ? TAR_NC : null),
