@@ -16,10 +16,9 @@ import {
   RuntimeUnavailableError,
 } from "../scripts/compile.ts";
 import {
-  type Finished,
   ROOT,
+  runProgram,
   ServerProcess,
-  sleep,
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
@@ -56,50 +55,6 @@ async function compileProblem(): Promise<string | null> {
   }
 }
 
-/**
- * The port `server` says it listens on. Unlike `ServerProcess.waitFor`,
- * gives up at once when the server exits first, as it does when it lacks
- * a permission.
- */
-async function listeningPort(server: ServerProcess): Promise<number> {
-  let exited = false;
-  server.child.status.then(() => exited = true);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const match = server.stdout.match(/Listening on [^ ]+:(\d+)/);
-    if (match) return Number(match[1]);
-    if (exited || Date.now() > deadline) {
-      const finished = await server.stop();
-      throw new Error(
-        `Server never listened (exit code ${finished.code}):\n${finished.stderr}`,
-      );
-    }
-    await sleep(20);
-  }
-}
-
-/** Runs `executable` to completion in the top folder. */
-async function run(
-  executable: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<Finished> {
-  const output = await new Deno.Command(executable, {
-    args,
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    // A client stuck retrying should fail the test, not hold up the suite.
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
 const problem = await compileProblem();
 if (problem !== null) console.log(`binaries_test.ts ignored: ${problem}`);
 
@@ -128,13 +83,13 @@ Deno.test({
       stderr: "piped",
     }).spawn();
     await using server = new ServerProcess(child);
-    const port = await listeningPort(server);
+    const port = await server.listening();
     // The hint names the compiled client, not deno and client.ts.
     await server.waitFor(/Send files with:\n {2}ft-client /);
-    const client = await run(
+    const client = await runProgram(
       built.get("ft-client")!,
       [`127.0.0.1:${port}`, "main.txt"],
-      { FT_CODE: TEST_CODE },
+      { env: { FT_CODE: TEST_CODE } },
     );
     assert.equal(client.code, 0, `client failed:\n${client.stderr}`);
     const finished = await server.exited();

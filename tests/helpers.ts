@@ -13,6 +13,13 @@ export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 /** The code the test servers and clients share unless a test says otherwise. */
 export const TEST_CODE = "test-code-for-the-suite";
 
+/**
+ * What a server says when it listens, as text or as the listening event
+ * with --json; the port is the first or second group.
+ */
+export const LISTENING =
+  /Listening on [^ ]+:(\d+)|"type":"listening".*"port":(\d+)/;
+
 /** Output and status of a finished process. */
 export interface Finished {
   /** Exit code. */
@@ -43,28 +50,45 @@ export class ServerProcess {
   stderr = "";
   readonly child: Deno.ChildProcess;
   readonly #done: Promise<unknown>;
+  /** Whether the process exited and all its output was read. */
+  #ended = false;
 
   constructor(child: Deno.ChildProcess) {
     this.child = child;
     this.#done = Promise.all([
       collect(child.stdout, (text) => (this.stdout += text)),
       collect(child.stderr, (text) => (this.stderr += text)),
-    ]);
+      child.status,
+    ]).finally(() => this.#ended = true);
   }
 
-  /** Waits until stdout or stderr matches `pattern`. */
+  /** Waits until it says which port it listens on, and returns that. */
+  async listening(): Promise<number> {
+    const match = await this.waitFor(LISTENING);
+    this.port = Number(match[1] ?? match[2]);
+    return this.port;
+  }
+
+  /**
+   * Waits until stdout or stderr matches `pattern`; fails at once when the
+   * process ends without it, as when it lacks a permission.
+   */
   async waitFor(
     pattern: RegExp,
     timeoutMs = 20_000,
   ): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
+      const ended = this.#ended;
       const match = this.stdout.match(pattern) ?? this.stderr.match(pattern);
       if (match) return match;
+      if (ended) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(
-      `Server output never matched ${pattern}:\n${this.stdout}\n${this.stderr}`,
+      `${
+        this.#ended ? "Server exited before its" : "Server"
+      } output matched ${pattern}:\n${this.stdout}\n${this.stderr}`,
     );
   }
 
@@ -116,33 +140,38 @@ export async function startServer(
     env: { FT_CODE: TEST_CODE, ...env },
   }).spawn();
   const server = new ServerProcess(child);
-  // As text, or as the listening event with --json.
-  const match = await server.waitFor(
-    /Listening on [^ ]+:(\d+)|"type":"listening".*"port":(\d+)/,
-  );
-  server.port = Number(match[1] ?? match[2]);
+  await server.listening();
   return server;
 }
 
+/** How {@link runProgram} runs a program. */
+export interface RunOptions {
+  /** Working folder; the repository's top folder by default. */
+  cwd?: string;
+  /** The whole environment of the program. */
+  env?: Record<string, string>;
+  /** Its standard input; none when undefined. */
+  stdin?: Uint8Array;
+}
+
 /**
- * Runs `client.ts` with `args` to completion, with {@link TEST_CODE} by
- * default, and `stdin` as its standard input if given.
+ * Runs `command` with `args` to completion. A program still running after
+ * a minute is stopped, so that a client stuck retrying fails its test
+ * instead of holding up the suite.
  */
-export async function runClient(
+export async function runProgram(
+  command: string,
   args: string[],
-  options: {
-    cwd?: string;
-    env?: Record<string, string>;
-    stdin?: Uint8Array;
-  } = {},
+  options: RunOptions = {},
 ): Promise<Finished> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}client.ts`, ...args],
+  const child = new Deno.Command(command, {
+    args,
     stdin: options.stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
     cwd: options.cwd ?? ROOT,
-    env: { FT_CODE: TEST_CODE, ...options.env },
+    env: options.env,
+    signal: AbortSignal.timeout(60_000),
   }).spawn();
   if (options.stdin) {
     const writer = child.stdin.getWriter();
@@ -156,6 +185,24 @@ export async function runClient(
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
   };
+}
+
+/**
+ * Runs `client.ts` with `args` to completion, with {@link TEST_CODE} by
+ * default, and `stdin` as its standard input if given.
+ */
+export function runClient(
+  args: string[],
+  options: RunOptions = {},
+): Promise<Finished> {
+  return runProgram(
+    Deno.execPath(),
+    ["run", "-A", `${ROOT}client.ts`, ...args],
+    {
+      ...options,
+      env: { FT_CODE: TEST_CODE, ...options.env },
+    },
+  );
 }
 
 /** A temporary folder, removed on dispose. */

@@ -16,8 +16,8 @@ import {
 import {
   type Finished,
   ROOT,
+  runProgram,
   ServerProcess,
-  sleep,
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
@@ -42,63 +42,24 @@ async function startServer(
     stderr: "piped",
   }).spawn();
   const server = new ServerProcess(child);
-  server.port = await listeningPort(server);
+  await server.listening();
   return server;
-}
-
-/**
- * The port `server` says it listens on. Unlike `ServerProcess.waitFor`,
- * gives up at once when the server exits first, as it does when it lacks
- * a permission.
- */
-async function listeningPort(server: ServerProcess): Promise<number> {
-  let exited = false;
-  server.child.status.then(() => exited = true);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const match = server.stdout.match(/Listening on [^ ]+:(\d+)/);
-    if (match) return Number(match[1]);
-    if (exited || Date.now() > deadline) {
-      const finished = await server.stop();
-      throw new Error(
-        `Server never listened (exit code ${finished.code}):\n${finished.stderr}`,
-      );
-    }
-    await sleep(20);
-  }
 }
 
 /**
  * Runs `client.ts` with {@link CLIENT_PERMISSIONS} only, with `input` on
  * its standard input when given.
  */
-async function runClient(
+function runClient(
   args: string[],
   env: Record<string, string>,
   input?: Uint8Array,
 ): Promise<Finished> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...CLIENT_PERMISSIONS, "client.ts", ...args],
-    cwd: ROOT,
-    env,
-    stdin: input === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    // A client stuck retrying should fail the test, not hold up the suite.
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
-  if (input !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(input);
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return runProgram(
+    Deno.execPath(),
+    ["run", ...CLIENT_PERMISSIONS, "client.ts", ...args],
+    { env, stdin: input },
+  );
 }
 
 /**

@@ -1,36 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { listTree, ROOT, startServer, tempDir, TEST_CODE } from "./helpers.ts";
-
-async function tmux(...args: string[]): Promise<string> {
-  const output = await new Deno.Command("tmux", { args, stdin: "null" })
-    .output();
-  if (!output.success) {
-    throw new Error(
-      `tmux ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`,
-    );
-  }
-  return new TextDecoder().decode(output.stdout);
-}
-
-async function hasTmux(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("tmux", { args: ["-V"] }).output()).success;
-  } catch {
-    return false;
-  }
-}
-
-async function waitForPane(session: string, pattern: RegExp): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = await tmux("capture-pane", "-p", "-t", session);
-    if (pattern.test(screen)) return screen;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`The pane never showed ${pattern}:\n${screen}`);
-}
+import { hasTmux, tmux, waitForPane } from "./tmux.ts";
 
 Deno.test("the client asks for the code on a terminal and does not echo it", async () => {
   if (!(await hasTmux())) {
