@@ -27,7 +27,7 @@ import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
 import { deriveCodeScalar } from "./lib/pake.ts";
 import { DEFAULT_PORT } from "./protocol.ts";
 import type { TransferEvent } from "./lib/events.ts";
-import { copyStdin, type StdinCopy } from "./lib/stdin_spool.ts";
+import { copyStdin } from "./lib/stdin_spool.ts";
 
 const HELP = `Send files and folders to a server started with server.ts.
 
@@ -121,8 +121,8 @@ function showEvent(output: Output, event: TransferEvent): void {
   }
 }
 
-/** Checks `--name` and reads standard input into a temporary file. */
-async function readStdin(name: string | undefined): Promise<StdinCopy> {
+/** Checks what `--name` gives standard input (-) before anything else. */
+function checkStdinName(name: string | undefined): string {
   if (name === undefined) {
     throw new UsageError("Sending standard input (-) needs --name NAME");
   }
@@ -138,7 +138,7 @@ async function readStdin(name: string | undefined): Promise<StdinCopy> {
       "Standard input is a terminal: pipe data in, as in: tar c DIR | client.ts HOST - --name DIR.tar",
     );
   }
-  return await copyStdin(name);
+  return name;
 }
 
 async function main(args: string[], output: Output): Promise<number> {
@@ -180,6 +180,7 @@ async function main(args: string[], output: Output): Promise<number> {
   if (values.name !== undefined && stdinCount === 0) {
     throw new UsageError("--name only applies when sending standard input (-)");
   }
+  const stdinName = stdinCount > 0 ? checkStdinName(values.name) : null;
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
   const code = await codeFromSources({
@@ -194,7 +195,7 @@ async function main(args: string[], output: Output): Promise<number> {
   const password = deriveCodeScalar(code);
   // Settled here too, so that a failed connect leaves no unhandled error.
   password.catch(() => {});
-  const stdin = stdinCount > 0 ? await readStdin(values.name) : null;
+  const stdin = stdinName === null ? null : await copyStdin(stdinName);
   try {
     const scan = await scanSources(
       sources.map((source) => source === "-" ? stdin!.path : source),
