@@ -14,6 +14,7 @@ import {
   exitStatusOf,
   parseFlags,
   versionLine,
+  withCommands,
 } from "./lib/cli.ts";
 import { Output, type OutputMode } from "./lib/console_output.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
@@ -161,7 +162,7 @@ async function main(args: string[], output: Output): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(withCommands(HELP));
     return EXIT_OK;
   }
   if (values.version) {

@@ -11,13 +11,14 @@ import {
   parsePort,
   reachableAddresses,
 } from "./lib/address.ts";
-import { basename } from "node:path";
 import {
+  commandFor,
   EXIT_INTERRUPTED,
   EXIT_OK,
   exitStatusOf,
   parseFlags,
   versionLine,
+  withCommands,
 } from "./lib/cli.ts";
 import { generateCode } from "./lib/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/code_input.ts";
@@ -156,17 +157,6 @@ function stopSignal(output: Output): AbortSignal {
   return controller.signal;
 }
 
-/**
- * How to run the client, for the hint the server prints: the compiled
- * `ft-client` when this is the compiled `ft-server`, else client.ts.
- */
-function clientCommand(): string {
-  const program = basename(Deno.execPath()).replace(/\.exe$/i, "");
-  return program.startsWith("ft-server")
-    ? program.replace("ft-server", "ft-client")
-    : "deno run -A client.ts";
-}
-
 /** Shows a server event in the chosen output mode. */
 function showEvent(output: Output, event: ServerEvent): void {
   if (event.type === "progress") {
@@ -247,7 +237,7 @@ async function main(args: string[], output: Output): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(HELP);
+    console.log(withCommands(HELP));
     return EXIT_OK;
   }
   if (values.version) {
@@ -333,7 +323,7 @@ async function main(args: string[], output: Output): Promise<number> {
   output.info(root === null ? "Pipe one file in with:" : "Send files with:");
   for (const address of addresses) {
     output.info(
-      `  ${codePrefix}${clientCommand()}${tlsFlag} ${address}${what}`,
+      `  ${codePrefix}${commandFor("client")}${tlsFlag} ${address}${what}`,
     );
   }
   if (root !== null) cleanPartials(root, keepPartialMs, output);

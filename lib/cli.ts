@@ -5,6 +5,7 @@
  * @module
  */
 
+import { basename } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CodeError } from "./code.ts";
 import { errorMessage, UsageError } from "./errors.ts";
@@ -23,6 +24,23 @@ export const EXIT_INTERRUPTED = 130;
 /** The `--version` line of `program`. */
 export function versionLine(program: string): string {
   return `${program} ${VERSION} (protocol ${PROTOCOL_VERSION}, Deno ${Deno.version.deno})`;
+}
+
+/**
+ * How to run `program` here: the compiled `ft-client` or `ft-server` next
+ * to this one when this is a compiled binary, else with Deno.
+ */
+export function commandFor(program: "client" | "server"): string {
+  const running = basename(Deno.execPath()).replace(/\.exe$/i, "");
+  const compiled = running.match(/^ft-(?:client|server)(.*)$/);
+  return compiled ? `ft-${program}${compiled[1]}` : `deno run -A ${program}.ts`;
+}
+
+/** `text` with the Deno commands of both programs said as `commandFor`. */
+export function withCommands(text: string): string {
+  return text
+    .replaceAll("deno run -A client.ts", commandFor("client"))
+    .replaceAll("deno run -A server.ts", commandFor("server"));
 }
 
 /** The first sentence of a parse error, said the way this tool says it. */

@@ -92,6 +92,8 @@ Deno.test({
       { env: { FT_CODE: TEST_CODE } },
     );
     assert.equal(client.code, 0, `client failed:\n${client.stderr}`);
+    const help = await runProgram(built.get("ft-client")!, ["--help"]);
+    assert.match(help.stdout, /^Usage: ft-client \[options\]/m);
     const finished = await server.exited();
     assert.equal(finished.code, 0, `server failed:\n${finished.stderr}`);
     assert.deepEqual(

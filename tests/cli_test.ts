@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { commandFor, withCommands } from "../lib/cli.ts";
 import {
   listTree,
   randomFile,
@@ -370,4 +371,12 @@ Deno.test("server --once --stdout refuses a folder with a clear message", async 
   const finished = await server.finished;
   assert.equal(finished.code, 1);
   assert.equal(finished.stdout.length, 0);
+});
+
+Deno.test("under deno the commands shown are deno run commands", () => {
+  assert.equal(commandFor("client"), "deno run -A client.ts");
+  assert.equal(
+    withCommands("a: deno run -A server.ts --once\nb: deno run -A client.ts x"),
+    "a: deno run -A server.ts --once\nb: deno run -A client.ts x",
+  );
 });
