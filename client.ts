@@ -16,7 +16,7 @@ import {
   versionLine,
   withCommands,
 } from "./lib/cli.ts";
-import { Output, type OutputMode } from "./lib/console_output.ts";
+import { Output, outputModeOf } from "./lib/console_output.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
 import { formatBytes, formatRate, shortHash } from "./lib/format.ts";
 import { FilesDeferredError, sendWithRetries } from "./lib/attempts.ts";
@@ -280,16 +280,8 @@ async function send(
   return ok ? EXIT_OK : EXIT_FAILED;
 }
 
-/** The output mode the flags ask for, read before they are checked. */
-function outputMode(args: string[]): OutputMode {
-  const flags = args.slice(0, Math.max(0, args.indexOf("--")) || args.length);
-  if (flags.includes("--json")) return "json";
-  if (flags.includes("--quiet") || flags.includes("-q")) return "quiet";
-  return "text";
-}
-
 if (import.meta.main) {
-  const output = new Output({ mode: outputMode(Deno.args), progress: true });
+  const output = new Output({ mode: outputModeOf(Deno.args), progress: true });
   try {
     Deno.exitCode = await main(Deno.args, output);
   } catch (error) {

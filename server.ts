@@ -22,7 +22,7 @@ import {
 } from "./lib/cli.ts";
 import { generateCode } from "./lib/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/code_input.ts";
-import { Output, type OutputMode } from "./lib/console_output.ts";
+import { Output, outputModeOf } from "./lib/console_output.ts";
 import { Destination, prepareDestination } from "./lib/destination.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
 import { codeToScalar } from "./lib/pake.ts";
@@ -341,16 +341,9 @@ async function main(args: string[], output: Output): Promise<number> {
   });
 }
 
-/** The output mode the flags ask for, read before they are checked. */
-function outputMode(args: string[]): OutputMode {
-  if (args.includes("--json")) return "json";
-  if (args.includes("--quiet") || args.includes("-q")) return "quiet";
-  return "text";
-}
-
 if (import.meta.main) {
   const output = new Output({
-    mode: outputMode(Deno.args),
+    mode: outputModeOf(Deno.args),
     stdoutTaken: Deno.args.includes("--stdout"),
   });
   try {

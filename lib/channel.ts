@@ -25,6 +25,7 @@ import {
   TAG_LENGTH,
 } from "./record.ts";
 import { releaseBuffer } from "./release.ts";
+import { writeAll } from "./write_all.ts";
 
 /** The part of `Deno.Conn` the channel needs. */
 export interface ByteStream {
@@ -84,17 +85,6 @@ const WRITE_BUFFER_SIZE = MAX_FRAME_PAYLOAD + 64 * 1024;
 // Sealed frames at least this large skip the batch buffer: copying them
 // would cost more than the extra writes.
 const SEAL_APART_SIZE = 64 * 1024;
-
-/** Writes all of `data` to `stream`, looping over short writes. */
-export async function writeAll(
-  stream: ByteStream,
-  data: Uint8Array,
-): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    done += await stream.write(data.subarray(done));
-  }
-}
 
 /**
  * Reads exact byte counts from a stream through one large reused buffer, so

@@ -10,6 +10,7 @@
 import type { ProgressEvent } from "./events.ts";
 import { type JsonEvent, JsonEventWriter } from "./json_events.ts";
 import { ProgressDisplay } from "./progress_display.ts";
+import { writeAllSync } from "./write_all.ts";
 
 /** How much the program says, and in which form. */
 export type OutputMode = "text" | "quiet" | "json";
@@ -26,15 +27,16 @@ export interface OutputOptions {
 
 const encoder = new TextEncoder();
 
-function writeAllSync(
-  file: { writeSync(p: Uint8Array): number },
-  text: string,
-) {
-  const bytes = encoder.encode(text);
-  let written = 0;
-  while (written < bytes.length) {
-    written += file.writeSync(bytes.subarray(written));
-  }
+/**
+ * The output mode the flags ask for, read before they are checked, so that
+ * even a usage error comes out in that mode.
+ */
+export function outputModeOf(args: readonly string[]): OutputMode {
+  const end = args.indexOf("--");
+  const flags = end === -1 ? args : args.slice(0, end);
+  if (flags.includes("--json")) return "json";
+  if (flags.includes("--quiet") || flags.includes("-q")) return "quiet";
+  return "text";
 }
 
 /** Whether `NO_COLOR` is set to anything but the empty string. */
@@ -64,7 +66,7 @@ export class Output {
       options.mode === "text" && options.progress && Deno.stderr.isTerminal()
     ) {
       this.#display = new ProgressDisplay({
-        write: (text) => writeAllSync(Deno.stderr, text),
+        write: (text) => writeAllSync(Deno.stderr, encoder.encode(text)),
         columns: () => {
           try {
             return Deno.consoleSize().columns;
@@ -110,7 +112,7 @@ export class Output {
   }
 
   #print(file: { writeSync(p: Uint8Array): number }, line: string): void {
-    const print = () => writeAllSync(file, line + "\n");
+    const print = () => writeAllSync(file, encoder.encode(line + "\n"));
     if (this.#display) this.#display.around(print);
     else print();
   }

@@ -72,10 +72,14 @@ export class ProgressCounter {
   #current = "";
   #lastReport = 0;
 
-  /** Counts the files of `sizes`, by path, and reports to `emit`. */
-  constructor(sizes: Iterable<[string, number]>, emit: EventSink) {
+  /** Counts the files among `entries` and reports to `emit`. */
+  constructor(
+    entries: Iterable<{ path: string; kind: string; size: number }>,
+    emit: EventSink,
+  ) {
     this.#emit = emit;
-    for (const [path, size] of sizes) {
+    for (const { path, kind, size } of entries) {
+      if (kind !== "file") continue;
       this.#sizes.set(path, size);
       this.#totalBytes += size;
     }

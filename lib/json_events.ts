@@ -5,19 +5,13 @@
  * @module
  */
 
+import { writeAllSync } from "./write_all.ts";
+
 /** An event as written: its `type` and fields of its own. */
 export type JsonEvent = { type: string } & Record<string, unknown>;
 
 /** `progress` lines come at most this often. */
 export const JSON_PROGRESS_INTERVAL_MS = 250;
-
-/** Writes all of `bytes` to standard output, in order with other writes. */
-export function writeStdoutSync(bytes: Uint8Array): void {
-  let written = 0;
-  while (written < bytes.length) {
-    written += Deno.stdout.writeSync(bytes.subarray(written));
-  }
-}
 
 /**
  * Writes events as JSON lines, each with `type` first and the time it
@@ -31,7 +25,10 @@ export class JsonEventWriter {
   #lastProgress = new Map<unknown, number>();
 
   /** Writes lines with `write`, standard output by default. */
-  constructor(write: (bytes: Uint8Array) => void = writeStdoutSync) {
+  constructor(
+    write: (bytes: Uint8Array) => void = (bytes) =>
+      writeAllSync(Deno.stdout, bytes),
+  ) {
     this.#write = write;
   }
 

@@ -301,12 +301,7 @@ class Session {
       }
     });
     await this.#checkSpace();
-    this.#progress = new ProgressCounter(
-      this.#entries.filter((entry) => entry.kind === "file").map((
-        entry,
-      ) => [entry.path, entry.size]),
-      this.#emit,
-    );
+    this.#progress = new ProgressCounter(this.#entries, this.#emit);
     for (const [index, decision] of this.#decisions.entries()) {
       const entry = this.#entries[index];
       if (decision.action === "refuse") {

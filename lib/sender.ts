@@ -60,12 +60,7 @@ export class SendRun {
   constructor(entries: readonly LocalEntry[], sink: EventSink) {
     this.entries = entries;
     this.#sink = sink;
-    this.#progress = new ProgressCounter(
-      entries.filter((entry) => entry.kind === "file").map((
-        entry,
-      ) => [entry.path, entry.size]),
-      sink,
-    );
+    this.#progress = new ProgressCounter(entries, sink);
     for (const [index, entry] of entries.entries()) {
       this.#indexes.set(entry.path, index);
     }

@@ -7,6 +7,7 @@
  */
 
 import { join } from "node:path";
+import { writeAll } from "./write_all.ts";
 
 /** Bytes read from standard input at a time. */
 const CHUNK_SIZE = 1024 * 1024;
@@ -50,10 +51,7 @@ export async function copyStdin(
     for (;;) {
       const count = await input.read(buffer);
       if (count === null) break;
-      let written = 0;
-      while (written < count) {
-        written += await file.write(buffer.subarray(written, count));
-      }
+      await writeAll(file, buffer.subarray(0, count));
       size += count;
     }
   } catch (error) {

@@ -7,6 +7,7 @@
  */
 
 import { releaseBuffer } from "./release.ts";
+import { writeAll } from "./write_all.ts";
 
 /** Bytes of small chunks gathered before one write. */
 const BATCH_SIZE = 1024 * 1024;
@@ -30,13 +31,6 @@ export interface WritableFile {
   syncData(): Promise<void>;
   /** Writes some of `data` at once; resolves to the count written. */
   writeSync?(data: Uint8Array): number;
-}
-
-async function writeAll(file: WritableFile, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    written += await file.write(data.subarray(written));
-  }
 }
 
 /**

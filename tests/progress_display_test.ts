@@ -90,7 +90,12 @@ Deno.test("without escape codes the line is redrawn with carriage returns", () =
 
 Deno.test("progress counts resumed, sent and settled bytes once each", () => {
   const events: ProgressEvent[] = [];
-  const counter = new ProgressCounter([["a", 100], ["b", 50]], (event) => {
+  const files = [
+    { path: "a", kind: "file", size: 100 },
+    { path: "b", kind: "file", size: 50 },
+    { path: "dir", kind: "folder", size: 0 },
+  ];
+  const counter = new ProgressCounter(files, (event) => {
     if (event.type === "progress") events.push(event);
   });
   counter.start("a", 40);

@@ -7,6 +7,7 @@
 
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
+import { writeAll } from "../../lib/write_all.ts";
 
 /** Size and content hash of one file. */
 export interface FileFacts {
@@ -25,14 +26,6 @@ const MiB = 1024 * 1024;
 function randomize(chunk: Uint8Array): void {
   for (let i = 0; i < chunk.length; i += 65536) {
     crypto.getRandomValues(chunk.subarray(i, i + 65536));
-  }
-}
-
-/** Writes all of `data` to `file`. */
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    written += await file.write(data.subarray(written));
   }
 }
 
