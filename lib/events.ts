@@ -70,7 +70,8 @@ export class ProgressCounter {
   #settled = new Set<string>();
   #transferred = 0;
   #current = "";
-  #lastReport = 0;
+  /** The first report of a run is never held back, however early it comes. */
+  #lastReport = -Infinity;
 
   /** Counts the files among `entries` and reports to `emit`. */
   constructor(
