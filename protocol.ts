@@ -10,7 +10,7 @@
  */
 
 /** Version of the wire protocol; peers with another version refuse to talk. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Port the server listens on unless told otherwise. */
 export const DEFAULT_PORT = 65432;
@@ -47,6 +47,12 @@ export const MAX_PATH_BYTES = 4096;
 
 /** Longest single path component, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
+
+/**
+ * Most components of one path: deep enough for any real tree, and it keeps
+ * the folder work a path costs the server bounded.
+ */
+export const MAX_PATH_DEPTH = 256;
 
 /** Most entries one manifest may hold. */
 export const MAX_ENTRIES = 1_000_000;
@@ -235,15 +241,17 @@ export interface Entry {
 export type Decision =
   /**
    * Send this file. With `offset` above 0 the server already holds that
-   * many bytes of it, whose SHA-256 is `sha256`: the client sends from
-   * `offset` if its own first `offset` bytes hash the same, from 0 if not.
+   * many bytes of it from an interrupted session: the client proves that
+   * its own first `offset` bytes are those (a `proofs` item), and sends from
+   * `offset` if the server answers that they match, from 0 if not.
    */
-  | { action: "send"; offset: number; sha256?: string }
+  | { action: "send"; offset: number }
   /**
-   * The server has a file of the same size with hash `sha256`: the client
-   * skips it when its own hash is equal, and may send it only if `replace`.
+   * A file is already under this name on the server: the client proves
+   * what its own file holds (a `proofs` item), and the server answers
+   * whether it is the same; a different one may be sent only if `replace`.
    */
-  | { action: "compare"; sha256: string; replace: boolean }
+  | { action: "compare"; replace: boolean }
   /** The folder exists or will be created. */
   | { action: "accept" }
   /**
@@ -253,11 +261,32 @@ export type Decision =
   | { action: "refuse"; reason: string; later?: boolean };
 
 /** Why the client does not send a file the server expected. */
-export type SkipReason = "same" | "conflict" | "unreadable";
+export type SkipReason = "unreadable";
+
+/**
+ * The client's hash of its own bytes for an entry whose decision asked for
+ * one: the first `offset` bytes for a `send` with an offset, the whole file
+ * for a `compare`; null when it cannot read the file.
+ */
+export interface Proof {
+  /** The entry. */
+  index: number;
+  /** Lowercase hex SHA-256, or null for a file the client cannot read. */
+  sha256: string | null;
+}
+
+/** The server's answer to one {@link Proof}. */
+export interface Match {
+  /** The entry. */
+  index: number;
+  /** Whether the server holds exactly the bytes the proof hashes. */
+  match: boolean;
+}
 
 /** Control messages the client sends. */
 export type ClientMessage =
   | { type: "manifest"; entries: Entry[]; more: boolean }
+  | { type: "proofs"; items: Proof[]; more: boolean }
   | { type: "file"; index: number; offset: number }
   | { type: "end"; index: number; sha256: string }
   | { type: "skip"; index: number; reason: SkipReason }
@@ -270,6 +299,7 @@ export type ClientMessage =
 /** Control messages the server sends. */
 export type ServerMessage =
   | { type: "decisions"; start: number; items: Decision[]; more: boolean }
+  | { type: "matches"; items: Match[]; more: boolean }
   | { type: "verified"; index: number; sha256: string }
   | { type: "failed"; index: number; message: string }
   | { type: "summary"; verified: number; failed: number }
@@ -465,7 +495,11 @@ export function checkRelativePath(path: string): string {
   if (path.includes("\\")) reject("contains a backslash");
   if (path.startsWith("/")) reject("absolute");
   if (/^[A-Za-z]:/.test(path)) reject("starts with a drive letter");
-  for (const name of path.split("/")) {
+  const names = path.split("/");
+  if (names.length > MAX_PATH_DEPTH) {
+    reject(`has more than ${MAX_PATH_DEPTH} components`);
+  }
+  for (const name of names) {
     if (name === "") reject("has an empty component");
     if (name === "." || name === "..") reject(`has a ${name} component`);
     if (encoder.encode(name).length > MAX_NAME_BYTES) {
@@ -495,22 +529,13 @@ function decodeDecision(value: unknown, where: string): Decision {
   const object = record(value, where);
   const action = field(object, "action", where);
   switch (action) {
-    case "send": {
-      const offset = integer(object, "offset", where, 0, MAX_FILE_SIZE);
-      if (offset > 0) {
-        return { action, offset, sha256: sha256(object, "sha256", where) };
-      }
-      if ("sha256" in object) {
-        throw new ProtocolError(`Hash of an empty prefix in ${where}`);
-      }
-      return { action, offset };
-    }
-    case "compare":
+    case "send":
       return {
         action,
-        sha256: sha256(object, "sha256", where),
-        replace: boolean(object, "replace", where),
+        offset: integer(object, "offset", where, 0, MAX_FILE_SIZE),
       };
+    case "compare":
+      return { action, replace: boolean(object, "replace", where) };
     case "accept":
       return { action };
     case "refuse": {
@@ -522,6 +547,21 @@ function decodeDecision(value: unknown, where: string): Decision {
     default:
       throw new ProtocolError(`Unknown action in ${where}`);
   }
+}
+
+function decodeProof(value: unknown, where: string): Proof {
+  const object = record(value, where);
+  const index = integer(object, "index", where, 0, MAX_ENTRIES - 1);
+  if (field(object, "sha256", where) === null) return { index, sha256: null };
+  return { index, sha256: sha256(object, "sha256", where) };
+}
+
+function decodeMatch(value: unknown, where: string): Match {
+  const object = record(value, where);
+  return {
+    index: integer(object, "index", where, 0, MAX_ENTRIES - 1),
+    match: boolean(object, "match", where),
+  };
 }
 
 function messageType(object: Record<string, unknown>): string {
@@ -546,6 +586,14 @@ export function decodeClientMessage(payload: Uint8Array): ClientMessage {
         ),
         more: boolean(object, "more", where),
       };
+    case "proofs":
+      return {
+        type,
+        items: array(object, "items", where).map((item, i) =>
+          decodeProof(item, `proof ${i}`)
+        ),
+        more: boolean(object, "more", where),
+      };
     case "file":
       return {
         type,
@@ -560,9 +608,7 @@ export function decodeClientMessage(payload: Uint8Array): ClientMessage {
       };
     case "skip": {
       const reason = field(object, "reason", where);
-      if (
-        reason !== "same" && reason !== "conflict" && reason !== "unreadable"
-      ) {
+      if (reason !== "unreadable") {
         throw new ProtocolError(`Unknown reason in ${where}`);
       }
       return { type, index: index(object, where), reason };
@@ -602,6 +648,14 @@ export function decodeServerMessage(payload: Uint8Array): ServerMessage {
         ),
         more: boolean(object, "more", where),
       };
+    case "matches":
+      return {
+        type,
+        items: array(object, "items", where).map((item, i) =>
+          decodeMatch(item, `match ${i}`)
+        ),
+        more: boolean(object, "more", where),
+      };
     case "verified":
       return {
         type,
@@ -630,33 +684,57 @@ export function decodeServerMessage(payload: Uint8Array): ServerMessage {
 }
 
 /**
+ * Checks a manifest as its parts arrive, so that no single step costs more
+ * than the entries it adds: the entry count, unique paths, and that no
+ * entry lies below a file. Throws {@link ProtocolError} on the first
+ * problem.
+ */
+export class ManifestChecker {
+  #kinds = new Map<string, EntryKind>();
+  /** Each folder path some entry lies below, with the first such entry. */
+  #parents = new Map<string, string>();
+
+  /** Entries checked so far. */
+  get count(): number {
+    return this.#kinds.size;
+  }
+
+  /** Checks one more entry against all before it. */
+  add(entry: Entry): void {
+    const { path, kind } = entry;
+    if (this.#kinds.has(path)) {
+      throw new ProtocolError(`Manifest lists ${quote(path)} more than once`);
+    }
+    if (this.#kinds.size >= MAX_ENTRIES) {
+      throw new ProtocolError(`Manifest has more than ${MAX_ENTRIES} entries`);
+    }
+    if (kind === "file") {
+      const below = this.#parents.get(path);
+      if (below !== undefined) {
+        throw new ProtocolError(`Manifest puts ${quote(below)} below a file`);
+      }
+    }
+    this.#kinds.set(path, kind);
+    // From the nearest parent out; a parent already recorded had its own
+    // parents recorded and checked when it was, so the walk stops there.
+    let end = path.lastIndexOf("/");
+    while (end !== -1) {
+      const parent = path.slice(0, end);
+      if (this.#kinds.get(parent) === "file") {
+        throw new ProtocolError(`Manifest puts ${quote(path)} below a file`);
+      }
+      if (this.#parents.has(parent)) break;
+      this.#parents.set(parent, path);
+      end = path.lastIndexOf("/", end - 1);
+    }
+  }
+}
+
+/**
  * Checks a whole manifest: the entry count, unique paths, and that no entry
  * lies below a file. Throws {@link ProtocolError} on the first problem.
  */
 export function checkManifest(entries: readonly Entry[]): void {
-  if (entries.length > MAX_ENTRIES) {
-    throw new ProtocolError(
-      `Manifest has more than ${MAX_ENTRIES} entries`,
-    );
-  }
-  const kinds = new Map<string, EntryKind>();
-  for (const entry of entries) {
-    if (kinds.has(entry.path)) {
-      throw new ProtocolError(
-        `Manifest lists ${quote(entry.path)} more than once`,
-      );
-    }
-    kinds.set(entry.path, entry.kind);
-  }
-  for (const entry of entries) {
-    let slash = entry.path.indexOf("/");
-    while (slash !== -1) {
-      if (kinds.get(entry.path.slice(0, slash)) === "file") {
-        throw new ProtocolError(
-          `Manifest puts ${quote(entry.path)} below a file`,
-        );
-      }
-      slash = entry.path.indexOf("/", slash + 1);
-    }
-  }
+  const checker = new ManifestChecker();
+  for (const entry of entries) checker.add(entry);
 }

@@ -23,7 +23,7 @@ import {
 import { generateCode } from "./lib/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/code_input.ts";
 import { Output, outputModeOf } from "./lib/console_output.ts";
-import { Destination, prepareDestination } from "./lib/destination.ts";
+import { Destination, DestinationRoot } from "./lib/destination.ts";
 import { errorMessage, UsageError } from "./lib/errors.ts";
 import { codeToScalar } from "./lib/pake.ts";
 import { serve, type ServerEvent } from "./lib/serve.ts";
@@ -33,12 +33,19 @@ import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
 import { parseCount, parseDuration, parseSize } from "./lib/flags.ts";
 import { formatBytes, shortHash } from "./lib/format.ts";
 import { removeStalePartials } from "./lib/partial_cleanup.ts";
+import { MemoryBudget } from "./lib/memory_budget.ts";
 
 /** Clients served at once unless --max-connections says otherwise. */
 const DEFAULT_MAX_CONNECTIONS = 64;
 
 /** Bytes one session may send unless --max-size says otherwise. */
 const DEFAULT_MAX_SIZE = 2 ** 40;
+
+/** Memory all sessions' file lists may take unless --max-memory says otherwise. */
+const DEFAULT_MAX_MEMORY = 512 * 1024 * 1024;
+
+/** The least --max-memory that still takes an ordinary session. */
+const MIN_MAX_MEMORY = 32 * 1024 * 1024;
 
 const HELP = `Receive files and folders sent with client.ts.
 
@@ -71,6 +78,9 @@ Limits:
       --max-entries N Files and folders in one session (default ${MAX_ENTRIES})
       --max-size SIZE Bytes of all files in one session, such as 500M, 20G
                       or 2T (default ${formatBytes(DEFAULT_MAX_SIZE)})
+      --max-memory SIZE  Memory the file lists of all sessions together may
+                      take; a session beyond it waits, then is refused
+                      (default ${formatBytes(DEFAULT_MAX_MEMORY)})
       --idle-timeout S  Drop a client that makes no progress for S seconds
                       (default 30)
       --keep-partial AGE  Delete data kept from interrupted transfers once
@@ -82,8 +92,9 @@ Output:
   -V, --version       Show the version
   -h, --help          Show this help
 
-An interrupted file is kept, hidden as .NAME.ftpart next to where it goes,
-and the client resumes it. SIGINT or SIGTERM stops the server: it takes no
+Data is gathered in .ft-staging inside --dir, a folder only the server's
+user may enter, and moved to its name once verified; an interrupted file
+is kept there, and the client resumes it. SIGINT or SIGTERM stops the server: it takes no
 new connections, keeps what arrived and exits 0; a second signal exits at
 once.
 
@@ -107,28 +118,36 @@ const CLEANUP_INTERVAL_MS = 6 * 3600 * 1000;
  * Deletes kept data older than `maxAgeMs` now and every few hours, in the
  * background; says so when it removed or could not remove something.
  */
-function cleanPartials(root: string, maxAgeMs: number, output: Output): void {
+function cleanPartials(
+  root: DestinationRoot,
+  maxAgeMs: number,
+  output: Output,
+): void {
   const warn = (message: string) => {
     output.event({ type: "warning", message });
     output.problem(`warning: ${message}`);
   };
-  const sweep = async () => {
-    const result = await removeStalePartials(root, maxAgeMs);
-    if (result.removed > 0) {
-      output.info(
-        `Removed ${result.removed} unfinished files (${
-          formatBytes(result.bytes)
-        }) kept for longer than --keep-partial`,
+  const sweep = () => {
+    try {
+      const result = removeStalePartials(
+        root.staging,
+        maxAgeMs,
+        (id) => root.isStagedInUse(id),
       );
+      if (result.removed > 0) {
+        output.info(
+          `Removed ${result.removed} unfinished files (${
+            formatBytes(result.bytes)
+          }) kept for longer than --keep-partial`,
+        );
+      }
+      for (const error of result.errors) warn(error);
+    } catch (error) {
+      warn(`cannot clean up unfinished files: ${errorMessage(error)}`);
     }
-    for (const error of result.errors) warn(error);
   };
-  sweep().catch((error) =>
-    warn(`cannot clean up unfinished files: ${errorMessage(error)}`)
-  );
-  Deno.unrefTimer(
-    setInterval(() => sweep().catch(() => {}), CLEANUP_INTERVAL_MS),
-  );
+  sweep();
+  Deno.unrefTimer(setInterval(sweep, CLEANUP_INTERVAL_MS));
 }
 
 /**
@@ -228,6 +247,7 @@ async function main(args: string[], output: Output): Promise<number> {
       },
       "max-entries": { type: "string", default: String(MAX_ENTRIES) },
       "max-size": { type: "string", default: String(DEFAULT_MAX_SIZE) },
+      "max-memory": { type: "string", default: String(DEFAULT_MAX_MEMORY) },
       "idle-timeout": { type: "string", default: "30" },
       "keep-partial": { type: "string", default: "7d" },
       json: { type: "boolean", default: false },
@@ -264,6 +284,12 @@ async function main(args: string[], output: Output): Promise<number> {
     maxEntries: parseCount(values["max-entries"], "--max-entries", MAX_ENTRIES),
     maxBytes: parseSize(values["max-size"], "--max-size"),
   };
+  const maxMemory = parseSize(values["max-memory"], "--max-memory");
+  if (maxMemory < MIN_MAX_MEMORY) {
+    throw new UsageError(
+      `--max-memory must be at least ${formatBytes(MIN_MAX_MEMORY)}`,
+    );
+  }
   const idleTimeoutMs =
     parseDuration(values["idle-timeout"], "--idle-timeout") * 1000;
   const keepPartialMs =
@@ -280,7 +306,9 @@ async function main(args: string[], output: Output): Promise<number> {
   });
   const code = given ?? generateCode();
   const password = codeToScalar(code);
-  const root = values.stdout ? null : await prepareDestination(values.dir);
+  const root = values.stdout
+    ? null
+    : await DestinationRoot.open(values.dir, values.overwrite);
   const listener = await listen(values.host, port, tls);
   const actualPort = (listener.addr as Deno.NetAddr).port;
   const portSuffix = actualPort === DEFAULT_PORT ? "" : `:${actualPort}`;
@@ -291,7 +319,7 @@ async function main(args: string[], output: Output): Promise<number> {
     type: "listening",
     host: values.host,
     port: actualPort,
-    dir: root,
+    dir: root?.path ?? null,
     tls: tls !== undefined,
     addresses,
     code: given === undefined ? code : null,
@@ -301,7 +329,7 @@ async function main(args: string[], output: Output): Promise<number> {
     `Listening on ${formatHostPort(values.host, actualPort)}${secured}, ${
       root === null
         ? "writing the file to standard output"
-        : `saving into ${root}`
+        : `saving into ${root.path}`
     }`,
   );
   // A code given to the server stays out of its output, which often ends
@@ -326,10 +354,16 @@ async function main(args: string[], output: Output): Promise<number> {
       `  ${codePrefix}${commandFor("client")}${tlsFlag} ${address}${what}`,
     );
   }
-  if (root !== null) cleanPartials(root, keepPartialMs, output);
+  if (root !== null) {
+    for (const message of root.warnings()) {
+      output.event({ type: "warning", message });
+      output.problem(`warning: ${message}`);
+    }
+    cleanPartials(root, keepPartialMs, output);
+  }
   const stdoutStore = root === null ? new StdoutStore() : null;
   return await serve(listener, {
-    store: () => stdoutStore ?? new Destination(root!, values.overwrite),
+    store: () => stdoutStore ?? new Destination(root!),
     password,
     tls: tls !== undefined,
     report: (event) => showEvent(output, event),
@@ -337,6 +371,7 @@ async function main(args: string[], output: Output): Promise<number> {
     maxConnections: Math.max(1, maxConnections),
     idleTimeoutMs,
     limits,
+    budget: new MemoryBudget(maxMemory),
     signal: stopSignal(output),
   });
 }

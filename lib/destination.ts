@@ -1,23 +1,30 @@
 /**
  * The server's destination folder: decides what to do with each offered
- * entry, creates folders and temporary files without ever going through a
- * symbolic link, and promotes a verified temporary file to its final name.
+ * entry, checks what a client proves it has, stages arriving data in the
+ * private staging folder ({@link ./staging.ts}) and moves each verified
+ * file to its name through folders held open by descriptor, never through
+ * a link and never over something that appeared there meanwhile.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import fs from "node:fs";
 import { type Decision, type Entry, quote } from "../protocol.ts";
 import { publicMessage } from "./errors.ts";
-import type { FileStore, PartialFile as StoredPartial } from "./file_store.ts";
+import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import {
-  type Hash,
-  hashFile,
-  hashPrefix,
-  newHash,
-  peekDigest,
-} from "./hash.ts";
+  errorCode,
+  FolderHandle,
+  FolderTree,
+  NotAFolderError,
+} from "./folder_handle.ts";
+import { type Hash, newHash, peekDigest } from "./hash.ts";
+import { type FdFile, hashDescriptor } from "./fd_file.ts";
+import { DestinationLookup } from "./destination_lookup.ts";
+import { DestinationRoot } from "./destination_root.ts";
+import type { KeptData, StagedFile } from "./staging.ts";
+
+export { DestinationRoot };
 
 /** Raised when a path on the server cannot be written safely. */
 export class DestinationError extends Error {
@@ -28,120 +35,79 @@ export class DestinationError extends Error {
   }
 }
 
-/** Suffix of temporary files; such a file never has a final name. */
-export const PARTIAL_SUFFIX = ".ftpart";
-
-/** Bytes of the longest path Linux takes, its final NUL included. */
-const PATH_MAX = 4096;
-
-/** Longest file name most file systems take, in UTF-8 bytes. */
-const MAX_NAME_BYTES = 255;
-
-const encoder = new TextEncoder();
-
-/** Paths being received right now, across all sessions of this process. */
-const busyPaths = new Set<string>();
-
-// Metadata calls are synchronous: each async one costs a hand-off to a
-// worker thread, and with thousands of small files those hand-offs took
-// longer than the transfer itself. They are quick on a local disk.
-
-function lstatOrNull(path: string): Deno.FileInfo | null {
-  try {
-    return Deno.lstatSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-}
-
-/** The longest prefix of `name` that takes at most `maxBytes` in UTF-8. */
-function utf8Prefix(name: string, maxBytes: number): string {
-  let bytes = 0;
-  let end = 0;
-  for (const char of name) {
-    const code = char.codePointAt(0)!;
-    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-    if (bytes > maxBytes) break;
-    end += char.length;
-  }
-  return name.slice(0, end);
-}
-
 /**
- * The hidden name that the data of `name` gathers under until it is
- * verified: `.NAME.ftpart`, the same in every session so that an
- * interrupted transfer can go on. A name too long for that is cut, and a
- * hash of the whole name keeps it apart from others cut the same way.
+ * Staged files at least this large get their record when they are
+ * created, so that even a crash of the server leaves them resumable;
+ * smaller ones cost little to send again and get it only when a session
+ * ends early.
  */
-export function partialName(name: string): string {
-  const room = MAX_NAME_BYTES - 1 - PARTIAL_SUFFIX.length;
-  if (encoder.encode(name).length <= room) return `.${name}${PARTIAL_SUFFIX}`;
-  const tag = createHash("sha256").update(name).digest("hex").slice(0, 16);
-  return `.${utf8Prefix(name, room - 17)}.${tag}${PARTIAL_SUFFIX}`;
+const RECORD_AT_CREATION = 1024 * 1024;
+
+/** Data of an entry being received into the staging folder. */
+interface Staged extends PartialFile {
+  /** The open staged file. */
+  file: FdFile;
+  /** The staged inode. */
+  staged: StagedFile;
+  /** The entry's name key. */
+  key: string;
+  /** Whether its record is written. */
+  recorded: boolean;
 }
 
-/** A temporary file in the destination folder, being written. */
-export interface PartialFile extends StoredPartial {
-  /** The open file, positioned at its end. */
-  file: Deno.FsFile;
-}
-
-/** Data of a file kept from an interrupted session. */
-interface Kept {
-  /** Its length in bytes. */
-  length: number;
-  /** SHA-256 of those bytes, open for the rest. */
+/** Kept data a client proved it shares, ready to be continued. */
+interface Resumable {
+  kept: KeptData;
   hash: Hash;
-  /** Identity of the partial file that was hashed. */
-  identity: string;
 }
 
-function identityOf(info: Deno.FileInfo): string {
-  return `${info.dev}:${info.ino}`;
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
 }
 
-/**
- * Creates the destination folder at `path` if needed and returns its
- * absolute, symlink-free path, to give to {@link Destination}.
- */
-export async function prepareDestination(path: string): Promise<string> {
-  await Deno.mkdir(path, { recursive: true });
-  return await Deno.realPath(path);
+function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Whether `error` says the file system cannot make hard links. */
+function noLinks(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" ||
+    code === "ENOSYS" || code === "EMLINK";
 }
 
 /** One session's view of the folder files are received into. */
 export class Destination implements FileStore {
-  /** Absolute, symlink-free path of the folder. */
-  readonly root: string;
-  /** Whether a different existing file may be replaced. */
-  readonly overwrite: boolean;
+  #root: DestinationRoot;
+  #lookup: DestinationLookup;
+  #tree: FolderTree;
+  /** Name keys this session claimed. */
   #claimed = new Set<string>();
+  /** Kept data offered for resumption, by path. */
+  #kept = new Map<string, KeptData>();
+  /** Kept data the client proved it shares, by path. */
+  #resumable = new Map<string, Resumable>();
   /** Folders this session created, as relative paths. */
   #created = new Set<string>();
-  /** Names in each folder looked at while deciding, by absolute path. */
-  #listings = new Map<string, Set<string> | null>();
-  /** Partial data offered for resumption, by relative path. */
-  #kept = new Map<string, Kept>();
-  /** Folders made or checked by this session, as relative paths. */
-  #madeFolders = new Set<string>();
-  /** Why each checked parent folder is unusable, or null, by path. */
-  #parentChecks = new Map<string, string | null>();
+  /** Staging ids this session holds. */
+  #held = new Set<string>();
 
-  /** A view of `root`, as returned by {@link prepareDestination}. */
-  constructor(root: string, overwrite: boolean) {
-    this.root = root;
-    this.overwrite = overwrite;
+  /** A session's view of `root`. */
+  constructor(root: DestinationRoot) {
+    this.#root = root;
+    this.#tree = new FolderTree(root.folder);
+    this.#lookup = new DestinationLookup(root, this.#tree);
+  }
+
+  /** Absolute path of the destination folder. */
+  get root(): string {
+    return this.#root.path;
   }
 
   /** Any manifest may come: each entry is decided on its own. */
   refuseManifest(): string | null {
     return null;
-  }
-
-  /** Absolute path of a checked relative path. */
-  absolute(relative: string): string {
-    return join(this.root, ...relative.split("/"));
   }
 
   /**
@@ -162,333 +128,322 @@ export class Destination implements FileStore {
   }
 
   async #decide(entry: Entry): Promise<Decision> {
-    const name = entry.path.split("/").pop()!;
-    if (name.startsWith(".") && name.endsWith(PARTIAL_SUFFIX)) {
-      return {
-        action: "refuse",
-        reason:
-          `names like .NAME${PARTIAL_SUFFIX} are kept for unfinished files on the server`,
-      };
-    }
-    const blocked = this.#checkParents(entry.path);
-    if (blocked !== null) return { action: "refuse", reason: blocked };
-    const target = this.absolute(entry.path);
-    const info = this.#lstatListed(target);
+    const refusal = this.#lookup.refusal(entry);
+    if (refusal !== null) return { action: "refuse", reason: refusal };
+    const info = await this.#lookup.lstat(entry.path);
     if (entry.kind === "folder") {
-      if (info === null || info.isDirectory) return { action: "accept" };
+      if (info === undefined || info.isDirectory()) return { action: "accept" };
       return {
         action: "refuse",
-        reason: info.isSymlink
+        reason: info.isSymbolicLink()
           ? "a symbolic link is in its place on the server"
           : "a file is in its place on the server",
       };
     }
-    if (info !== null && !info.isFile) {
+    if (info !== undefined && !info.isFile()) {
       return {
         action: "refuse",
-        reason: info.isSymlink
+        reason: info.isSymbolicLink()
           ? "a symbolic link is in its place on the server"
           : "a folder or special file is in its place on the server",
       };
     }
-    if (busyPaths.has(target)) {
+    const key = this.#root.key(entry.path);
+    if (!this.#root.claim(key)) {
       return {
         action: "refuse",
         reason: "another client is sending this file right now",
         later: true,
       };
     }
-    busyPaths.add(target);
-    this.#claimed.add(target);
-    if (info !== null && info.size === entry.size) {
-      return {
-        action: "compare",
-        sha256: await hashFile(target),
-        replace: this.overwrite,
-      };
+    this.#claimed.add(key);
+    if (info !== undefined) {
+      return { action: "compare", replace: this.#root.overwrite };
     }
-    if (info !== null && !this.overwrite) {
-      return {
-        action: "refuse",
-        reason:
-          "a different file with this name exists on the server (start the server with --overwrite to replace it)",
-      };
+    const kept = this.#root.staging.findKept(key);
+    if (kept === null || kept.length > entry.size) {
+      return { action: "send", offset: 0 };
     }
-    const kept = await this.#findKept(entry);
-    if (kept === null) return { action: "send", offset: 0 };
+    this.#hold(kept.id);
     this.#kept.set(entry.path, kept);
-    return {
-      action: "send",
-      offset: kept.length,
-      sha256: peekDigest(kept.hash),
-    };
+    return { action: "send", offset: kept.length };
   }
 
   /**
-   * Hashes the data an interrupted session left for `entry`, if any: a
-   * regular file no longer than the entry.
+   * Whether the server holds exactly the bytes the client hashed to
+   * `sha256`: the kept data offered for a `send`, or the whole file in
+   * place for a `compare`. Nothing is disclosed but the answer.
    */
-  async #findKept(entry: Entry): Promise<Kept | null> {
-    const path = this.#partialPath(entry.path);
-    const info = this.#lstatListed(path);
-    if (info === null || !info.isFile || info.size === 0) return null;
-    if (info.size > entry.size) return null;
-    using file = await Deno.open(path, { read: true });
-    const opened = await file.stat();
-    if (identityOf(opened) !== identityOf(info)) return null;
-    const hash = await hashPrefix(file, info.size);
-    if (hash === null) return null;
-    return { length: info.size, hash, identity: identityOf(info) };
-  }
-
-  /**
-   * lstat of `path` while deciding, or null when it does not exist; each
-   * folder is listed once, so that thousands of new files cost no failed
-   * lookups. What changes later is caught when the file is put in place.
-   */
-  #lstatListed(path: string): Deno.FileInfo | null {
-    const folder = dirname(path);
-    let names = this.#listings.get(folder);
-    if (names === undefined) {
-      names = new Set<string>();
+  async prove(entry: Entry, sha256: string): Promise<boolean> {
+    const kept = this.#kept.get(entry.path);
+    if (kept !== undefined) {
+      this.#kept.delete(entry.path);
+      const file = this.#root.staging.openKept(kept, entry.path, false);
       try {
-        for (const entry of Deno.readDirSync(folder)) names.add(entry.name);
-      } catch (error) {
-        // A folder not made yet holds nothing; on anything else, ask about
-        // each path instead.
-        if (!(error instanceof Deno.errors.NotFound)) names = null;
+        const hash = await hashDescriptor(file.fd, kept.length);
+        if (hash === null || peekDigest(hash) !== sha256) return false;
+        this.#resumable.set(entry.path, { kept, hash });
+        return true;
+      } finally {
+        file.close();
       }
-      this.#listings.set(folder, names);
     }
-    // A path too long for the system still gets its error from the call.
-    const fits = encoder.encode(path).length < PATH_MAX;
-    if (names !== null && !names.has(basename(path)) && fits) return null;
-    return lstatOrNull(path);
-  }
-
-  /** Absolute path of the partial file of `relative`. */
-  #partialPath(relative: string): string {
-    const name = relative.split("/").pop()!;
-    return join(dirname(this.absolute(relative)), partialName(name));
-  }
-
-  /** Releases every path this session claimed. */
-  release(): void {
-    for (const path of this.#claimed) busyPaths.delete(path);
-    this.#claimed.clear();
+    return await this.#sameAsInPlace(entry, sha256);
   }
 
   /**
-   * Returns why a parent of `relative` is unusable, or null when none is;
-   * once per folder and session, as entries share their folders.
+   * Whether the file in place of `entry` holds the bytes hashed to
+   * `sha256`. A file with more than one link may be a link to one outside
+   * the destination: its content is never compared.
    */
-  #checkParents(relative: string): string | null {
-    const folder = dirname(relative);
-    let result = this.#parentChecks.get(folder);
-    if (result === undefined) {
-      result = this.#checkParentsOf(relative);
-      this.#parentChecks.set(folder, result);
+  async #sameAsInPlace(entry: Entry, sha256: string): Promise<boolean> {
+    const folder = this.#openParent(entry.path);
+    let fd: number;
+    try {
+      fd = fs.openSync(
+        folder.entry(nameOf(entry.path)),
+        fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0),
+      );
+    } catch {
+      return false;
+    } finally {
+      folder.release();
     }
-    return result;
+    try {
+      const info = fs.fstatSync(fd);
+      if (!info.isFile() || info.nlink !== 1 || info.size !== entry.size) {
+        return false;
+      }
+      const hash = await hashDescriptor(fd, Infinity);
+      return hash !== null && hash.digest("hex") === sha256;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
-  #checkParentsOf(relative: string): string | null {
-    const names = relative.split("/");
-    let current = this.root;
-    for (let i = 0; i < names.length - 1; i++) {
-      current = join(current, names[i]);
-      const info = lstatOrNull(current);
-      if (info === null) return null;
-      if (info.isSymlink) {
-        return `${
-          quote(names.slice(0, i + 1).join("/"))
-        } is a symbolic link on the server`;
-      }
-      if (!info.isDirectory) {
-        return `${
-          quote(names.slice(0, i + 1).join("/"))
-        } is not a folder on the server`;
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Creates the folder `relative` and its parents, refusing any link; a
-   * folder this session already made is taken as it is, and each file's
-   * rename checks its folder again.
-   */
-  makeFolder(relative: string): void {
-    if (this.#madeFolders.has(relative)) return;
-    let current = this.root;
-    let currentRelative = "";
-    for (const name of relative.split("/")) {
-      current = join(current, name);
-      currentRelative = currentRelative === ""
-        ? name
-        : `${currentRelative}/${name}`;
-      try {
-        Deno.mkdirSync(current, { mode: 0o755 });
-        this.#created.add(currentRelative);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      }
-      const info = Deno.lstatSync(current);
-      if (!info.isDirectory) {
+  /** The folder `relative` goes in, retained for the caller. */
+  #openParent(relative: string): FolderHandle {
+    try {
+      return this.#tree.get(parentOf(relative));
+    } catch (error) {
+      if (error instanceof NotAFolderError) {
         throw new DestinationError(
-          `Cannot create folder ${quote(relative)}: ${quote(name)} is ${
-            info.isSymlink ? "a symbolic link" : "not a folder"
-          } on the server`,
+          `Cannot save ${quote(relative)}: ${error.message} on the server`,
         );
       }
-    }
-    this.#checkInside(current, relative);
-    this.#madeFolders.add(relative);
-  }
-
-  /** Throws unless `absolute` still resolves to where `relative` belongs. */
-  #checkInside(absolute: string, relative: string): void {
-    const real = Deno.realPathSync(absolute);
-    if (real !== this.absolute(relative)) {
-      throw new DestinationError(
-        `Refusing to write ${
-          quote(relative)
-        }: it resolves outside the destination`,
-      );
+      throw error;
     }
   }
 
   /**
-   * Opens the temporary file of `entry` next to its final name: the data
-   * kept from before when `offset` is its length, a new empty file when
-   * `offset` is 0.
+   * Creates the folder `relative` and its missing parents, one component
+   * at a time and never through a link; only components not reached
+   * before cost anything.
    */
+  makeFolder(relative: string): void {
+    try {
+      this.#tree.get(relative, true, (made) => this.#created.add(made))
+        .release();
+    } catch (error) {
+      if (error instanceof NotAFolderError) {
+        throw new DestinationError(
+          `Cannot create folder ${
+            quote(relative)
+          }: ${error.message} on the server`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the staged file of `entry`: the kept data the client proved it
+   * shares when `offset` is its length, a new empty file when 0.
+   */
+  // deno-lint-ignore require-await
   async createPartial(entry: Entry, offset: number): Promise<PartialFile> {
-    const parent = dirname(entry.path);
-    if (parent !== ".") this.makeFolder(parent);
-    const path = this.#partialPath(entry.path);
-    const kept = this.#kept.get(entry.path);
+    const parent = parentOf(entry.path);
+    if (parent !== "") this.makeFolder(parent);
+    const key = this.#root.key(entry.path);
+    const staging = this.#root.staging;
+    const resumable = this.#resumable.get(entry.path);
+    this.#resumable.delete(entry.path);
     this.#kept.delete(entry.path);
     if (offset > 0) {
-      if (kept === undefined || kept.length !== offset) {
+      if (resumable === undefined || resumable.kept.length !== offset) {
         throw new DestinationError(
           `No kept data of ${offset} bytes for ${quote(entry.path)}`,
         );
       }
-      // Never through a link, and only the very file that was hashed.
-      const info = Deno.lstatSync(path);
-      const file = Deno.openSync(path, { write: true });
-      const opened = await file.stat();
-      if (
-        !info.isFile || identityOf(opened) !== kept.identity ||
-        opened.size !== offset
-      ) {
-        file.close();
-        throw new DestinationError(
-          `The kept data of ${quote(entry.path)} changed on the server`,
-        );
-      }
-      await file.seek(offset, Deno.SeekMode.Start);
-      return { entry, path, file, hash: kept.hash };
+      const file = staging.openKept(resumable.kept, entry.path, true);
+      const staged: Staged = {
+        entry,
+        file,
+        hash: resumable.hash,
+        staged: resumable.kept,
+        key,
+        recorded: true,
+      };
+      return staged;
     }
-    // A new file only: never one left there, nor a link in its place.
-    const create = () =>
-      Deno.openSync(path, { write: true, createNew: true, mode: 0o600 });
-    try {
-      return { entry, path, file: create(), hash: newHash() };
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
-    Deno.removeSync(path);
-    return { entry, path, file: create(), hash: newHash() };
+    const { staged, file } = staging.create(key);
+    this.#hold(staged.id);
+    const recorded = entry.size >= RECORD_AT_CREATION;
+    if (recorded) staging.writeRecord(key, staged);
+    const created: Staged = {
+      entry,
+      file,
+      hash: newHash(),
+      staged,
+      key,
+      recorded,
+    };
+    return created;
   }
 
   /**
-   * Makes a verified partial file's data durable, closes it and gives it
-   * the entry's mode and mtime. Many files may be sealed at once, so that
-   * the disk flushes them together.
+   * Makes a verified staged file's data durable and gives it the entry's
+   * mode (less the server's umask) and time, through its descriptor.
+   * Many files may be sealed at once, so that the disk flushes them
+   * together.
    */
   async seal(partial: PartialFile): Promise<void> {
-    const { entry, path } = partial;
+    const { entry, file } = partial as Staged;
     try {
-      await partial.file.syncData();
+      await file.syncData();
+      const mode = entry.mode & 0o777 & ~this.#root.staging.umask;
+      file.setMetadata(mode, new Date(entry.mtime));
     } finally {
-      this.keep(partial);
+      file.close();
     }
-    Deno.chmodSync(path, entry.mode & 0o777);
-    const mtime = new Date(entry.mtime);
-    Deno.utimeSync(path, mtime, mtime);
   }
 
   /**
-   * Gives a sealed partial file its final name, never replacing what
-   * appeared there meanwhile; returns the folder whose sync makes the
-   * rename durable. Folders in `checked` were found inside the
-   * destination moments ago and are not resolved again.
+   * Gives a sealed file its final name, never replacing what appeared
+   * there meanwhile (unless `--overwrite` and it is a regular file), and
+   * only from the very inode that was written; returns the folder whose
+   * sync makes it durable, which the caller releases.
    */
-  install(partial: PartialFile, checked = new Set<string>()): string {
-    const { entry, path } = partial;
-    const parent = dirname(entry.path);
-    if (parent !== "." && !checked.has(parent)) {
-      this.#checkInside(dirname(path), parent);
-      checked.add(parent);
-    }
-    const target = this.absolute(entry.path);
-    const info = lstatOrNull(target);
-    if (info !== null && !(info.isFile && this.overwrite)) {
-      // Something appeared there since the decision: never replace it.
+  install(partial: PartialFile): FolderSync {
+    const { entry, staged, recorded } = partial as Staged;
+    const staging = this.#root.staging;
+    if (!staging.holds(staged)) {
       throw new DestinationError(
-        `Cannot save ${
-          quote(entry.path)
-        }: something else appeared under its name`,
+        `The staged data of ${quote(entry.path)} changed on the server`,
       );
     }
-    Deno.renameSync(path, target);
-    return dirname(target);
-  }
-
-  /** Makes the renames in `folders` durable, syncing each folder once. */
-  async syncFolders(folders: Iterable<string>): Promise<void> {
-    for (const path of new Set(folders)) {
-      using folder = Deno.openSync(path, { read: true });
-      await folder.sync();
-    }
-  }
-
-  /** Seals, installs and syncs one verified partial file. */
-  async promote(partial: PartialFile): Promise<void> {
-    await this.seal(partial);
-    await this.syncFolders([this.install(partial)]);
-  }
-
-  /** Closes and deletes a partial file whose data is of no use. */
-  async discard(partial: PartialFile): Promise<void> {
-    this.keep(partial);
-    await Deno.remove(partial.path).catch(() => {});
-  }
-
-  /** Closes a partial file and leaves it for a later session to resume. */
-  keep(partial: PartialFile): void {
+    const folder = this.#openParent(entry.path);
     try {
-      partial.file.close();
-    } catch {
-      // Already closed by promote.
+      this.#place(staging.partPath(staged.id), folder, entry.path);
+    } catch (error) {
+      folder.release();
+      throw error;
     }
+    if (recorded) staging.removeRecord(staged.id);
+    return folder;
+  }
+
+  #place(from: string, folder: FolderHandle, relative: string): void {
+    const target = folder.entry(nameOf(relative));
+    const taken = () =>
+      new DestinationError(
+        `Cannot save ${
+          quote(relative)
+        }: something else appeared under its name`,
+      );
+    if (!this.#root.overwrite) {
+      // A link fails if anything is there, where a rename would replace it.
+      try {
+        fs.linkSync(from, target);
+        fs.unlinkSync(from);
+        return;
+      } catch (error) {
+        if (errorCode(error) === "EEXIST") throw taken();
+        if (!noLinks(error)) throw error;
+      }
+    }
+    const info = folder.lstat(nameOf(relative));
+    if (info !== undefined && !(info.isFile() && this.#root.overwrite)) {
+      throw taken();
+    }
+    fs.renameSync(from, target);
+  }
+
+  /** Makes the new names in `folders` durable, each folder once. */
+  async syncFolders(folders: Iterable<FolderSync>): Promise<void> {
+    const seen = new Set<FolderSync>();
+    try {
+      for (const folder of folders) {
+        if (seen.has(folder)) continue;
+        seen.add(folder);
+        await folder.sync();
+      }
+    } finally {
+      for (const folder of folders) folder.release();
+    }
+  }
+
+  /** Closes and deletes staged data that is of no use. */
+  discard(partial: PartialFile): Promise<void> {
+    const { file, staged } = partial as Staged;
+    file.close();
+    this.#root.staging.remove(staged.id);
+    return Promise.resolve();
   }
 
   /**
-   * Applies a folder's mode and mtime, once everything inside is written,
-   * if this session created the folder.
+   * Closes staged data and keeps it for a later session to resume;
+   * resolves to the bytes kept (none kept when there are none).
    */
-  async finishFolder(entry: Entry): Promise<void> {
+  keep(partial: PartialFile): Promise<number> {
+    const { file, staged, key, recorded } = partial as Staged;
+    const staging = this.#root.staging;
+    let length = 0;
+    if (staging.holds(staged)) {
+      length = fs.lstatSync(staging.partPath(staged.id)).size;
+    }
+    file.close();
+    if (length === 0) staging.remove(staged.id);
+    else if (!recorded) staging.writeRecord(key, staged);
+    return Promise.resolve(length);
+  }
+
+  /**
+   * Applies a folder's mode (less the umask) and time, once everything
+   * inside is written, if this session created the folder.
+   */
+  finishFolder(entry: Entry): Promise<void> {
     // A folder that was already there keeps its mode and time: the client
     // must not loosen the permissions of what it did not create.
-    if (!this.#created.has(entry.path)) return;
-    const path = this.absolute(entry.path);
-    const info = await Deno.lstat(path);
-    if (!info.isDirectory) return;
-    await Deno.chmod(path, entry.mode & 0o777);
-    const mtime = new Date(entry.mtime);
-    await Deno.utime(path, mtime, mtime);
+    if (!this.#created.has(entry.path)) return Promise.resolve();
+    const folder = this.#tree.get(entry.path);
+    try {
+      const mode = entry.mode & 0o777 & ~this.#root.staging.umask;
+      const mtime = new Date(entry.mtime);
+      if (folder.fd === null) {
+        fs.chmodSync(folder.path, mode);
+        fs.utimesSync(folder.path, mtime, mtime);
+      } else {
+        fs.fchmodSync(folder.fd, mode);
+        fs.futimesSync(folder.fd, mtime, mtime);
+      }
+    } finally {
+      folder.release();
+    }
+    return Promise.resolve();
+  }
+
+  #hold(id: string): void {
+    this.#held.add(id);
+    this.#root.holdStaged(id);
+  }
+
+  /** Releases every path this session claimed and every folder it held. */
+  release(): void {
+    for (const id of this.#held) this.#root.holdStaged(id, false);
+    this.#held.clear();
+    for (const key of this.#claimed) this.#root.unclaim(key);
+    this.#claimed.clear();
+    this.#tree.close();
   }
 }

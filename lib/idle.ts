@@ -31,6 +31,9 @@ export class IdleTimeoutStream implements ByteStream {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #error: IdleTimeoutError | null = null;
   #closed = false;
+  #waited = 0;
+  #waitingSince = 0;
+  #bytes = 0;
 
   /** Forwards to `stream`, giving up after `timeoutMs` without progress. */
   constructor(stream: ByteStream, timeoutMs: number) {
@@ -38,25 +41,49 @@ export class IdleTimeoutStream implements ByteStream {
     this.#timeoutMs = timeoutMs;
   }
 
+  /**
+   * Milliseconds during which a read or a write was waiting on the peer,
+   * in all: what the peer's pace cost this side.
+   */
+  get waitedMs(): number {
+    const now = this.#reads + this.#writes > 0
+      ? performance.now() - this.#waitingSince
+      : 0;
+    return this.#waited + now;
+  }
+
+  /** Bytes read and written in all. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** See {@link ByteStream.read}; fails once the timeout has struck. */
   async read(buffer: Uint8Array): Promise<number | null> {
     if (this.#error) throw this.#error;
+    this.#begin();
     this.#reads++;
     try {
-      return await this.#track(this.#stream.read(buffer));
+      const count = await this.#track(this.#stream.read(buffer));
+      this.#bytes += count ?? 0;
+      return count;
     } finally {
       this.#reads--;
+      this.#end();
     }
   }
 
   /** See {@link ByteStream.write}; fails once the timeout has struck. */
   async write(data: Uint8Array): Promise<number> {
     if (this.#error) throw this.#error;
+    this.#begin();
     this.#writes++;
     try {
-      return await this.#track(this.#stream.write(data));
+      const count = await this.#track(this.#stream.write(data));
+      this.#bytes += count;
+      return count;
     } finally {
       this.#writes--;
+      this.#end();
     }
   }
 
@@ -70,6 +97,18 @@ export class IdleTimeoutStream implements ByteStream {
       this.#stream.close();
     } catch (error) {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+
+  #begin(): void {
+    if (this.#reads + this.#writes === 0) {
+      this.#waitingSince = performance.now();
+    }
+  }
+
+  #end(): void {
+    if (this.#reads + this.#writes === 0) {
+      this.#waited += performance.now() - this.#waitingSince;
     }
   }
 

@@ -1,42 +1,47 @@
 /**
- * The server's side of a transfer session: validates the manifest, answers
- * it with one decision per entry, writes the streamed data to temporary
- * files and confirms each file by hash once it is durable under its name.
+ * The server's side of a transfer session: takes the manifest and decides
+ * on it ({@link ./receive_setup.ts}), writes the streamed data to staged
+ * files and confirms each file by hash once it is durable under its name
+ * ({@link ./commit.ts}).
  *
  * @module
  */
 
+import { type Channel, ConnectionClosedError, type Frame } from "./channel.ts";
 import {
-  type Channel,
-  ConnectionClosedError,
-  type Frame,
-  whileBusy,
-} from "./channel.ts";
-import {
-  checkManifest,
   type ClientMessage,
   clipMessage,
   type Decision,
-  decodeClientMessage,
-  encodeMessage,
   type Entry,
   FrameType,
-  MAX_ENTRIES,
-  MAX_FRAME_PAYLOAD,
-  MAX_MANIFEST_BYTES,
   ProtocolError,
   quote,
   sanitize,
-  type ServerMessage,
 } from "../protocol.ts";
-import type { FileStore, PartialFile } from "./file_store.ts";
+import { commitGroup, saveFailure, type VerifiedFile } from "./commit.ts";
 import { errorMessage, publicMessage, RemoteError } from "./errors.ts";
 import { type EventSink, ProgressCounter } from "./events.ts";
+import type { FileStore, PartialFile } from "./file_store.ts";
 import { type Hash, newHash } from "./hash.ts";
+import type { MemoryBudget, Reservation } from "./memory_budget.ts";
+import { Pacer } from "./pace.ts";
+import {
+  controlMessage,
+  decideAll,
+  type ProofOutcome,
+  receiveManifest,
+  receiveProofs,
+  send,
+  sendDecisions,
+  SessionRefusedError,
+} from "./receive_setup.ts";
+import { type PeerMeter, SetupClock } from "./setup_clock.ts";
 import { releaseBuffer } from "./release.ts";
 import { WriteBehind } from "./write_behind.ts";
 import { formatBytes } from "./format.ts";
 import { statfs } from "node:fs/promises";
+
+export { SessionRefusedError };
 
 /** Totals of one session, from the server's point of view. */
 export interface ReceiveResult {
@@ -46,23 +51,6 @@ export interface ReceiveResult {
   failed: number;
   /** File bytes received. */
   bytes: number;
-}
-
-const DECISIONS_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
-
-function send(channel: Channel, message: ServerMessage): Promise<void> {
-  return channel.send(FrameType.Control, encodeMessage(message));
-}
-
-function controlMessage(frame: Frame): ClientMessage {
-  if (frame.type !== FrameType.Control) {
-    throw new ProtocolError("Client sent file data outside a file");
-  }
-  const message = decodeClientMessage(frame.payload);
-  if (message.type === "error") {
-    throw new RemoteError(`Client error: ${sanitize(message.message)}`);
-  }
-  return message;
 }
 
 /** What one session may send to this server. */
@@ -79,15 +67,10 @@ export interface SessionOptions {
   emit: EventSink;
   /** What the session may send. */
   limits: SessionLimits;
-}
-
-/** Raised when the server turns a whole session down, before any data. */
-export class SessionRefusedError extends Error {
-  /** Creates the error with a one-line message the client also sees. */
-  constructor(message: string) {
-    super(message);
-    this.name = "SessionRefusedError";
-  }
+  /** What all sessions together may hold in memory. */
+  budget: MemoryBudget;
+  /** The connection's record of the client's pace, for the setup deadline. */
+  meter?: PeerMeter;
 }
 
 /** Verified files put in place together, at most. */
@@ -99,78 +82,11 @@ const COMMIT_BYTES = 64 * 1024 * 1024;
 /** A pause of the client this long puts verified files in place. */
 const COMMIT_PAUSE_MS = 10;
 
-/** Files flushed to disk at the same time. */
-const SEAL_PARALLEL = 32;
+/** The slowest hashing a client's proofs are given time for: 32 MiB/s. */
+const PROOF_BYTES_PER_MS = 32 * 1024 * 1024 / 1000;
 
 /** Room left on the disk beyond the files, for folders and metadata. */
 const SPACE_MARGIN = 1024 * 1024;
-
-async function receiveManifest(
-  channel: Channel,
-  maxEntries: number,
-): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  let manifestBytes = 0;
-  for (;;) {
-    const frame = await channel.receive();
-    if (frame === null) {
-      throw new ProtocolError("Client disconnected before sending a manifest");
-    }
-    const message = controlMessage(frame);
-    if (message.type !== "manifest") {
-      throw new ProtocolError(
-        `Client sent a ${message.type} message before its manifest`,
-      );
-    }
-    if (entries.length + message.entries.length > MAX_ENTRIES) {
-      throw new ProtocolError(
-        `Manifest has more than ${MAX_ENTRIES} entries`,
-      );
-    }
-    if (entries.length + message.entries.length > maxEntries) {
-      throw new SessionRefusedError(
-        `The manifest has more than the ${maxEntries} entries this server takes in one session (its --max-entries)`,
-      );
-    }
-    manifestBytes += frame.payload.length;
-    if (manifestBytes > MAX_MANIFEST_BYTES) {
-      throw new ProtocolError(
-        `Manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
-      );
-    }
-    if (message.more && message.entries.length === 0) {
-      throw new ProtocolError("Manifest part with no entries and more to come");
-    }
-    entries.push(...message.entries);
-    if (!message.more) break;
-  }
-  checkManifest(entries);
-  return entries;
-}
-
-async function sendDecisions(
-  channel: Channel,
-  decisions: readonly Decision[],
-): Promise<void> {
-  let start = 0;
-  let budget = 0;
-  for (let i = 0; i < decisions.length; i++) {
-    const decision = decisions[i];
-    const cost = decision.action === "refuse"
-      ? 3 * decision.reason.length + 64
-      : 128;
-    if (budget + cost > DECISIONS_CHUNK_BUDGET) {
-      const items = decisions.slice(start, i);
-      await send(channel, { type: "decisions", start, items, more: true });
-      start = i;
-      budget = 0;
-    }
-    budget += cost;
-  }
-  const items = decisions.slice(start);
-  await send(channel, { type: "decisions", start, items, more: false });
-  await channel.flush();
-}
 
 /** The file whose data is arriving. */
 interface Incoming {
@@ -189,36 +105,31 @@ interface Incoming {
   arrived: number;
 }
 
-/** The cause of a local failure to save, fit for the client to read. */
-function saveFailure(error: unknown): string {
-  return clipMessage(`cannot save: ${publicMessage(error)}`);
-}
-
 /** One client session against a destination folder. */
 class Session {
   #channel: Channel;
-  #destination: FileStore;
+  #store: FileStore;
   #emit: EventSink;
-  #limits: SessionLimits;
+  #options: SessionOptions;
   #entries: Entry[] = [];
   #decisions: Decision[] = [];
+  /** Files the client must still send or skip. */
   #open = new Set<number>();
+  /** Files whose kept data the client proved it shares. */
+  #resumable = new Set<number>();
   #incoming: Incoming | null = null;
   /** Files verified by hash, waiting to be put in place together. */
-  #verified: { index: number; sha256: string; incoming: Incoming }[] = [];
+  #verified: VerifiedFile[] = [];
   #verifiedBytes = 0;
   /** The group of verified files being put in place, if any. */
   #committing: Promise<void> = Promise.resolve();
   #result: ReceiveResult = { verified: 0, failed: 0, bytes: 0 };
   #progress: ProgressCounter | null = null;
 
-  constructor(
-    channel: Channel,
-    destination: FileStore,
-    { emit, limits }: SessionOptions,
-  ) {
+  constructor(channel: Channel, store: FileStore, options: SessionOptions) {
     this.#channel = channel;
-    this.#destination = destination;
+    this.#store = store;
+    this.#options = options;
     this.#emit = (event) => {
       if (event.type === "file-start") {
         this.#progress?.start(event.path, event.offset);
@@ -228,21 +139,18 @@ class Session {
       ) {
         this.#progress?.settle(event.path);
       }
-      emit(event);
+      options.emit(event);
     };
-    this.#limits = limits;
   }
 
   async run(): Promise<ReceiveResult> {
+    const reservation = this.#options.budget.reserve();
     try {
-      this.#entries = await receiveManifest(
-        this.#channel,
-        this.#limits.maxEntries,
+      const clock = new SetupClock(
+        this.#options.meter,
+        () => this.#channel.close(),
       );
-      this.#checkSize();
-      const refusal = this.#destination.refuseManifest(this.#entries);
-      if (refusal !== null) throw new SessionRefusedError(refusal);
-      await this.#decide();
+      await clock.watch(() => this.#setUp(reservation, clock));
       await this.#receiveFiles();
       return this.#result;
     } catch (error) {
@@ -255,51 +163,27 @@ class Session {
       if (kept !== null && error instanceof Error) error.message += `; ${kept}`;
       throw error;
     } finally {
-      this.#destination.release();
+      this.#store.release();
+      reservation.release();
     }
   }
 
-  #checkSize(): void {
-    const total = this.#entries.reduce((sum, entry) => sum + entry.size, 0);
-    if (total > this.#limits.maxBytes) {
-      throw new SessionRefusedError(
-        `The files total ${formatBytes(total)}, more than the ${
-          formatBytes(this.#limits.maxBytes)
-        } this server takes in one session (its --max-size)`,
-      );
-    }
-  }
-
-  /** Refuses the session up front when its files cannot fit on the disk. */
-  async #checkSpace(): Promise<void> {
-    let needed = 0;
-    for (const [index, decision] of this.#decisions.entries()) {
-      const entry = this.#entries[index];
-      if (decision.action === "send") needed += entry.size - decision.offset;
-      if (decision.action === "compare" && decision.replace) {
-        needed += entry.size;
-      }
-    }
-    const root = this.#destination.root;
-    if (needed === 0 || root === null) return;
-    const disk = await statfs(root);
-    const free = disk.bavail * disk.bsize;
-    if (needed + SPACE_MARGIN > free) {
-      throw new SessionRefusedError(
-        `Not enough space on the server: the files need ${
-          formatBytes(needed)
-        } and ${formatBytes(Math.max(0, free - SPACE_MARGIN))} is free`,
-      );
-    }
-  }
-
-  async #decide(): Promise<void> {
-    // Hashing kept data or existing files can take a while.
-    await whileBusy(this.#channel, async () => {
-      for (const entry of this.#entries) {
-        this.#decisions.push(await this.#destination.decide(entry));
-      }
-    });
+  /** Everything before the data: manifest, decisions, proofs. */
+  async #setUp(reservation: Reservation, clock: SetupClock): Promise<void> {
+    const { limits } = this.#options;
+    this.#entries = await receiveManifest(
+      this.#channel,
+      limits.maxEntries,
+      reservation,
+    );
+    this.#checkSize();
+    const refusal = this.#store.refuseManifest(this.#entries);
+    if (refusal !== null) throw new SessionRefusedError(refusal);
+    this.#decisions = await decideAll(
+      this.#channel,
+      this.#store,
+      this.#entries,
+    );
     await this.#checkSpace();
     this.#progress = new ProgressCounter(this.#entries, this.#emit);
     for (const [index, decision] of this.#decisions.entries()) {
@@ -316,11 +200,113 @@ class Session {
       }
     }
     await sendDecisions(this.#channel, this.#decisions);
+    const pacer = new Pacer();
     for (const [index, decision] of this.#decisions.entries()) {
       const entry = this.#entries[index];
       if (entry.kind === "folder" && decision.action === "accept") {
-        this.#destination.makeFolder(entry.path);
+        this.#store.makeFolder(entry.path);
+        await pacer.pace();
       }
+    }
+    // Hashing what it is to prove is the client's work, not a stall.
+    clock.extend(this.#bytesToProve() / PROOF_BYTES_PER_MS);
+    const proven = new Map<number, string>();
+    const outcomes = await receiveProofs(
+      this.#channel,
+      this.#decisions,
+      async (index, sha256) => {
+        const same = await this.#store.prove(this.#entries[index], sha256);
+        if (same) proven.set(index, sha256);
+        return same;
+      },
+    );
+    for (const [index, outcome] of outcomes) {
+      this.#settleProof(index, outcome, proven.get(index));
+    }
+  }
+
+  /** Bytes the client hashes for its proofs. */
+  #bytesToProve(): number {
+    let bytes = 0;
+    for (const [index, decision] of this.#decisions.entries()) {
+      if (decision.action === "compare") bytes += this.#entries[index].size;
+      if (decision.action === "send") bytes += decision.offset;
+    }
+    return bytes;
+  }
+
+  /** Acts on what a proof showed: already there, resumable, or neither. */
+  #settleProof(
+    index: number,
+    outcome: ProofOutcome,
+    sha256: string | undefined,
+  ): void {
+    const entry = this.#entries[index];
+    const decision = this.#decisions[index];
+    if (outcome === "unreadable") {
+      this.#close(index, "the client could not read it");
+      return;
+    }
+    if (decision.action === "send") {
+      if (outcome === "match") this.#resumable.add(index);
+      return;
+    }
+    if (outcome === "match") {
+      this.#open.delete(index);
+      this.#result.verified++;
+      this.#emit({
+        type: "file-skipped",
+        path: entry.path,
+        reason: "already-there",
+        sha256,
+      });
+    } else if (decision.action === "compare" && !decision.replace) {
+      this.#close(index, "a different file with this name is already here");
+    }
+  }
+
+  /** Settles an open file as failed for `message`. */
+  #close(index: number, message: string): void {
+    this.#open.delete(index);
+    this.#result.failed++;
+    this.#emit({
+      type: "file-failed",
+      path: this.#entries[index].path,
+      message,
+    });
+  }
+
+  #checkSize(): void {
+    const total = this.#entries.reduce((sum, entry) => sum + entry.size, 0);
+    if (total > this.#options.limits.maxBytes) {
+      throw new SessionRefusedError(
+        `The files total ${formatBytes(total)}, more than the ${
+          formatBytes(this.#options.limits.maxBytes)
+        } this server takes in one session (its --max-size)`,
+      );
+    }
+  }
+
+  /** Refuses the session up front when its files cannot fit on the disk. */
+  async #checkSpace(): Promise<void> {
+    let needed = 0;
+    for (const [index, decision] of this.#decisions.entries()) {
+      const entry = this.#entries[index];
+      if (decision.action === "send") needed += entry.size - decision.offset;
+      if (decision.action === "compare" && decision.replace) {
+        needed += entry.size;
+      }
+    }
+    const root = this.#store.root;
+    if (needed === 0 || root === null) return;
+    const disk = await statfs(root);
+    const free = disk.bavail * disk.bsize;
+    if (needed + SPACE_MARGIN > free) {
+      throw new SessionRefusedError(
+        `Not enough space on the server: the files need ${
+          formatBytes(needed)
+        } and ${formatBytes(Math.max(0, free - SPACE_MARGIN))} is free`,
+      );
     }
   }
 
@@ -379,40 +365,36 @@ class Session {
     this.#incoming = null;
     if (incoming?.partial) {
       await incoming.writer?.abandon();
-      await this.#destination.discard(incoming.partial);
+      await this.#store.discard(incoming.partial);
     }
   }
 
   /**
    * Keeps what arrived of the file in flight when the session ends early,
    * and says so: every byte of it came through an authenticated record,
-   * and the next session resumes from it once the client's prefix hashes
-   * the same.
+   * and the next session resumes from it once the client proves its
+   * prefix is the same.
    */
   async #keepIncoming(): Promise<string | null> {
     const incoming = this.#incoming;
     this.#incoming = null;
     if (incoming === null) return null;
-    if (this.#destination.root === null) {
-      // Written straight out, as on standard output: nothing to resume.
-      return `${incoming.arrived} bytes of ${
-        quote(this.#entries[incoming.index].path)
-      } were written out before it ended`;
-    }
-    let kept = 0;
+    const entry = this.#entries[incoming.index];
+    let kept: number | null = 0;
     if (incoming.partial) {
       try {
         await incoming.writer?.finish();
       } catch {
         // What did reach the disk is still a valid prefix.
       }
-      this.#destination.keep(incoming.partial);
-      kept = (await Deno.stat(incoming.partial.path).catch(() => null))
-        ?.size ?? 0;
-      // Nothing to resume from: leave no empty file behind.
-      if (kept === 0) await this.#destination.discard(incoming.partial);
+      kept = await this.#store.keep(incoming.partial).catch(() => 0);
     }
-    const entry = this.#entries[incoming.index];
+    if (kept === null) {
+      // Written straight out, as on standard output: nothing to resume.
+      return `${incoming.arrived} bytes of ${
+        quote(entry.path)
+      } were written out before it ended`;
+    }
     return `kept ${kept} of ${entry.size} bytes of ${
       quote(entry.path)
     } to resume (${incoming.arrived} arrived in this session)`;
@@ -428,7 +410,7 @@ class Session {
     incoming.partial = null;
     await incoming.writer?.abandon();
     incoming.writer = null;
-    if (partial) this.#destination.keep(partial);
+    if (partial) await this.#store.keep(partial).catch(() => 0);
   }
 
   async #write(incoming: Incoming, frame: Frame): Promise<void> {
@@ -475,54 +457,49 @@ class Session {
     return this.#entries[index];
   }
 
+  async #startFile(index: number, offset: number): Promise<void> {
+    const entry = this.#claim(index, "a file");
+    const decision = this.#decisions[index];
+    const resumable = decision.action === "send" && this.#resumable.has(index)
+      ? decision.offset
+      : 0;
+    if (offset !== 0 && offset !== resumable) {
+      throw new ProtocolError(
+        `Client sent ${quote(entry.path)} from offset ${offset}, ${
+          resumable === 0
+            ? "the server offered only 0"
+            : `the server offered 0 or ${resumable}`
+        }`,
+      );
+    }
+    let partial: PartialFile | null = null;
+    let failure: string | null = null;
+    try {
+      partial = await this.#store.createPartial(entry, offset);
+    } catch (error) {
+      failure = saveFailure(error);
+    }
+    this.#incoming = {
+      index,
+      partial,
+      writer: partial && new WriteBehind(partial.file, entry.size - offset),
+      failure,
+      hash: partial?.hash ?? (offset === 0 ? newHash() : null),
+      received: offset,
+      arrived: 0,
+    };
+    this.#emit({
+      type: "file-start",
+      path: entry.path,
+      size: entry.size,
+      offset,
+    });
+  }
+
   async #handle(message: ClientMessage): Promise<void> {
     switch (message.type) {
-      case "file": {
-        const entry = this.#claim(message.index, "a file");
-        const decision = this.#decisions[message.index];
-        if (decision.action === "compare" && !decision.replace) {
-          throw new ProtocolError(
-            `Client sent ${
-              quote(entry.path)
-            }, which the server refused to replace`,
-          );
-        }
-        const offered = decision.action === "send" ? decision.offset : 0;
-        if (message.offset !== 0 && message.offset !== offered) {
-          throw new ProtocolError(
-            `Client sent ${
-              quote(entry.path)
-            } from offset ${message.offset}, the server offered 0 or ${offered}`,
-          );
-        }
-        let partial: PartialFile | null = null;
-        let failure: string | null = null;
-        try {
-          partial = await this.#destination.createPartial(
-            entry,
-            message.offset,
-          );
-        } catch (error) {
-          failure = saveFailure(error);
-        }
-        this.#incoming = {
-          index: message.index,
-          partial,
-          writer: partial &&
-            new WriteBehind(partial.file, entry.size - message.offset),
-          failure,
-          hash: partial?.hash ?? (message.offset === 0 ? newHash() : null),
-          received: message.offset,
-          arrived: 0,
-        };
-        this.#emit({
-          type: "file-start",
-          path: entry.path,
-          size: entry.size,
-          offset: message.offset,
-        });
-        return;
-      }
+      case "file":
+        return await this.#startFile(message.index, message.offset);
       case "end":
         return await this.#end(message.index, message.sha256);
       case "abort": {
@@ -543,31 +520,11 @@ class Session {
       }
       case "skip": {
         const entry = this.#claim(message.index, "a skip");
-        const decision = this.#decisions[message.index];
-        if (message.reason !== "unreadable" && decision.action !== "compare") {
-          throw new ProtocolError(
-            `Client skipped ${
-              quote(entry.path)
-            } as ${message.reason}, but the server had no file to compare`,
-          );
-        }
-        if (message.reason === "same" && decision.action === "compare") {
-          this.#result.verified++;
-          this.#emit({
-            type: "file-skipped",
-            path: entry.path,
-            reason: "already-there",
-            sha256: decision.sha256,
-          });
-          return;
-        }
         this.#result.failed++;
         this.#emit({
           type: "file-failed",
           path: entry.path,
-          message: message.reason === "conflict"
-            ? "a different file with this name is already here"
-            : "the client could not read it",
+          message: "the client could not read it",
         });
         return;
       }
@@ -611,7 +568,12 @@ class Session {
       await this.#failSaving(incoming, error);
     }
     this.#incoming = null;
-    this.#verified.push({ index, sha256, incoming });
+    this.#verified.push({
+      index,
+      sha256,
+      partial: incoming.partial,
+      failure: incoming.failure,
+    });
     this.#verifiedBytes += entry.size;
     if (
       this.#verified.length >= COMMIT_FILES ||
@@ -634,71 +596,19 @@ class Session {
     this.#committing.catch(() => {});
   }
 
-  /**
-   * Puts the verified files under their final names and confirms each to
-   * the client. Many small files are flushed to disk together and each
-   * folder is synced once, instead of two syncs per file.
-   */
+  /** Puts the files verified so far in place and confirms each. */
   async #commit(): Promise<void> {
     const group = this.#verified;
     this.#verified = [];
     this.#verifiedBytes = 0;
-    const failures = new Map<number, string>();
-    for (let at = 0; at < group.length; at += SEAL_PARALLEL) {
-      await Promise.all(
-        group.slice(at, at + SEAL_PARALLEL).map(async ({ index, incoming }) => {
-          if (incoming.partial === null) return;
-          try {
-            await this.#destination.seal(incoming.partial);
-          } catch (error) {
-            failures.set(index, saveFailure(error));
-          }
-        }),
-      );
-    }
-    const folders: string[] = [];
-    const checked = new Set<string>();
-    for (const { index, incoming } of group) {
-      const failure = failures.get(index) ?? incoming.failure;
-      if (failure !== null) {
-        failures.set(index, failure);
-        if (incoming.partial) await this.#destination.discard(incoming.partial);
-        continue;
-      }
-      try {
-        const folder = this.#destination.install(incoming.partial!, checked);
-        if (folder !== null) folders.push(folder);
-      } catch (error) {
-        await this.#destination.discard(incoming.partial!);
-        failures.set(index, saveFailure(error));
-      }
-    }
-    try {
-      await this.#destination.syncFolders(folders);
-    } catch (error) {
-      // The files are in place; only their durability is in doubt.
-      for (const { index } of group) {
-        if (!failures.has(index)) failures.set(index, saveFailure(error));
-      }
-    }
-    for (const { index, sha256 } of group) {
-      const entry = this.#entries[index];
-      const message = failures.get(index);
-      if (message !== undefined) {
-        this.#result.failed++;
-        this.#emit({ type: "file-failed", path: entry.path, message });
-        await send(this.#channel, { type: "failed", index, message });
-        continue;
-      }
-      this.#result.verified++;
-      this.#emit({
-        type: "file-verified",
-        path: entry.path,
-        size: entry.size,
-        sha256,
-      });
-      await send(this.#channel, { type: "verified", index, sha256 });
-    }
+    await commitGroup(
+      group,
+      this.#entries,
+      this.#store,
+      this.#channel,
+      this.#emit,
+      this.#result,
+    );
   }
 
   async #finish(): Promise<void> {
@@ -723,9 +633,10 @@ class Session {
         entry.kind === "folder" && this.#decisions[i].action === "accept"
       )
       .sort((a, b) => b.path.length - a.path.length);
+    const pacer = new Pacer();
     for (const folder of folders) {
       try {
-        await this.#destination.finishFolder(folder);
+        await this.#store.finishFolder(folder);
       } catch (error) {
         this.#emit({
           type: "warning",
@@ -734,6 +645,7 @@ class Session {
           }`,
         });
       }
+      await pacer.pace();
     }
     await send(this.#channel, {
       type: "summary",
@@ -746,16 +658,16 @@ class Session {
 
 /**
  * Runs one client session over an established `channel`, writing into
- * `destination`. A protocol violation is reported to the client, then
- * rethrown; partial files are never left under a final name.
+ * `store`. A protocol violation is reported to the client, then rethrown;
+ * partial files are never left under a final name.
  */
 export async function receiveSession(
   channel: Channel,
-  destination: FileStore,
+  store: FileStore,
   options: SessionOptions,
 ): Promise<ReceiveResult> {
   try {
-    return await new Session(channel, destination, options).run();
+    return await new Session(channel, store, options).run();
   } catch (error) {
     if (
       !(error instanceof RemoteError) &&

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Channel, ConnectionClosedError, whileBusy } from "./channel.ts";
+import { type Channel, ConnectionClosedError } from "./channel.ts";
 import {
   type ClientMessage,
   clipMessage,
@@ -24,7 +24,9 @@ import {
 } from "../protocol.ts";
 import { fileErrorReason, RemoteError } from "./errors.ts";
 import { type EventSink, ProgressCounter } from "./events.ts";
-import { hashFile, hashPrefix, newHash, peekDigest } from "./hash.ts";
+import { type Hash, newHash } from "./hash.ts";
+import { Confirmations } from "./confirmations.ts";
+import { exchangeProofs } from "./send_proofs.ts";
 import { fileIdentity, type LocalEntry } from "./scan.ts";
 
 /** Totals of one session, from the client's point of view. */
@@ -246,81 +248,6 @@ async function receiveDecisions(
   return decisions;
 }
 
-/** Tracks the files sent and waits for the server's word on each. */
-class Confirmations {
-  #pending = new Map<number, { entry: LocalEntry; sha256: string }>();
-  #entries: readonly LocalEntry[];
-  #emit: EventSink;
-
-  constructor(entries: readonly LocalEntry[], emit: EventSink) {
-    this.#entries = entries;
-    this.#emit = emit;
-  }
-
-  expect(index: number, sha256: string): void {
-    this.#pending.set(index, { entry: this.#entries[index], sha256 });
-  }
-
-  /** Handles messages until the server's summary; rejects on errors. */
-  async run(channel: Channel): Promise<void> {
-    for (;;) {
-      const message = await receiveMessage(channel, "confirmations");
-      switch (message.type) {
-        case "verified": {
-          const sent = this.#take(message.index);
-          if (message.sha256 !== sent.sha256) {
-            this.#emit({
-              type: "file-failed",
-              path: sent.entry.path,
-              message:
-                `server's hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
-            });
-          } else {
-            this.#emit({
-              type: "file-verified",
-              path: sent.entry.path,
-              size: sent.entry.size,
-              sha256: message.sha256,
-            });
-          }
-          break;
-        }
-        case "failed": {
-          const sent = this.#take(message.index);
-          this.#emit({
-            type: "file-failed",
-            path: sent.entry.path,
-            message: `server: ${sanitize(message.message)}`,
-          });
-          break;
-        }
-        case "summary":
-          if (this.#pending.size > 0) {
-            throw new ProtocolError(
-              `Server ended the session without confirming ${this.#pending.size} files`,
-            );
-          }
-          return;
-        default:
-          throw new ProtocolError(
-            `Server sent an unexpected ${message.type} message`,
-          );
-      }
-    }
-  }
-
-  #take(index: number): { entry: LocalEntry; sha256: string } {
-    const sent = this.#pending.get(index);
-    if (sent === undefined) {
-      throw new ProtocolError(
-        `Server confirmed file ${index}, which is not awaiting confirmation`,
-      );
-    }
-    this.#pending.delete(index);
-    return sent;
-  }
-}
-
 /** Raised when a source file changes while it is being read. */
 class SourceChangedError extends Error {
   constructor(message: string) {
@@ -333,8 +260,11 @@ class SourceChangedError extends Error {
 interface FileStream {
   channel: Channel;
   entry: LocalEntry;
-  /** What the server kept of the file from an interrupted session. */
-  kept: { offset: number; sha256: string } | null;
+  /**
+   * Where to resume, with the hash of the bytes before it, when the server
+   * proved to hold them.
+   */
+  resume: { offset: number; hash: Hash } | null;
   /** Two read buffers, used in turn. */
   buffers: readonly [Uint8Array, Uint8Array];
   /** Announces the file from `offset`, once the file is known readable. */
@@ -343,13 +273,12 @@ interface FileStream {
 
 /**
  * Streams one file as data frames and returns its SHA-256: from where the
- * server's kept data ends when the first bytes of the file hash the same,
- * from 0 otherwise. The next chunk is read from disk while the current one
+ * server's kept data ends when it matched, from 0 otherwise. The next chunk is read from disk while the current one
  * is hashed, sealed and sent. Throws {@link SourceChangedError} when the
  * file is not what was scanned.
  */
 async function streamFile(
-  { channel, entry, kept, buffers, start }: FileStream,
+  { channel, entry, resume, buffers, start }: FileStream,
   onBytes: (count: number) => void,
 ): Promise<string> {
   // Opening follows links and blocks on a FIFO: check what is there now
@@ -363,20 +292,9 @@ async function streamFile(
   if (fileIdentity(file.statSync()) !== entry.identity) {
     throw new SourceChangedError("it was replaced by another file");
   }
-  let hash = newHash();
-  let offset = 0;
-  if (kept !== null) {
-    const prefix = await whileBusy(
-      channel,
-      () => hashPrefix(file, kept.offset),
-    );
-    if (prefix !== null && peekDigest(prefix) === kept.sha256) {
-      hash = prefix;
-      offset = kept.offset;
-    } else {
-      await file.seek(0, Deno.SeekMode.Start);
-    }
-  }
+  const hash = resume?.hash ?? newHash();
+  const offset = resume?.offset ?? 0;
+  if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
   await start(offset);
   let unread = entry.size - offset;
   let turn = 0;
@@ -423,6 +341,37 @@ async function streamFile(
 }
 
 /**
+ * Checks that each decision is one the server may give for its entry,
+ * before anything is hashed or sent.
+ */
+function checkDecisions(
+  entries: readonly LocalEntry[],
+  decisions: readonly Decision[],
+): void {
+  for (const [index, decision] of decisions.entries()) {
+    const entry = entries[index];
+    if (decision.action === "refuse") continue;
+    if (entry.kind === "folder" && decision.action !== "accept") {
+      throw new ProtocolError(
+        `Server answered ${decision.action} for folder ${quote(entry.path)}`,
+      );
+    }
+    if (entry.kind === "file" && decision.action === "accept") {
+      throw new ProtocolError(
+        `Server answered accept for file ${quote(entry.path)}`,
+      );
+    }
+    if (decision.action === "send" && decision.offset > entry.size) {
+      throw new ProtocolError(
+        `Server offered to resume ${
+          quote(entry.path)
+        } from offset ${decision.offset}, beyond its size`,
+      );
+    }
+  }
+}
+
+/**
  * Runs one attempt of `run` over an established `channel`: sends what the
  * server does not have yet, resuming files it kept, and reports each
  * outcome through the run.
@@ -435,8 +384,16 @@ export async function sendEntries(
   run.deferred.clear();
   await sendManifest(channel, entries);
   const decisions = await receiveDecisions(channel, entries.length);
+  checkDecisions(entries, decisions);
+  const proofs = await exchangeProofs(
+    channel,
+    entries,
+    decisions,
+    (index) => run.confirmedHash(index),
+    () => receiveMessage(channel, "the server's answers to the proofs"),
+  );
   const confirmations = new Confirmations(entries, emit);
-  const reading = confirmations.run(channel);
+  const reading = confirmations.run(channel, receiveMessage);
   // If the server fails the session, stop sending at once.
   const readingFailed = reading.catch((error) => {
     channel.close();
@@ -467,43 +424,25 @@ export async function sendEntries(
         });
         continue;
       }
-      if (entry.kind === "folder") {
-        if (decision.action !== "accept") {
-          throw new ProtocolError(
-            `Server answered ${decision.action} for folder ${
-              quote(entry.path)
-            }`,
-          );
-        }
+      if (entry.kind === "folder") continue;
+      const proof = proofs.get(index);
+      if (proof?.unreadable !== undefined) {
+        // The server was told with the proof and settled it.
+        emit({
+          type: "file-failed",
+          path: entry.path,
+          message: `cannot read: ${proof.unreadable}`,
+        });
         continue;
       }
-      if (decision.action === "accept") {
-        throw new ProtocolError(
-          `Server answered accept for file ${quote(entry.path)}`,
-        );
-      }
       if (decision.action === "compare") {
-        let local: string;
-        try {
-          local = await run.confirmedHash(index) ??
-            await whileBusy(channel, () => hashFile(entry.source));
-        } catch (error) {
-          emit({
-            type: "file-failed",
-            path: entry.path,
-            message: `cannot read: ${fileErrorReason(error)}`,
-          });
-          await send(channel, { type: "skip", index, reason: "unreadable" });
-          continue;
-        }
-        if (local === decision.sha256) {
+        if (proof!.match) {
           emit({
             type: "file-skipped",
             path: entry.path,
             reason: "already-there",
-            sha256: local,
+            sha256: proof!.sha256!,
           });
-          await send(channel, { type: "skip", index, reason: "same" });
           continue;
         }
         if (!decision.replace) {
@@ -513,18 +452,11 @@ export async function sendEntries(
             message:
               "a different file with this name is on the server (start the server with --overwrite to replace it)",
           });
-          await send(channel, { type: "skip", index, reason: "conflict" });
           continue;
         }
-      } else if (decision.offset > entry.size) {
-        throw new ProtocolError(
-          `Server offered to resume ${
-            quote(entry.path)
-          } from offset ${decision.offset}, beyond its size`,
-        );
       }
-      const kept = decision.action === "send" && decision.offset > 0
-        ? { offset: decision.offset, sha256: decision.sha256! }
+      const resume = decision.action === "send" && proof?.match && proof.prefix
+        ? { offset: decision.offset, hash: proof.prefix }
         : null;
       let started = false;
       const start = async (offset: number) => {
@@ -539,7 +471,7 @@ export async function sendEntries(
       };
       try {
         const sha256 = await streamFile(
-          { channel, entry, kept, buffers, start },
+          { channel, entry, resume, buffers, start },
           (count) => {
             run.addBytes(count);
           },

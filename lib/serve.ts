@@ -12,6 +12,7 @@ import type { FileStore } from "./file_store.ts";
 import { GuessLimiter } from "./guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "./handshake.ts";
 import { IdleTimeoutStream } from "./idle.ts";
+import type { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
 import { encodeHello, HELLO_FLAG_BUSY, Role } from "../protocol.ts";
 
@@ -51,6 +52,8 @@ export interface ServeOptions {
   idleTimeoutMs: number;
   /** What one session may send. */
   limits: SessionLimits;
+  /** What all sessions together may hold in memory. */
+  budget: MemoryBudget;
   /** Stops the service: no new connections, open ones are closed. */
   signal?: AbortSignal;
 }
@@ -154,6 +157,8 @@ async function handle(
       const result = await receiveSession(channel, options.store(), {
         emit: (event) => report({ ...event, peer }),
         limits: options.limits,
+        budget: options.budget,
+        meter: stream,
       });
       report({
         type: "done",

@@ -9,7 +9,7 @@
  */
 
 import type { Decision, Entry } from "../protocol.ts";
-import type { FileStore, PartialFile } from "./file_store.ts";
+import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import { newHash } from "./hash.ts";
 
 /** Standard output as the one file of one session. */
@@ -55,6 +55,11 @@ export class StdoutStore implements FileStore {
     return Promise.resolve({ action: "send", offset: 0 });
   }
 
+  /** Never called: no decision asks for a proof. */
+  prove(_entry: Entry, _sha256: string): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
   /** Never called: folders are refused with the manifest. */
   makeFolder(path: string): void {
     throw new Error(`Cannot make folder ${path} on standard output`);
@@ -65,12 +70,7 @@ export class StdoutStore implements FileStore {
     if (offset !== 0) {
       return Promise.reject(new Error("Standard output cannot resume"));
     }
-    return Promise.resolve({
-      entry,
-      path: "",
-      file: this.#output,
-      hash: newHash(),
-    });
+    return Promise.resolve({ entry, file: this.#output, hash: newHash() });
   }
 
   /** Nothing to make durable or to give metadata to. */
@@ -79,12 +79,12 @@ export class StdoutStore implements FileStore {
   }
 
   /** No name to give: the data is already out. */
-  install(_partial: PartialFile): string | null {
+  install(_partial: PartialFile): FolderSync | null {
     return null;
   }
 
   /** No folder to sync. */
-  syncFolders(_folders: Iterable<string>): Promise<void> {
+  syncFolders(_folders: Iterable<FolderSync>): Promise<void> {
     return Promise.resolve();
   }
 
@@ -94,7 +94,9 @@ export class StdoutStore implements FileStore {
   }
 
   /** Nothing is kept for a later session. */
-  keep(_partial: PartialFile): void {}
+  keep(_partial: PartialFile): Promise<number | null> {
+    return Promise.resolve(null);
+  }
 
   /** Never called: folders are refused with the manifest. */
   finishFolder(_entry: Entry): Promise<void> {

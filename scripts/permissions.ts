@@ -13,31 +13,20 @@
  */
 
 /**
- * Flags for `server.ts` and `ft-server`.
+ * Flags for `server.ts` and `ft-server`: all of them.
  *
- * - `--allow-net`: listens on the `--host` and `--port` given at run time
- *   (port 0 picks any free one).
- * - `--allow-read`: looks into the `--dir` folder (what is already there,
- *   the hashes of files it has or resumes), and reads `--code-file`,
- *   `--cert` and `--key`.
- * - `--allow-write`: creates the `--dir` folder and what it receives,
- *   gives files their modes, renames finished ones into place and deletes
- *   stale partial files.
- * - `--allow-env=FT_CODE`: the code, when neither `--code` nor
- *   `--code-file` gives it. Asking for it is what needs the permission,
- *   whether or not it is set.
- * - `--allow-sys=networkInterfaces,statfs`: `networkInterfaces` lists the
- *   addresses to show clients when listening on 0.0.0.0 or ::, the
- *   default; `statfs` (from `node:fs/promises`) checks that the files of a
- *   session fit on the disk before any is written.
+ * The server acts on the folders of its destination by descriptor, so
+ * that a local user who can write into the destination cannot redirect a
+ * file it puts in place by swapping a folder for a link: on Linux every
+ * name is reached through `/proc/self/fd/N/NAME`, like the `*at` system
+ * calls. Deno 2.9 grants paths below `/proc/self/fd` only with
+ * `--allow-all`, as they could reach files outside any narrower grant;
+ * the server's read, write and net grants could not be narrowed anyway,
+ * since folders, files and ports are only known when it runs. Under
+ * narrower flags the server still works, checking folders by path, and
+ * says so at start when other users can write into its destination.
  */
-export const SERVER_PERMISSIONS: readonly string[] = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env=FT_CODE",
-  "--allow-sys=networkInterfaces,statfs",
-];
+export const SERVER_PERMISSIONS: readonly string[] = ["--allow-all"];
 
 /**
  * Flags for `client.ts` and `ft-client`.

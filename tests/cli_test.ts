@@ -242,7 +242,7 @@ Deno.test("--version and --help answer on stdout with status 0", async () => {
     assert.equal(version.code, 0);
     assert.match(
       new TextDecoder().decode(version.stdout),
-      new RegExp(`^ft-${program} \\d+\\.\\d+\\.\\d+ \\(protocol 2, Deno `),
+      new RegExp(`^ft-${program} \\d+\\.\\d+\\.\\d+ \\(protocol 3, Deno `),
     );
     const help = await run(["--help"]);
     assert.equal(help.code, 0);

@@ -8,7 +8,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FaultProxy } from "./fault_proxy.ts";
-import { randomFile, runClient, startServer } from "./helpers.ts";
+import {
+  listTree,
+  randomFile,
+  runClient,
+  stagedFiles,
+  stagedPath,
+  startServer,
+} from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -80,7 +87,8 @@ Deno.test({
         /Not enough space on the server: the files need 40\.0 MiB and [\d.]+ MiB is free/,
       );
       await server.waitFor(/error: Not enough space on the server/);
-      assert.deepEqual([...Deno.readDirSync(disk.path)], []);
+      assert.deepEqual(await listTree(disk.path), []);
+      assert.deepEqual(await stagedFiles(disk.path), []);
     } finally {
       await Deno.remove(source, { recursive: true });
     }
@@ -106,7 +114,7 @@ Deno.test({
       const args = [`127.0.0.1:${proxy.port}`, join(source, "big.bin")];
       const client = runClient(args);
       // Once data flows, hold it and fill the disk behind the server's back.
-      const partial = join(dest, ".big.bin.ftpart");
+      const partial = stagedPath(dest, "big.bin");
       const deadline = Date.now() + 20_000;
       while (((await Deno.stat(partial).catch(() => null))?.size ?? 0) === 0) {
         assert.ok(Date.now() < deadline, "data never arrived");

@@ -6,6 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { PART_SUFFIX, STAGING_NAME, stagingId } from "../lib/staging.ts";
 
 /** The repository's top folder. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -224,6 +225,8 @@ export async function listTree(folder: string): Promise<string[]> {
   async function walk(dir: string, prefix: string): Promise<void> {
     for await (const entry of Deno.readDir(dir)) {
       const relative = prefix + entry.name;
+      // The server's private staging folder: see stagedFiles.
+      if (relative === STAGING_NAME) continue;
       if (entry.isDirectory) {
         found.push(relative + "/");
         await walk(`${dir}/${entry.name}`, relative + "/");
@@ -234,6 +237,30 @@ export async function listTree(folder: string): Promise<string[]> {
   }
   await walk(folder, "");
   return found.sort();
+}
+
+/**
+ * The files in the server's staging folder under `dest`: data being
+ * received or kept to resume (`ID.part`) and their records (`ID.rec`).
+ */
+export async function stagedFiles(dest: string): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${dest}/${STAGING_NAME}`)) {
+      found.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found.sort();
+}
+
+/**
+ * Where the server stages the data of `path` under `dest` (a destination
+ * that compares names exactly, as on Linux).
+ */
+export function stagedPath(dest: string, path: string): string {
+  return `${dest}/${STAGING_NAME}/${stagingId(path)}${PART_SUFFIX}`;
 }
 
 /** A connected pair of real loopback TCP sockets. */

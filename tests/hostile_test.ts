@@ -35,9 +35,12 @@ import {
   runClient,
   type ServerProcess,
   sleep,
+  stagedFiles,
+  stagedPath,
   startServer,
   tempDir,
 } from "./helpers.ts";
+import { STAGING_NAME } from "../lib/staging.ts";
 import {
   type Ending,
   fileEntry,
@@ -67,8 +70,8 @@ const encoder = new TextEncoder();
 const SERVER_HELLO = encodeHello(Role.Receiver);
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-const PARTIAL = /\.ftpart$/;
-const KEPT = /(^|\/)\.[^/]+\.ftpart$/;
+/** Data the server keeps to resume from, in its private staging folder. */
+const KEPT = /^dest\/\.ft-staging\/[0-9a-f]{64}\.(part|rec)$/;
 /** The line the guess limiter adds before the error of a failed exchange. */
 const FAILED_KEY_EXCHANGE =
   /\] failed key exchange: the next attempt from 127\.0\.0\.1 waits 500 ms$/;
@@ -216,9 +219,9 @@ class Harness {
   }
 
   /**
-   * Asserts that outside is empty and that whatever the server kept in
-   * dest to resume from is hidden, never under a final name; then removes
-   * it, so that the next case starts afresh.
+   * Asserts that outside is unchanged and that whatever the server kept to
+   * resume from is in its staging folder, never under a final name; then
+   * removes it, so that the next case starts afresh.
    */
   async assertClean(): Promise<void> {
     assert.deepEqual(
@@ -226,10 +229,9 @@ class Harness {
       this.outsideHolds,
       "nothing was written outside",
     );
-    for (const path of await listTree(this.dest)) {
-      if (!PARTIAL.test(path)) continue;
-      assert.match(path, KEPT, "kept data is hidden");
-      await Deno.remove(join(this.dest, path));
+    for (const name of await stagedFiles(this.dest)) {
+      assert.match(`dest/${STAGING_NAME}/${name}`, KEPT, "only kept data");
+      await Deno.remove(join(this.dest, STAGING_NAME, name));
     }
   }
 
@@ -240,13 +242,10 @@ class Harness {
    */
   async waitForPartial(name: string, size: number): Promise<void> {
     const deadline = Date.now() + 10_000;
+    const path = stagedPath(this.dest, name);
     while (Date.now() < deadline) {
-      for await (const entry of Deno.readDir(this.dest)) {
-        if (entry.name.startsWith(`.${name}.`) && PARTIAL.test(entry.name)) {
-          const info = await Deno.stat(join(this.dest, entry.name));
-          if (info.size <= size) return;
-        }
-      }
+      const info = await Deno.stat(path).catch(() => null);
+      if (info !== null && info.size <= size) return;
       await sleep(10);
     }
     throw new Error(`No partial file for ${name} appeared`);
@@ -513,31 +512,52 @@ Deno.test("hostile: invalid manifest paths are refused", async (t) => {
     assert.deepEqual(h.linesSince(mark), []);
     await h.assertClean();
   });
-  await h.step(t, "a legal path too long for the server's disk", async () => {
-    // 4070 bytes is legal, but below the destination it exceeds PATH_MAX:
-    // that entry is refused with the cause, and the session goes on.
-    const long = ("d".repeat(200) + "/").repeat(20) + "x".repeat(70);
-    const client = await h.connect();
-    await client.handshake();
-    const decisions = await offer(client, [fileEntry(long, 1)]);
-    assert.deepEqual(
-      decisions.type === "decisions" && decisions.items,
-      [{
-        action: "refuse",
-        reason: "cannot be saved here: File name too long",
-      }],
-    );
-    await client.send({ type: "done" });
-    assert.deepEqual(await client.readToEnd(), {
-      messages: [{ type: "summary", verified: 0, failed: 1 }],
-      reset: false,
-    });
-    await h.assertClean();
-    assert.equal(
-      await Deno.lstat(join(h.dest, "d".repeat(200))).catch(() => null),
-      null,
-    );
-  });
+  await h.step(
+    t,
+    "a legal path longer than PATH_MAX below the destination",
+    async () => {
+      // 4070 bytes is legal, but below the destination it exceeds PATH_MAX:
+      // the server reaches each folder from the one before by descriptor,
+      // so the file is still saved, and still nowhere else.
+      const long = ("d".repeat(200) + "/").repeat(20) + "x".repeat(70);
+      const client = await h.connect();
+      await client.handshake();
+      const decisions = await offer(client, [fileEntry(long, 1)]);
+      assert.deepEqual(
+        decisions.type === "decisions" && decisions.items,
+        [{ action: "send", offset: 0 }],
+      );
+      await client.send({ type: "file", index: 0, offset: 0 });
+      await client.data(encoder.encode("z"));
+      await client.send({
+        type: "end",
+        index: 0,
+        sha256: sha256(encoder.encode("z")),
+      });
+      await client.send({ type: "done" });
+      assert.deepEqual(await client.readToEnd(), {
+        messages: [
+          { type: "verified", index: 0, sha256: sha256(encoder.encode("z")) },
+          { type: "summary", verified: 1, failed: 0 },
+        ],
+        reset: false,
+      });
+      // Read back one folder at a time, as no single path reaches it.
+      const read = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `cd "$1" && for i in $(seq 20); do cd ${
+            "d".repeat(200)
+          } || exit 1; done && cat ${"x".repeat(70)}`,
+          "sh",
+          h.dest,
+        ],
+      }).output();
+      assert.equal(new TextDecoder().decode(read.stdout), "z");
+      await Deno.remove(join(h.dest, "d".repeat(200)), { recursive: true });
+      await h.assertClean();
+    },
+  );
   await h.step(
     t,
     "the same server serves a normal client",
@@ -1125,14 +1145,18 @@ Deno.test("hostile: malformed control messages", async (t) => {
     }));
   await h.step(
     t,
-    "a skip as same for a file the server did not have",
+    "a proof for a file whose decision asked for none",
     () =>
       h.rejects({
-        phrase: "but the server had no file to compare",
+        phrase: "Client sent proofs out of order",
         absent: ["skipped.txt"],
         act: async (c) => {
           await offer(c, [fileEntry("skipped.txt", 1)]);
-          await c.send({ type: "skip", index: 0, reason: "same" });
+          await c.send({
+            type: "proofs",
+            items: [{ index: 0, sha256: "0".repeat(64) }],
+            more: false,
+          });
         },
       }),
   );

@@ -9,14 +9,17 @@ import { join } from "node:path";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
   type Finished,
+  listTree,
   randomFile,
   ROOT,
   runClient,
   sleep,
+  stagedPath,
   startServer,
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
+import { STAGING_NAME } from "../lib/staging.ts";
 
 const MiB = 1024 * 1024;
 /** Bytes of one data record: the most a cut may cost, per interruption. */
@@ -81,7 +84,7 @@ Deno.test("a client killed at several points resumes with the same command", asy
   const data = await randomFile(join(source.path, "big.bin"), size);
   await using server = await startServer(["--dir", dest.path]);
   const args = [`127.0.0.1:${server.port}`, join(source.path, "big.bin")];
-  const partial = join(dest.path, ".big.bin.ftpart");
+  const partial = stagedPath(dest.path, "big.bin");
   const kills = [20, 80, 150].map((n) => n * MiB);
   for (const [i, at] of kills.entries()) {
     const client = spawnClient(args);
@@ -104,7 +107,7 @@ Deno.test("a client killed at several points resumes with the same command", asy
   // bound: at most one chunk per interruption.
   const again = bytesReceived(log, size) - size;
   assert.ok(again >= 0 && again <= kills.length * CHUNK, `${again} again`);
-  assert.deepEqual([...Deno.readDirSync(dest.path)].map((e) => e.name), [
+  assert.deepEqual(await listTree(dest.path), [
     "big.bin",
   ]);
 });
@@ -120,7 +123,7 @@ Deno.test("a server killed and restarted on its port: the client's retries resum
     `127.0.0.1:${port}`,
     join(source.path, "big.bin"),
   ]);
-  await waitForSize(join(dest.path, ".big.bin.ftpart"), 30 * MiB);
+  await waitForSize(stagedPath(dest.path, "big.bin"), 30 * MiB);
   await first.stop();
   await using second = await startServer([
     "--dir",
@@ -245,7 +248,7 @@ Deno.test("SIGTERM stops the server gracefully, keeping what arrived", async () 
     `127.0.0.1:${proxy.port}`,
     join(source.path, "big.bin"),
   ]);
-  await waitForSize(join(dest.path, ".big.bin.ftpart"), 10 * MiB);
+  await waitForSize(stagedPath(dest.path, "big.bin"), 10 * MiB);
   proxy.pause();
   const stopped = Date.now();
   server.child.kill("SIGTERM");
@@ -254,16 +257,17 @@ Deno.test("SIGTERM stops the server gracefully, keeping what arrived", async () 
   assert.ok(Date.now() - stopped < 5000, "exits within a few seconds");
   assert.match(exit.stderr, /stopping: no new connections/);
   assert.match(exit.stderr, /kept \d+ of \d+ bytes of "big\.bin" to resume/);
-  assert.ok((await Deno.stat(join(dest.path, ".big.bin.ftpart"))).size > 0);
+  assert.ok((await Deno.stat(stagedPath(dest.path, "big.bin"))).size > 0);
   proxy.resume();
   assert.equal((await finish(client)).code, 1);
 });
 
 Deno.test("kept data older than --keep-partial is deleted when the server starts", async () => {
   await using dest = await tempDir();
-  await Deno.mkdir(join(dest.path, "sub"));
-  const old = join(dest.path, "sub", ".old.bin.ftpart");
-  const fresh = join(dest.path, ".fresh.bin.ftpart");
+  // The staging folder as an earlier run of the server left it.
+  await Deno.mkdir(join(dest.path, STAGING_NAME), { mode: 0o700 });
+  const old = stagedPath(dest.path, "sub/old.bin");
+  const fresh = stagedPath(dest.path, "fresh.bin");
   await Deno.writeFile(old, new Uint8Array(1000));
   await Deno.writeFile(fresh, new Uint8Array(10));
   const twoDaysAgo = new Date(Date.now() - 2 * 86400_000);
@@ -304,7 +308,7 @@ Deno.test("session limits: too large a session is refused up front, a busy serve
     big.stderr,
     /more than the 2\.0 MiB this server takes in one session/,
   );
-  assert.deepEqual([...Deno.readDirSync(dest.path)], []);
+  assert.deepEqual(await listTree(dest.path), []);
   for (const name of ["1", "2", "3", "4"]) {
     await Deno.writeTextFile(join(source.path, `${name}.txt`), name);
   }
@@ -317,7 +321,7 @@ Deno.test("session limits: too large a session is refused up front, a busy serve
     many.stderr,
     /more than the 3 entries this server takes in one session \(its --max-entries\)/,
   );
-  assert.deepEqual([...Deno.readDirSync(dest.path)], []);
+  assert.deepEqual(await listTree(dest.path), []);
   // The only slot is held by a silent peer until the idle timeout frees it;
   // the client is turned away as busy meanwhile, and retries.
   await Deno.writeTextFile(join(source.path, "small.txt"), "small\n");
@@ -348,7 +352,7 @@ Deno.test("a source file that changes while it is sent is reported, never confir
   await using server = await startServer(["--dir", dest.path]);
   await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
   const client = spawnClient([`127.0.0.1:${proxy.port}`, path]);
-  await waitForSize(join(dest.path, ".moving.bin.ftpart"), 0);
+  await waitForSize(stagedPath(dest.path, "moving.bin"), 0);
   proxy.pause();
   // Appended to, as a log file would be, while its start is on its way.
   using file = await Deno.open(path, { append: true });
@@ -362,7 +366,7 @@ Deno.test("a source file that changes while it is sent is reported, never confir
   );
   assert.doesNotMatch(result.stdout, /verified {2}moving\.bin/);
   await server.waitFor(/failed moving\.bin: client gave up: /);
-  assert.deepEqual([...Deno.readDirSync(dest.path)], []);
+  assert.deepEqual(await listTree(dest.path), []);
 });
 
 Deno.test("long hashing on either side does not trip the other's idle timeout", async () => {
@@ -396,11 +400,21 @@ Deno.test("long hashing on either side does not trip the other's idle timeout", 
   assert.doesNotMatch(server.stderr, /error/);
 });
 
+/** Whether process `pid` has the file `path` open. */
+async function opens(pid: number, path: string): Promise<boolean> {
+  for await (const entry of Deno.readDir(`/proc/${pid}/fd`)) {
+    const target = await Deno.readLink(`/proc/${pid}/fd/${entry.name}`)
+      .catch(() => "");
+    if (target === path) return true;
+  }
+  return false;
+}
+
 Deno.test("a second signal ends the server at once, while the first waits", async () => {
   await using source = await tempDir();
   await using dest = await tempDir();
-  // The server hashes its copy before deciding: a session busy on its own
-  // disk, which closing its connection does not interrupt.
+  // The server hashes its copy to check the client's proof: a session
+  // busy on its own disk, which closing its connection does not interrupt.
   for (const folder of [source.path, dest.path]) {
     using file = await Deno.open(join(folder, "sparse.bin"), {
       write: true,
@@ -416,8 +430,10 @@ Deno.test("a second signal ends the server at once, while the first waits", asyn
     join(source.path, "sparse.bin"),
   ]);
   await server.waitFor(/connected/);
-  // Past the key exchange, well inside the seconds the hashing takes.
-  await sleep(1000);
+  // The client hashes its copy first; the server's turn starts when it
+  // opens its own.
+  const own = join(await Deno.realPath(dest.path), "sparse.bin");
+  while (!(await opens(server.child.pid, own))) await sleep(20);
   server.child.kill("SIGINT");
   await server.waitFor(/stopping: no new connections/);
   const second = Date.now();

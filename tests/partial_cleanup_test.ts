@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { isPartialName, removeStalePartials } from "../lib/partial_cleanup.ts";
-import { exists } from "./helpers.ts";
+import { DestinationRoot } from "../lib/destination_root.ts";
+import { isStagedName, removeStalePartials } from "../lib/partial_cleanup.ts";
+import { STAGING_NAME, stagingId } from "../lib/staging.ts";
+import { exists, tempDir } from "./helpers.ts";
 
 const HOUR = 60 * 60 * 1000;
 const NOW = Date.now();
@@ -12,110 +14,84 @@ async function writeOld(path: string, text: string): Promise<void> {
   await Deno.utime(path, OLD, OLD);
 }
 
-/** Runs `body` in a fresh temporary folder that is removed afterwards. */
-async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  // realPath because the cleanup wants a symlink-free root (e.g. macOS /var).
-  const dir = await Deno.realPath(
-    await Deno.makeTempDir({ prefix: "ft-cleanup-" }),
-  );
+Deno.test("only staging ids with their suffix count as staged files", () => {
+  const id = stagingId("a.txt");
+  assert.ok(isStagedName(`${id}.part`));
+  assert.ok(isStagedName(`${id}.rec`));
+  assert.ok(!isStagedName(`${id}.txt`));
+  assert.ok(!isStagedName(".a.txt.ftpart"));
+  assert.ok(!isStagedName(`x${id.slice(1)}.part`.toUpperCase()));
+});
+
+Deno.test("old staged data and lone records go, everything else stays", async () => {
+  await using dest = await tempDir();
+  const root = await DestinationRoot.open(dest.path, false);
   try {
-    await body(dir);
+    const staging = join(dest.path, STAGING_NAME);
+    const [a, b, c, held] = ["a", "b", "c", "held"].map(stagingId);
+    await writeOld(join(staging, `${a}.part`), "aaa");
+    await writeOld(join(staging, `${a}.rec`), "{}");
+    await Deno.writeTextFile(join(staging, `${b}.part`), "fresh");
+    await writeOld(join(staging, `${c}.rec`), "{}");
+    await writeOld(join(staging, `${held}.part`), "held by a session");
+    await writeOld(join(staging, "notes.txt"), "not ours");
+    // The destination itself is never looked at.
+    await writeOld(join(dest.path, `${a}.part`), "a file of the user");
+
+    const result = removeStalePartials(
+      root.staging,
+      HOUR,
+      (id) => id === held,
+      NOW,
+    );
+
+    assert.deepEqual(result, { removed: 1, bytes: 3, errors: [] });
+    assert.equal(await exists(join(staging, `${a}.part`)), false);
+    assert.equal(await exists(join(staging, `${a}.rec`)), false);
+    assert.equal(await exists(join(staging, `${c}.rec`)), false);
+    assert.equal(await exists(join(staging, `${b}.part`)), true);
+    assert.equal(await exists(join(staging, `${held}.part`)), true);
+    assert.equal(await exists(join(staging, "notes.txt")), true);
+    assert.equal(await exists(join(dest.path, `${a}.part`)), true);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    root.close();
   }
-}
-
-Deno.test("the suffix check wants a leading dot and the suffix", () => {
-  assert.ok(isPartialName(".a.txt.1234.ftpart"));
-  assert.ok(!isPartialName("a.ftpart"));
-  assert.ok(!isPartialName(".a.ftpart.txt"));
 });
 
-Deno.test("old hidden temporary files are removed, everything else stays", async () => {
-  await inTempDir(async (dir) => {
-    const root = join(dir, "root");
-    await Deno.mkdir(join(root, "one/two"), { recursive: true });
-    await writeOld(join(root, ".a.ftpart"), "aaa");
-    await writeOld(join(root, "one/two/.c.ftpart"), "ccccc");
-    await Deno.writeTextFile(join(root, ".b.ftpart"), "fresh");
-    await writeOld(join(root, "old.txt"), "old");
-    await writeOld(join(root, "one/x.ftpart"), "no dot");
-    await Deno.mkdir(join(root, ".d.ftpart"));
-    await Deno.utime(join(root, ".d.ftpart"), OLD, OLD);
-
-    const result = await removeStalePartials(root, HOUR, NOW);
-
-    assert.deepEqual(result, { removed: 2, bytes: 8, errors: [] });
-    assert.equal(await exists(join(root, ".a.ftpart")), false);
-    assert.equal(await exists(join(root, "one/two/.c.ftpart")), false);
-    assert.equal(await exists(join(root, ".b.ftpart")), true);
-    assert.equal(await exists(join(root, "old.txt")), true);
-    assert.equal(await exists(join(root, "one/x.ftpart")), true);
-    assert.ok((await Deno.lstat(join(root, ".d.ftpart"))).isDirectory);
-  });
-});
-
-Deno.test("symbolic links are neither followed nor removed", async () => {
-  await inTempDir(async (dir) => {
-    const root = join(dir, "root");
-    const outside = join(dir, "outside");
-    await Deno.mkdir(root);
-    await Deno.mkdir(outside);
-    await writeOld(join(outside, ".z.ftpart"), "zz");
-    await writeOld(join(outside, "target.bin"), "tt");
-    await Deno.symlink(outside, join(root, "away"));
-    const link = join(root, ".link.ftpart");
-    await Deno.symlink(join(outside, "target.bin"), link);
-    // Deno.utime follows links; the link itself must look old too, or it
-    // would be kept for being fresh rather than for being a link.
+Deno.test("a symbolic link in the staging folder is neither followed nor removed", async () => {
+  await using dest = await tempDir();
+  await using outside = await tempDir();
+  const root = await DestinationRoot.open(dest.path, false);
+  try {
+    const target = join(outside.path, "target.bin");
+    await writeOld(target, "tt");
+    const link = join(dest.path, STAGING_NAME, `${stagingId("x")}.part`);
+    await Deno.symlink(target, link);
     const touched = await new Deno.Command("touch", {
       args: ["-h", "-d", OLD.toISOString(), link],
     }).output();
     assert.ok(touched.success, new TextDecoder().decode(touched.stderr));
-    assert.ok((await Deno.lstat(link)).mtime!.getTime() < NOW - HOUR);
 
-    const result = await removeStalePartials(root, HOUR, NOW);
+    const result = removeStalePartials(root.staging, HOUR, () => false, NOW);
 
     assert.deepEqual(result, { removed: 0, bytes: 0, errors: [] });
-    assert.equal(await exists(join(outside, ".z.ftpart")), true);
-    assert.equal(await exists(join(outside, "target.bin")), true);
+    assert.equal(await exists(target), true);
     assert.ok((await Deno.lstat(link)).isSymlink);
-  });
-});
-
-Deno.test("an unreadable folder is reported and the rest is still cleaned", async () => {
-  if (Deno.uid() === 0) {
-    console.log("skipped: running as root, which can read any folder");
-    return;
+  } finally {
+    root.close();
   }
-  await inTempDir(async (dir) => {
-    await Deno.mkdir(join(dir, "locked"));
-    await Deno.mkdir(join(dir, "open"));
-    await writeOld(join(dir, "locked/.x.ftpart"), "x");
-    await writeOld(join(dir, "open/.y.ftpart"), "yy");
-    await writeOld(join(dir, ".a.ftpart"), "aaa");
-    await Deno.chmod(join(dir, "locked"), 0o000);
-    try {
-      const result = await removeStalePartials(dir, HOUR, NOW);
-      assert.deepEqual(result, {
-        removed: 2,
-        bytes: 5,
-        errors: ['Cannot read folder "locked": permission denied'],
-      });
-      assert.equal(await exists(join(dir, "open/.y.ftpart")), false);
-      assert.equal(await exists(join(dir, ".a.ftpart")), false);
-    } finally {
-      await Deno.chmod(join(dir, "locked"), 0o700);
-    }
-    assert.equal(await exists(join(dir, "locked/.x.ftpart")), true);
-  });
 });
 
 Deno.test("a negative or missing age is refused", async () => {
-  await inTempDir(async (dir) => {
-    await writeOld(join(dir, ".a.ftpart"), "a");
-    await assert.rejects(() => removeStalePartials(dir, -1, NOW), RangeError);
-    await assert.rejects(() => removeStalePartials(dir, NaN, NOW), RangeError);
-    assert.equal(await exists(join(dir, ".a.ftpart")), true);
-  });
+  await using dest = await tempDir();
+  const root = await DestinationRoot.open(dest.path, false);
+  try {
+    const part = join(dest.path, STAGING_NAME, `${stagingId("a")}.part`);
+    await writeOld(part, "a");
+    assert.throws(() => removeStalePartials(root.staging, -1), RangeError);
+    assert.throws(() => removeStalePartials(root.staging, NaN), RangeError);
+    assert.equal(await exists(part), true);
+  } finally {
+    root.close();
+  }
 });

@@ -12,6 +12,7 @@ import {
   HELLO_FLAG_BUSY,
   HELLO_LENGTH,
   MAX_FRAME_PAYLOAD,
+  MAX_PATH_DEPTH,
   ProtocolError,
   quote,
   readFrameLength,
@@ -23,9 +24,9 @@ import {
 Deno.test("hello: round trip, and every wrong field is named", () => {
   const hello = encodeHello(Role.Sender);
   assert.equal(hello.length, HELLO_LENGTH);
-  assert.deepEqual([...hello], [0x44, 0x46, 0x54, 0x50, 0, 2, 1, 0]);
+  assert.deepEqual([...hello], [0x44, 0x46, 0x54, 0x50, 0, 3, 1, 0]);
   assert.deepEqual(decodeHello(hello, Role.Sender), {
-    version: 2,
+    version: 3,
     role: 1,
     busy: false,
   });
@@ -38,10 +39,10 @@ Deno.test("hello: round trip, and every wrong field is named", () => {
   );
 
   const version = hello.slice();
-  version[5] = 1;
+  version[5] = 2;
   assert.throws(
     () => decodeHello(version, Role.Sender),
-    /Peer speaks protocol version 1, this program speaks version 2/,
+    /Peer speaks protocol version 2, this program speaks version 3/,
   );
   const tls = Uint8Array.of(0x15, 3, 3, 0, 2, 2, 40, 0);
   assert.throws(() => decodeHello(tls, Role.Sender), /Peer speaks TLS/);
@@ -193,11 +194,11 @@ Deno.test("server messages: decisions and confirmations round trip", () => {
     more: false,
     items: [
       { action: "send" as const, offset: 0 },
-      { action: "compare" as const, sha256: "a".repeat(64), replace: false },
+      { action: "compare" as const, replace: false },
       { action: "accept" as const },
       { action: "refuse" as const, reason: "no" },
       { action: "refuse" as const, reason: "busy", later: true },
-      { action: "send" as const, offset: 5, sha256: "b".repeat(64) },
+      { action: "send" as const, offset: 5 },
     ],
   };
   assert.deepEqual(decodeServerMessage(encodeMessage(decisions)), decisions);
@@ -211,15 +212,15 @@ Deno.test("server messages: decisions and confirmations round trip", () => {
       ),
     /later/,
   );
-  assert.throws(
-    () =>
-      decodeServerMessage(
-        payload({
-          ...decisions,
-          items: [{ action: "send", offset: 0, sha256: "b".repeat(64) }],
-        }),
-      ),
-    /Hash of an empty prefix/,
+  // A hash of what the server holds is never sent, and never read.
+  assert.deepEqual(
+    decodeServerMessage(
+      payload({
+        ...decisions,
+        items: [{ action: "compare", replace: true, sha256: "b".repeat(64) }],
+      }),
+    ),
+    { ...decisions, items: [{ action: "compare", replace: true }] },
   );
   assert.throws(
     () =>
@@ -228,6 +229,84 @@ Deno.test("server messages: decisions and confirmations round trip", () => {
       ),
     /Unknown action/,
   );
+});
+
+Deno.test("proofs and matches round trip, and bad items are named", () => {
+  const proofs = {
+    type: "proofs" as const,
+    items: [{ index: 0, sha256: "c".repeat(64) }, { index: 7, sha256: null }],
+    more: false,
+  };
+  assert.deepEqual(decodeClientMessage(encodeMessage(proofs)), proofs);
+  assert.throws(
+    () =>
+      decodeClientMessage(
+        payload({ ...proofs, items: [{ index: 0, sha256: "ABC" }] }),
+      ),
+    /Field sha256 in proof 0 is not a lowercase hex SHA-256/,
+  );
+  assert.throws(
+    () => decodeClientMessage(payload({ ...proofs, items: [{ index: -1 }] })),
+    /Field index in proof 0 is -1, below 0/,
+  );
+  const matches = {
+    type: "matches" as const,
+    items: [{ index: 3, match: true }, { index: 4, match: false }],
+    more: true,
+  };
+  assert.deepEqual(decodeServerMessage(encodeMessage(matches)), matches);
+  assert.throws(
+    () =>
+      decodeServerMessage(
+        payload({ ...matches, items: [{ index: 3, match: "yes" }] }),
+      ),
+    /Field match in match 0 is not a boolean/,
+  );
+  assert.throws(
+    () =>
+      decodeClientMessage(payload({ type: "skip", index: 0, reason: "same" })),
+    /Unknown reason in skip message/,
+  );
+});
+
+Deno.test("paths deeper than MAX_PATH_DEPTH are refused", () => {
+  assert.equal(
+    checkRelativePath(Array(MAX_PATH_DEPTH).fill("a").join("/")),
+    Array(MAX_PATH_DEPTH).fill("a").join("/"),
+  );
+  assert.throws(
+    () => checkRelativePath(Array(MAX_PATH_DEPTH + 1).fill("a").join("/")),
+    /has more than 256 components/,
+  );
+});
+
+Deno.test("a manifest is checked as it arrives, in any order", () => {
+  const entry = (path: string, kind: "file" | "folder") => ({
+    path,
+    kind,
+    size: 0,
+    mode: 0o644,
+    mtime: 0,
+  });
+  // A file that comes after what it would hold is caught as well.
+  assert.throws(
+    () => checkManifest([entry("a/b/c", "file"), entry("a", "file")]),
+    /Manifest puts "a\/b\/c" below a file/,
+  );
+  assert.throws(
+    () => checkManifest([entry("a", "file"), entry("a/b", "folder")]),
+    /Manifest puts "a\/b" below a file/,
+  );
+  assert.throws(
+    () => checkManifest([entry("x", "folder"), entry("x", "file")]),
+    /Manifest lists "x" more than once/,
+  );
+  checkManifest([
+    entry("a/b/c", "file"),
+    entry("a/b", "folder"),
+    entry("a", "folder"),
+    entry("a/d", "file"),
+  ]);
 });
 
 Deno.test("untrusted text is printed without control characters", () => {

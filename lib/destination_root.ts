@@ -1,0 +1,149 @@
+/**
+ * What all sessions of one server share about its destination folder: the
+ * folder itself, held open; its private staging folder; how its file
+ * system compares names; and which paths sessions are receiving now.
+ *
+ * @module
+ */
+
+import fs from "node:fs";
+import { join } from "node:path";
+import { actsByDescriptor, FolderHandle } from "./folder_handle.ts";
+import {
+  isExact,
+  nameKey,
+  type NameRules,
+  probeNameRules,
+} from "./name_rules.ts";
+import { Staging, STAGING_NAME } from "./staging.ts";
+
+/** The destination folder of a server. */
+export class DestinationRoot {
+  /** Absolute, symlink-free path of the folder. */
+  readonly path: string;
+  /** The folder, open. */
+  readonly folder: FolderHandle;
+  /** Its private staging folder. */
+  readonly staging: Staging;
+  /** How its file system compares names. */
+  readonly rules: NameRules;
+  /** Whether a different existing file may be replaced. */
+  readonly overwrite: boolean;
+  /** Name keys of the files sessions are receiving now. */
+  #busy = new Set<string>();
+  /** Staging ids sessions hold now, which cleanup leaves alone. */
+  #staged = new Set<string>();
+  #stagingKey: string;
+
+  private constructor(
+    path: string,
+    folder: FolderHandle,
+    staging: Staging,
+    rules: NameRules,
+    overwrite: boolean,
+  ) {
+    this.path = path;
+    this.folder = folder;
+    this.staging = staging;
+    this.rules = rules;
+    this.overwrite = overwrite;
+    this.#stagingKey = nameKey(rules, STAGING_NAME);
+  }
+
+  /**
+   * Creates the folder at `path` if needed and opens it with its staging
+   * folder; `rules` replaces what a probe of the file system finds, for
+   * tests.
+   */
+  static async open(
+    path: string,
+    overwrite: boolean,
+    rules?: NameRules,
+  ): Promise<DestinationRoot> {
+    await Deno.mkdir(path, { recursive: true });
+    const real = await Deno.realPath(path);
+    const folder = FolderHandle.open(real);
+    try {
+      const staging = Staging.open(folder);
+      return new DestinationRoot(
+        real,
+        folder,
+        staging,
+        rules ?? probeNameRules(staging.folder),
+        overwrite,
+      );
+    } catch (error) {
+      folder.release();
+      throw error;
+    }
+  }
+
+  /** The form under which this file system takes two paths as one. */
+  key(path: string): string {
+    return nameKey(this.rules, path);
+  }
+
+  /** Whether names that differ may still be one file here. */
+  get foldsNames(): boolean {
+    return !isExact(this.rules);
+  }
+
+  /** Whether a top-level `name` is the staging folder's. */
+  isStagingName(name: string): boolean {
+    return this.key(name) === this.#stagingKey;
+  }
+
+  /** Absolute path of a checked relative path. */
+  absolute(relative: string): string {
+    return join(this.path, ...relative.split("/"));
+  }
+
+  /** Claims `key` for one session; false when another holds it. */
+  claim(key: string): boolean {
+    if (this.#busy.has(key)) return false;
+    this.#busy.add(key);
+    return true;
+  }
+
+  /** Lets go of a claim. */
+  unclaim(key: string): void {
+    this.#busy.delete(key);
+  }
+
+  /** Marks staged data as in use by a session, or (`held` false) no longer. */
+  holdStaged(id: string, held = true): void {
+    if (held) this.#staged.add(id);
+    else this.#staged.delete(id);
+  }
+
+  /** Whether a session holds the staged data `id`. */
+  isStagedInUse(id: string): boolean {
+    return this.#staged.has(id);
+  }
+
+  /**
+   * What a user should know about this folder: whether other users may
+   * write into it.
+   */
+  warnings(): string[] {
+    if (Deno.build.os === "windows" || this.folder.fd === null) return [];
+    const info = fs.fstatSync(this.folder.fd);
+    const others = (info.mode & 0o022) !== 0;
+    if (!others && info.uid === this.staging.uid) return [];
+    const warnings = [
+      `${this.path} can be written by other users: data is staged in a private folder until it is verified, but once saved, files there can be renamed or replaced by them`,
+    ];
+    if (!actsByDescriptor()) {
+      warnings.push(
+        "this server cannot reach its folders by descriptor (Deno grants /proc/self/fd only with --allow-all, -A): it checks each folder by path, which leaves a short window to a user who can write into the destination",
+      );
+    }
+    return warnings;
+  }
+
+  /** Closes the folders. */
+  close(): void {
+    this.staging.folder.release();
+    this.folder.release();
+  }
+}
