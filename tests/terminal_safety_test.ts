@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkRelativePath, quote, sanitize } from "../protocol.ts";
-import { listTree, runClient, startServer, tempDir } from "./helpers.ts";
+import {
+  listTree,
+  ROOT,
+  runClient,
+  startServer,
+  tempDir,
+  TEST_CODE,
+} from "./helpers.ts";
+import { hasTmux, tmux, waitForPane } from "./tmux.ts";
 
 /** What must never reach a terminal raw; newlines end lines. */
 const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
@@ -127,4 +135,38 @@ Deno.test("with --json the lines are safe and decode to the exact name", async (
     }
   }
   assert.deepEqual(await listTree(dest.path), ["docs/", `docs/${SPOOF}`]);
+});
+
+Deno.test("server --once --stdout refuses a terminal as standard output", async () => {
+  if (!(await hasTmux())) {
+    console.log("skipped: tmux is not installed (Debian package tmux)");
+    return;
+  }
+  const session = `ft-stdout-${Deno.pid}`;
+  // Standard output and standard error are both the pane.
+  const command = `FT_CODE=${TEST_CODE} ${Deno.execPath()} run -A ${
+    join(ROOT, "server.ts")
+  } --host 127.0.0.1 --port 0 --once --stdout; echo "exit=$?"; sleep 30`;
+  await tmux(
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    "200",
+    "-y",
+    "20",
+    command,
+  );
+  try {
+    const screen = await waitForPane(session, /exit=\d+/);
+    assert.match(screen, /exit=2/);
+    assert.match(
+      screen,
+      /^server: Standard output is a terminal: with --stdout, redirect or pipe it, as in: deno run -A server\.ts --once --stdout > FILE$/m,
+    );
+    assert.doesNotMatch(screen, /Listening/);
+  } finally {
+    await tmux("kill-session", "-t", session).catch(() => "");
+  }
 });
