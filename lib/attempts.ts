@@ -8,6 +8,7 @@
 
 import {
   establishChannel,
+  KeyExchangeDroppedError,
   NoHelloError,
   ServerBusyError,
 } from "./handshake.ts";
@@ -100,8 +101,9 @@ async function attempt(
 /**
  * Sends `run` to the server, reconnecting after a lost connection. The
  * first key exchange must succeed: a server that cannot be reached or
- * authenticated at all is reported at once. The count of retries starts
- * again whenever an attempt made progress.
+ * authenticated at all is reported at once, unless it is busy or dropped
+ * the key exchange after its hello. The count of retries starts again
+ * whenever an attempt made progress.
  */
 export async function sendWithRetries(
   run: SendRun,
@@ -133,13 +135,16 @@ export async function sendWithRetries(
       );
       await new Promise((resolve) => setTimeout(resolve, wait));
     } catch (error) {
-      // A busy server is worth waiting for; otherwise a first connection
-      // that fails is more likely a wrong address or code. Once through,
-      // a connection closed even before the hello is just another drop.
+      // A busy server is worth waiting for, and so is one that said its
+      // hello and dropped the key exchange (its handshake limit struck
+      // while it held the attempt back); otherwise a first connection that
+      // fails is more likely a wrong address or code. Once through, a
+      // connection closed even before the hello is just another drop.
       const retryable = isRetryable(error) ||
         (connected && error instanceof NoHelloError);
-      const busy = error instanceof ServerBusyError;
-      if (!retryable || (!connected && !busy)) throw error;
+      const worthWaiting = error instanceof ServerBusyError ||
+        error instanceof KeyExchangeDroppedError;
+      if (!retryable || (!connected && !worthWaiting)) throw error;
       failures = run.progress > before ? 1 : failures + 1;
       if (failures > options.retries) {
         throw new RetriesExhaustedError(error, options.retries);

@@ -7,7 +7,14 @@ import {
   WaitLimit,
   waitLimitMs,
 } from "../lib/client_limits.ts";
-import { ROOT, runClient, sleep } from "./helpers.ts";
+import {
+  listTree,
+  ROOT,
+  runClient,
+  sleep,
+  startServer,
+  tempDir,
+} from "./helpers.ts";
 
 /** A running tests/fake_server.ts and the connections it accepted. */
 interface FakeServer extends AsyncDisposable {
@@ -124,5 +131,32 @@ Deno.test("a server that says wait forever is given up on", async () => {
     JSON.parse(line).type
   );
   assert.deepEqual(types, ["connected", "handshake", "error"]);
+  assert.equal(await fake.stop(), 1, "not retried");
+});
+
+Deno.test("a first connection dropped during the key exchange is retried", async () => {
+  await using dest = await tempDir();
+  await using server = await startServer(["--dir", dest.path, "--once"]);
+  await using fake = await startFake("drop", "--forward", String(server.port));
+  const result = await runClient([`127.0.0.1:${fake.port}`, "main.txt"]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /^connection lost: Server closed the connection during the key exchange, before its key share; retrying in [\d.]+ s \(retry 1 of 5\)\n$/,
+  );
+  assert.match(result.stdout, /^verified {2}main\.txt/m);
+  assert.equal(await fake.stop(), 2);
+  assert.equal((await server.exited()).code, 0);
+  assert.deepEqual(await listTree(dest.path), ["main.txt"]);
+});
+
+Deno.test("a first connection closed by a peer that never said hello is not retried", async () => {
+  await using fake = await startFake("mute");
+  const result = await runClient([`127.0.0.1:${fake.port}`, "main.txt"]);
+  assert.equal(result.code, 1);
+  assert.equal(
+    result.stderr,
+    "client: Server closed the connection before its hello: does it use TLS (then add --tls), or is it another program?\n",
+  );
   assert.equal(await fake.stop(), 1, "not retried");
 });

@@ -4,7 +4,11 @@ import {
   KeyExchangeTimeoutError,
   ServerStalledError,
 } from "../lib/client_limits.ts";
-import { HandshakeError, ServerBusyError } from "../lib/handshake.ts";
+import {
+  HandshakeError,
+  KeyExchangeDroppedError,
+  ServerBusyError,
+} from "../lib/handshake.ts";
 import { IdleTimeoutError } from "../lib/idle.ts";
 import { describeLoss, isRetryable, retryDelay } from "../lib/retry.ts";
 import { TransportError } from "../lib/transport.ts";
@@ -17,6 +21,7 @@ Deno.test("lost or refused connections are retried; refusals by the server are n
       new ConnectionClosedError(),
       new IdleTimeoutError("No data from the peer for 30 s"),
       new ServerBusyError("busy"),
+      new KeyExchangeDroppedError("dropped"),
       new KeyExchangeTimeoutError("slow"),
       new TransportError("Connection refused by x", true),
       new Deno.errors.ConnectionReset("reset"),
