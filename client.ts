@@ -55,7 +55,9 @@ Options:
       --retries N     When the connection drops, reconnect and resume up to
                       N times in a row without progress (default 5; 0 never)
       --idle-timeout S  Drop a connection that makes no progress for S
-                      seconds (default 30), then retry
+                      seconds (default 30), then retry; connecting and the
+                      key exchange must be done within 2×S, and a server
+                      busy hashing gets S plus 1 s per 4 MiB of the files
       --json          Write events as JSON lines on stdout (docs/EVENTS.md)
   -q, --quiet         Print errors only
   -V, --version       Show the version

@@ -327,16 +327,28 @@ export function encodeMessage(
   return bytes;
 }
 
+// What is never shown raw: the controls above, and every format character
+// (\p{Cf}): bidi controls such as U+202E, which show "invoice\u202Efdp.exe"
+// as "invoiceexe.pdf", and zero-width ones such as U+200B, which make two
+// names look alike. Names may hold them (they are legitimate in Arabic,
+// Hebrew, Indic and emoji names), so only their display is escaped.
+const DISPLAY_ESCAPED = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
 /**
- * Makes untrusted text safe to print on one line: every control character
- * becomes a `\uXXXX` escape, so that a peer cannot drive the terminal or
- * forge log lines.
+ * Makes untrusted text safe to print on one line: every control character,
+ * line or paragraph separator and format character (bidi controls,
+ * zero-width characters) becomes a `\uXXXX` escape, one per UTF-16 unit as
+ * in JSON, so that a peer or a file name cannot drive the terminal, forge
+ * log lines or disguise a name.
  */
 export function sanitize(value: string): string {
-  return value.replace(
-    CONTROL_CHARACTERS,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return value.replace(DISPLAY_ESCAPED, (c) => {
+    let escaped = "";
+    for (let i = 0; i < c.length; i++) {
+      escaped += `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    }
+    return escaped;
+  });
 }
 
 /**

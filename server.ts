@@ -63,8 +63,9 @@ Options:
       --once          Exit after the first session; exit status 0 only if
                       every file of it was verified
       --stdout        With --once: write the one file received to standard
-                      output instead of --dir, as it arrives (no resuming);
-                      everything else goes to stderr
+                      output (redirected or piped, not a terminal) instead
+                      of --dir, as it arrives (no resuming); everything else
+                      goes to stderr
       --overwrite     Replace an existing file whose content differs
       --code-file F   Read the code from the first line of file F
       --code CODE     Use CODE (other local users can see it in the process
@@ -272,6 +273,14 @@ async function main(args: string[], output: Output): Promise<number> {
   if (values.stdout && values.json) {
     throw new UsageError(
       "--stdout and --json both want standard output: choose one",
+    );
+  }
+  if (values.stdout && Deno.stdout.isTerminal()) {
+    // The peer's bytes would drive the terminal: escape codes, even input.
+    throw new UsageError(
+      `Standard output is a terminal: with --stdout, redirect or pipe it, as in: ${
+        commandFor("server")
+      } --once --stdout > FILE`,
     );
   }
   const port = parsePort(values.port, true);

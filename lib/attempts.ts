@@ -8,15 +8,24 @@
 
 import {
   establishChannel,
+  KeyExchangeDroppedError,
   NoHelloError,
   ServerBusyError,
 } from "./handshake.ts";
 import { IdleTimeoutStream } from "./idle.ts";
 import { formatHostPort } from "./address.ts";
+import {
+  beforeDeadline,
+  keyExchangeDeadlineMs,
+  KeyExchangeTimeoutError,
+  limitWaits,
+  WaitLimit,
+  waitLimitMs,
+} from "./client_limits.ts";
 import { errorMessage } from "./errors.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
 import { sendEntries, type SendResult, type SendRun } from "./sender.ts";
-import { type ClientTls, connect } from "./transport.ts";
+import { type ClientTls, connect, TransportError } from "./transport.ts";
 import { Role } from "../protocol.ts";
 
 /** Where and how the client connects, and how hard it keeps trying. */
@@ -30,7 +39,11 @@ export interface AttemptOptions {
   retries: number;
   /** Wait before the first retry; it doubles with each one after. */
   retryWaitMs: number;
-  /** A connection with no progress for this long is dropped. */
+  /**
+   * A connection with no progress for this long is dropped; connecting and
+   * the key exchange must be done within twice that, and the server's
+   * `wait` messages are accepted for about that plus its hashing time.
+   */
   idleTimeoutMs: number;
   /** Told of each retry before its wait. */
   onRetry: (error: unknown, waitMs: number, retry: number) => void;
@@ -40,17 +53,45 @@ async function attempt(
   run: SendRun,
   options: AttemptOptions & { onChannel: () => void; number: number },
 ): Promise<SendResult> {
-  const conn = await connect(options.host, options.port, options.tls);
   const peer = formatHostPort(options.host, options.port);
+  // A peer that trickles a byte now and then keeps the idle timeout quiet:
+  // the whole way to an authenticated channel has a deadline too.
+  const limitMs = keyExchangeDeadlineMs(options.idleTimeoutMs);
+  const deadline = performance.now() + limitMs;
+  const seconds = limitMs / 1000;
+  const conn = await beforeDeadline(
+    connect(options.host, options.port, options.tls),
+    deadline,
+    () =>
+      new TransportError(
+        `Timed out connecting to ${peer} after ${seconds} s: is the host up, and does a firewall let the port through?`,
+        true,
+      ),
+    (late) => late.close(),
+  );
   run.emit({ type: "connected", peer, attempt: options.number });
   const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
   try {
-    const channel = await establishChannel(stream, {
-      role: Role.Sender,
-      password: options.password,
-    });
+    const channel = await beforeDeadline(
+      establishChannel(stream, {
+        role: Role.Sender,
+        password: options.password,
+      }),
+      deadline,
+      () =>
+        new KeyExchangeTimeoutError(
+          `Key exchange with ${peer} not done within ${seconds} s (twice --idle-timeout): check the address the server printed (another program may listen there), or try again later`,
+        ),
+    );
     run.emit({ type: "handshake", peer, tls: options.tls !== undefined });
     options.onChannel();
+    limitWaits(
+      channel,
+      new WaitLimit(
+        waitLimitMs(run.entries, options.idleTimeoutMs),
+        () => run.progress,
+      ),
+    );
     return await sendEntries(channel, run);
   } finally {
     stream.close();
@@ -60,8 +101,9 @@ async function attempt(
 /**
  * Sends `run` to the server, reconnecting after a lost connection. The
  * first key exchange must succeed: a server that cannot be reached or
- * authenticated at all is reported at once. The count of retries starts
- * again whenever an attempt made progress.
+ * authenticated at all is reported at once, unless it is busy or dropped
+ * the key exchange after its hello. The count of retries starts again
+ * whenever an attempt made progress.
  */
 export async function sendWithRetries(
   run: SendRun,
@@ -93,13 +135,16 @@ export async function sendWithRetries(
       );
       await new Promise((resolve) => setTimeout(resolve, wait));
     } catch (error) {
-      // A busy server is worth waiting for; otherwise a first connection
-      // that fails is more likely a wrong address or code. Once through,
-      // a connection closed even before the hello is just another drop.
+      // A busy server is worth waiting for, and so is one that said its
+      // hello and dropped the key exchange (its handshake limit struck
+      // while it held the attempt back); otherwise a first connection that
+      // fails is more likely a wrong address or code. Once through, a
+      // connection closed even before the hello is just another drop.
       const retryable = isRetryable(error) ||
         (connected && error instanceof NoHelloError);
-      const busy = error instanceof ServerBusyError;
-      if (!retryable || (!connected && !busy)) throw error;
+      const worthWaiting = error instanceof ServerBusyError ||
+        error instanceof KeyExchangeDroppedError;
+      if (!retryable || (!connected && !worthWaiting)) throw error;
       failures = run.progress > before ? 1 : failures + 1;
       if (failures > options.retries) {
         throw new RetriesExhaustedError(error, options.retries);

@@ -2,7 +2,9 @@
  * What the command lines print, and where: lines for people on standard
  * output (or standard error when standard output carries data), problems
  * on standard error, a live progress line when standard error is a
- * terminal, or JSON events on standard output with `--json`.
+ * terminal, or JSON events on standard output with `--json`. Every line
+ * is made safe for a terminal: controls, bidi and zero-width characters
+ * are shown as `\uXXXX` escapes.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import type { ProgressEvent } from "./events.ts";
 import { type JsonEvent, JsonEventWriter } from "./json_events.ts";
 import { ProgressDisplay } from "./progress_display.ts";
 import { writeAllSync } from "./write_all.ts";
+import { sanitize } from "../protocol.ts";
 
 /** How much the program says, and in which form. */
 export type OutputMode = "text" | "quiet" | "json";
@@ -112,7 +115,10 @@ export class Output {
   }
 
   #print(file: { writeSync(p: Uint8Array): number }, line: string): void {
-    const print = () => writeAllSync(file, encoder.encode(line + "\n"));
+    // Lines quote names and messages from the network and the file system:
+    // whatever the caller did, none reaches the terminal raw.
+    const safe = sanitize(line);
+    const print = () => writeAllSync(file, encoder.encode(safe + "\n"));
     if (this.#display) this.#display.around(print);
     else print();
   }

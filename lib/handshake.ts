@@ -62,6 +62,29 @@ export class NoHelloError extends Error {
   }
 }
 
+/**
+ * Raised on the client when a server that said a valid hello drops the
+ * connection before its key share and confirmation: its handshake limit
+ * may have struck while the client waited in its guess limiter. Unlike a
+ * wrong code, this is worth another attempt.
+ */
+export class KeyExchangeDroppedError extends ConnectionClosedError {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "KeyExchangeDroppedError";
+  }
+}
+
+/** Whether `error` means that the peer closed or reset the connection. */
+function isDrop(error: unknown): boolean {
+  return error instanceof ConnectionClosedError ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.UnexpectedEof;
+}
+
 /** What a client prints when the server's key confirmation fails. */
 export const WRONG_CODE_MESSAGE =
   "Wrong code, or not the server you meant: check the code and address the server printed";
@@ -218,13 +241,21 @@ export async function establishChannel(
   let keys;
   if (client) {
     const pake = newPake(options.role, await options.password);
-    await writer.send(FrameType.Handshake, pake.share);
-    await writer.flush();
-    const answer = await receiveHandshake(
-      plain,
-      SHARE_LENGTH + CONFIRMATION_LENGTH,
-      "the server's key share",
-    );
+    let answer: Uint8Array;
+    try {
+      await writer.send(FrameType.Handshake, pake.share);
+      await writer.flush();
+      answer = await receiveHandshake(
+        plain,
+        SHARE_LENGTH + CONFIRMATION_LENGTH,
+        "the server's key share",
+      );
+    } catch (error) {
+      if (!isDrop(error)) throw error;
+      throw new KeyExchangeDroppedError(
+        "Server closed the connection during the key exchange, before its key share",
+      );
+    }
     try {
       keys = pake.finish(answer.subarray(0, SHARE_LENGTH));
     } catch (error) {

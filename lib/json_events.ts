@@ -1,11 +1,13 @@
 /**
  * `--json`: every event as one JSON object per line on standard output,
- * in the schema of docs/EVENTS.md.
+ * in the schema of docs/EVENTS.md, with every character a terminal could
+ * act on escaped.
  *
  * @module
  */
 
 import { writeAllSync } from "./write_all.ts";
+import { sanitize } from "../protocol.ts";
 
 /** An event as written: its `type` and fields of its own. */
 export type JsonEvent = { type: string } & Record<string, unknown>;
@@ -41,11 +43,15 @@ export class JsonEventWriter {
       this.#lastProgress.set(event.peer, now);
     }
     const { type, ...fields } = event;
-    const line = JSON.stringify({
+    // JSON.stringify leaves DEL, C1 controls, U+2028/2029, bidi and
+    // zero-width characters raw, which would reach a terminal showing the
+    // lines. They occur only inside strings, where the same \uXXXX escapes
+    // keep the JSON valid and decoding to the very same strings.
+    const line = sanitize(JSON.stringify({
       type,
       time: new Date().toISOString(),
       ...fields,
-    });
+    }));
     this.#write(this.#encoder.encode(line + "\n"));
   }
 }

@@ -8,6 +8,7 @@
 
 import type { ProgressEvent } from "./events.ts";
 import { formatBytes, formatRate } from "./format.ts";
+import { sanitize } from "../protocol.ts";
 
 /** The line is redrawn at most this often. */
 export const REDRAW_INTERVAL_MS = 100;
@@ -73,7 +74,8 @@ export function renderProgress(
       ? ` ${percent(event.fileBytes, event.fileSize)}%`
       : "";
     const room = columns - line.length - 2 - file.length;
-    if (room >= 8) line += `  ${keepEnd(event.path, room)}${file}`;
+    // Cut after escaping, so that the width counts what is shown.
+    if (room >= 8) line += `  ${keepEnd(sanitize(event.path), room)}${file}`;
   }
   return line.length > columns ? line.slice(0, columns) : line;
 }

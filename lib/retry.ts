@@ -7,6 +7,7 @@
  */
 
 import { ConnectionClosedError } from "./channel.ts";
+import { KeyExchangeTimeoutError } from "./client_limits.ts";
 import { ServerBusyError } from "./handshake.ts";
 import { IdleTimeoutError } from "./idle.ts";
 import { TransportError } from "./transport.ts";
@@ -34,6 +35,7 @@ const NETWORK_ERRORS = [
 export function isRetryable(error: unknown): boolean {
   return error instanceof ConnectionClosedError ||
     error instanceof IdleTimeoutError ||
+    error instanceof KeyExchangeTimeoutError ||
     error instanceof ServerBusyError ||
     (error instanceof TransportError && error.transient) ||
     NETWORK_ERRORS.some((type) => error instanceof type);

@@ -13,6 +13,7 @@ import {
   MAX_ENTRIES,
   MAX_FILE_SIZE,
   ProtocolError,
+  sanitize,
 } from "../protocol.ts";
 import { SourceError } from "./errors.ts";
 
@@ -32,7 +33,10 @@ export interface Scan {
   warnings: string[];
 }
 
-function describeStatError(path: string, error: unknown): SourceError {
+function describeStatError(given: string, error: unknown): SourceError {
+  // Local names are shown escaped like names from the network (bidi and
+  // zero-width characters, controls).
+  const path = sanitize(given);
   if (error instanceof Deno.errors.NotFound) {
     return new SourceError(`Cannot send ${path}: no such file or folder`);
   }
@@ -40,7 +44,7 @@ function describeStatError(path: string, error: unknown): SourceError {
     return new SourceError(`Cannot send ${path}: permission denied`);
   }
   const why = error instanceof Error ? error.message : String(error);
-  return new SourceError(`Cannot send ${path}: ${why}`);
+  return new SourceError(`Cannot send ${path}: ${sanitize(why)}`);
 }
 
 function toEntry(
@@ -84,27 +88,35 @@ export async function scanSources(sources: readonly string[]): Promise<Scan> {
       throw describeStatError(given, error);
     }
     if (info.isSymlink) {
-      scan.warnings.push(`Skipping ${given}: a symbolic link, not followed`);
+      scan.warnings.push(
+        `Skipping ${sanitize(given)}: a symbolic link, not followed`,
+      );
       continue;
     }
     if (!info.isFile && !info.isDirectory) {
-      throw new SourceError(`Cannot send ${given}: not a file or folder`);
+      throw new SourceError(
+        `Cannot send ${sanitize(given)}: not a file or folder`,
+      );
     }
     if (info.size > MAX_FILE_SIZE) {
-      throw new SourceError(`Cannot send ${given}: larger than 1 PiB`);
+      throw new SourceError(
+        `Cannot send ${sanitize(given)}: larger than 1 PiB`,
+      );
     }
     const name = basename(source);
     try {
       checkRelativePath(name);
     } catch (error) {
       throw new SourceError(
-        `Cannot send ${given}: ${(error as ProtocolError).message}`,
+        `Cannot send ${sanitize(given)}: ${(error as ProtocolError).message}`,
       );
     }
     const other = topNames.get(name);
     if (other !== undefined) {
       throw new SourceError(
-        `Cannot send both ${other} and ${given}: both would be named ${name}`,
+        `Cannot send both ${sanitize(other)} and ${
+          sanitize(given)
+        }: both would be named ${sanitize(name)}`,
       );
     }
     topNames.set(name, given);
@@ -144,18 +156,22 @@ async function walk(folder: string, prefix: string, scan: Scan): Promise<void> {
     const source = join(folder, child.name);
     const path = `${prefix}/${child.name}`;
     if (child.isSymlink) {
-      scan.warnings.push(`Skipping ${source}: a symbolic link, not followed`);
+      scan.warnings.push(
+        `Skipping ${sanitize(source)}: a symbolic link, not followed`,
+      );
       continue;
     }
     if (!child.isFile && !child.isDirectory) {
-      scan.warnings.push(`Skipping ${source}: not a regular file or folder`);
+      scan.warnings.push(
+        `Skipping ${sanitize(source)}: not a regular file or folder`,
+      );
       continue;
     }
     try {
       checkRelativePath(path);
     } catch (error) {
       scan.warnings.push(
-        `Skipping ${source}: ${(error as ProtocolError).message}`,
+        `Skipping ${sanitize(source)}: ${(error as ProtocolError).message}`,
       );
       continue;
     }
@@ -169,11 +185,15 @@ async function walk(folder: string, prefix: string, scan: Scan): Promise<void> {
     }
     // It may have changed kind since the folder was listed.
     if (!info.isFile && !info.isDirectory) {
-      scan.warnings.push(`Skipping ${source}: not a regular file or folder`);
+      scan.warnings.push(
+        `Skipping ${sanitize(source)}: not a regular file or folder`,
+      );
       continue;
     }
     if (info.size > MAX_FILE_SIZE) {
-      throw new SourceError(`Cannot send ${source}: larger than 1 PiB`);
+      throw new SourceError(
+        `Cannot send ${sanitize(source)}: larger than 1 PiB`,
+      );
     }
     scan.entries.push(toEntry(source, path, info));
     if (scan.entries.length > MAX_ENTRIES) {

@@ -22,6 +22,7 @@ import {
   sanitize,
   type ServerMessage,
 } from "../protocol.ts";
+import { waitLimitOf } from "./client_limits.ts";
 import { fileErrorReason, RemoteError } from "./errors.ts";
 import { type EventSink, ProgressCounter } from "./events.ts";
 import { type Hash, newHash } from "./hash.ts";
@@ -159,10 +160,16 @@ async function receiveMessage(
   channel: Channel,
   waitingFor: string,
 ): Promise<ServerMessage> {
+  const limit = waitLimitOf(channel);
   for (;;) {
     const message = await receiveAny(channel, waitingFor);
-    // The server is busy hashing: it said so to keep the line alive.
-    if (message.type !== "wait") return message;
+    if (message.type !== "wait") {
+      limit?.progressed();
+      return message;
+    }
+    // The server is busy hashing: it said so to keep the line alive, but
+    // not for longer than hashing these files can take.
+    limit?.waited(waitingFor);
   }
 }
 

@@ -34,3 +34,19 @@ Deno.test("progress lines are throttled per peer, other events never", () => {
   assert.deepEqual(progress.map((event) => event.peer), ["a", "b"]);
   assert.equal(written.length, 102);
 });
+
+Deno.test("characters a terminal acts on are JSON escapes, decoding to the same strings", () => {
+  const chunks: Uint8Array[] = [];
+  const writer = new JsonEventWriter((bytes) => chunks.push(bytes.slice()));
+  const name =
+    "invoice\u202efdp.exe\u200b \u009b31m \u007f \u2028 \u{e0001} \u0645";
+  writer.write({ type: "file-verified", path: name, message: `x\\${name}` });
+  const text = new TextDecoder().decode(chunks[0]);
+  assert.doesNotMatch(text.slice(0, -1), /[\p{Cc}\p{Cf}\u2028\u2029]/u);
+  assert.match(text, /"path":"invoice\\u202efdp\.exe\\u200b \\u009b31m /);
+  // Astral format characters as surrogate pairs; letters stay as they are.
+  assert.match(text, /\\udb40\\udc01 \u0645"/);
+  const event = JSON.parse(text);
+  assert.equal(event.path, name);
+  assert.equal(event.message, `x\\${name}`);
+});

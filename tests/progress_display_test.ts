@@ -119,3 +119,13 @@ Deno.test("progress counts resumed, sent and settled bytes once each", () => {
   assert.equal(counter.snapshot().bytes, 150);
   assert.equal(counter.snapshot().files, 2);
 });
+
+Deno.test("the progress line shows bidi, zero-width and control characters escaped", () => {
+  const line = renderProgress(
+    progress({ path: "docs/invoice\u202efdp.exe\u200b\u0085" }),
+    0,
+    200,
+  );
+  assert.doesNotMatch(line, /[\p{Cc}\p{Cf}\u2028\u2029]/u);
+  assert.match(line, /docs\/invoice\\u202efdp\.exe\\u200b\\u0085 60%$/);
+});

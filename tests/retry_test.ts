@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { ConnectionClosedError } from "../lib/channel.ts";
-import { ServerBusyError } from "../lib/handshake.ts";
+import {
+  KeyExchangeTimeoutError,
+  ServerStalledError,
+} from "../lib/client_limits.ts";
+import {
+  HandshakeError,
+  KeyExchangeDroppedError,
+  ServerBusyError,
+} from "../lib/handshake.ts";
 import { IdleTimeoutError } from "../lib/idle.ts";
 import { describeLoss, isRetryable, retryDelay } from "../lib/retry.ts";
 import { TransportError } from "../lib/transport.ts";
@@ -13,6 +21,8 @@ Deno.test("lost or refused connections are retried; refusals by the server are n
       new ConnectionClosedError(),
       new IdleTimeoutError("No data from the peer for 30 s"),
       new ServerBusyError("busy"),
+      new KeyExchangeDroppedError("dropped"),
+      new KeyExchangeTimeoutError("slow"),
       new TransportError("Connection refused by x", true),
       new Deno.errors.ConnectionReset("reset"),
       new Deno.errors.BrokenPipe("pipe"),
@@ -24,6 +34,8 @@ Deno.test("lost or refused connections are retried; refusals by the server are n
     const error of [
       new TransportError("Cannot find host x: check the name"),
       new ProtocolError("Server sent a data frame"),
+      new HandshakeError("Wrong code"),
+      new ServerStalledError("Server kept saying wait"),
       new RemoteError("Server error: Not enough space on the server"),
       new Deno.errors.NotFound("gone"),
       new Error("anything else"),

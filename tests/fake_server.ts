@@ -1,0 +1,136 @@
+/**
+ * A misbehaving server for client tests, run as its own process:
+ *
+ *     deno run -A tests/fake_server.ts MODE [--interval MS] [--forward PORT]
+ *
+ * It listens on a free loopback port, prints `listening PORT`, then
+ * `connection N` for each connection it accepts, and treats each one as
+ * MODE says:
+ *
+ * - `trickle`: sends a valid hello and a key share frame, one byte every
+ *   `--interval` ms (an impostor keeping the client's idle timeout quiet);
+ * - `wait`: completes the key exchange with {@link TEST_CODE}, reads the
+ *   manifest and then sends `wait` every `--interval` ms forever;
+ * - `drop`: the first connection gets a valid hello, and is closed once the
+ *   client's key share has arrived (as when the server's handshake limit
+ *   strikes in its guess limiter); later ones are forwarded to `--forward`;
+ * - `mute`: reads the client's hello and closes without a hello of its
+ *   own, like a program that is not a deno-ft server.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { BufferedReader } from "../lib/channel.ts";
+import { establishChannel } from "../lib/handshake.ts";
+import { SHARE_LENGTH } from "../lib/pake.ts";
+import {
+  decodeClientMessage,
+  encodeHello,
+  encodeMessage,
+  FRAME_HEADER_LENGTH,
+  FrameType,
+  HELLO_LENGTH,
+  Role,
+} from "../protocol.ts";
+import { testCodeScalar } from "./hostile_client.ts";
+
+const { positionals, values } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    interval: { type: "string", default: "500" },
+    forward: { type: "string" },
+  },
+});
+const mode = positionals[0];
+const intervalMs = Number(values.interval);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function tryClose(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** Reads the client's first `length` bytes, whatever they are. */
+async function readClient(conn: Deno.Conn, length: number): Promise<void> {
+  await new BufferedReader(conn).readExact(length, "the client's bytes");
+}
+
+async function trickle(conn: Deno.Conn): Promise<void> {
+  const share = new Uint8Array(FRAME_HEADER_LENGTH + SHARE_LENGTH + 32);
+  new DataView(share.buffer).setUint32(0, share.length - 4);
+  share[4] = FrameType.Handshake;
+  const bytes = [...encodeHello(Role.Receiver), ...share];
+  for (const byte of bytes) {
+    await conn.write(Uint8Array.of(byte));
+    await sleep(intervalMs);
+  }
+}
+
+async function waitForever(conn: Deno.Conn): Promise<void> {
+  const channel = await establishChannel(conn, {
+    role: Role.Receiver,
+    password: testCodeScalar(),
+    flushBeforeBlocking: true,
+  });
+  for (;;) {
+    const frame = await channel.receive();
+    if (frame === null) return;
+    const message = decodeClientMessage(frame.payload);
+    if (message.type === "manifest" && !message.more) break;
+  }
+  const wait = encodeMessage({ type: "wait" });
+  for (;;) {
+    await channel.send(FrameType.Control, wait);
+    await channel.flush();
+    await sleep(intervalMs);
+  }
+}
+
+async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  try {
+    await from.readable.pipeTo(to.writable);
+  } catch {
+    // Either side went away.
+  }
+  tryClose(from);
+  tryClose(to);
+}
+
+async function serve(conn: Deno.Conn, number: number): Promise<void> {
+  if (mode === "trickle") return await trickle(conn);
+  if (mode === "wait") return await waitForever(conn);
+  if (mode === "mute") return await readClient(conn, HELLO_LENGTH);
+  if (mode === "drop" && number === 1) {
+    await conn.write(encodeHello(Role.Receiver));
+    return await readClient(
+      conn,
+      HELLO_LENGTH + FRAME_HEADER_LENGTH + SHARE_LENGTH,
+    );
+  }
+  if (mode === "drop") {
+    const server = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: Number(values.forward),
+    });
+    await Promise.all([pipe(conn, server), pipe(server, conn)]);
+    return;
+  }
+  throw new Error(`Unknown mode ${mode}`);
+}
+
+const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+console.log(`listening ${listener.addr.port}`);
+let connections = 0;
+for await (const conn of listener) {
+  connections++;
+  console.log(`connection ${connections}`);
+  serve(conn, connections).catch(() => {}).finally(() => tryClose(conn));
+}
