@@ -12,7 +12,8 @@ import { join } from "node:path";
 import type { Channel } from "../../lib/channel.ts";
 import { establishChannel } from "../../lib/handshake.ts";
 import { receiveSession } from "../../lib/receiver.ts";
-import { Destination, prepareDestination } from "../../lib/destination.ts";
+import { Destination, DestinationRoot } from "../../lib/destination.ts";
+import { MemoryBudget } from "../../lib/memory_budget.ts";
 import { sendEntries, SendRun } from "../../lib/sender.ts";
 import { scanSources } from "../../lib/scan.ts";
 import {
@@ -143,7 +144,7 @@ async function session(
   const src = join(folder, "src"), dst = join(folder, "dst");
   await makeTree(src, sources);
   await makeTree(dst, existing);
-  const root = await prepareDestination(dst);
+  const root = await DestinationRoot.open(dst, false);
   const log: Sent[] = [];
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const server = (async () => {
@@ -156,16 +157,18 @@ async function session(
     try {
       await receiveSession(
         recorded(channel, "S>", log),
-        new Destination(root, false),
+        new Destination(root),
         {
           emit: () => {},
           limits: { maxEntries: MAX_ENTRIES, maxBytes: 2 ** 40 },
+          budget: new MemoryBudget(64 * 1024 * 1024),
         },
       );
     } catch (error) {
       if (client === referenceClient) throw error;
     } finally {
       channel.close();
+      root.close();
     }
   })();
   const conn = await Deno.connect({
