@@ -23,7 +23,7 @@ import { FilesDeferredError, sendWithRetries } from "./lib/attempts.ts";
 import { parseCount, parseDuration } from "./lib/flags.ts";
 import { describeLoss } from "./lib/retry.ts";
 import { scanSources } from "./lib/scan.ts";
-import { SendRun } from "./lib/sender.ts";
+import { SendRun } from "./lib/send_run.ts";
 import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
 import { deriveCodeScalar } from "./lib/pake.ts";
 import { DEFAULT_PORT } from "./protocol.ts";

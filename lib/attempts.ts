@@ -24,7 +24,8 @@ import {
 } from "./client_limits.ts";
 import { errorMessage } from "./errors.ts";
 import { isRetryable, retryDelay } from "./retry.ts";
-import { sendEntries, type SendResult, type SendRun } from "./sender.ts";
+import { sendEntries } from "./sender.ts";
+import type { SendResult, SendRun } from "./send_run.ts";
 import { type ClientTls, connect, TransportError } from "./transport.ts";
 import { Role } from "../protocol.ts";
 

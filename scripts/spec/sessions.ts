@@ -14,7 +14,8 @@ import { establishChannel } from "../../lib/handshake.ts";
 import { receiveSession } from "../../lib/receiver.ts";
 import { Destination, DestinationRoot } from "../../lib/destination.ts";
 import { MemoryBudget } from "../../lib/memory_budget.ts";
-import { sendEntries, SendRun } from "../../lib/sender.ts";
+import { sendEntries } from "../../lib/sender.ts";
+import { SendRun } from "../../lib/send_run.ts";
 import { scanSources } from "../../lib/scan.ts";
 import {
   decodeServerMessage,
