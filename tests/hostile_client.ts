@@ -277,6 +277,19 @@ export class HostileClient implements Disposable {
     return this.#writer.flush();
   }
 
+  /**
+   * The next control message as the server wrote it, every field kept,
+   * or null when the server closed.
+   */
+  async receiveRaw(): Promise<Record<string, unknown> | null> {
+    const frame = await this.#channel.receive();
+    if (frame === null) return null;
+    if (frame.type !== FrameType.Control) {
+      throw new Error(`Server sent a frame of type ${frame.type}`);
+    }
+    return JSON.parse(new TextDecoder().decode(frame.payload));
+  }
+
   /** The next control message, or null when the server closed. */
   async receive(): Promise<ServerMessage | null> {
     const frame = await this.#channel.receive();
