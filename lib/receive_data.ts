@@ -21,6 +21,7 @@ import { errorMessage } from "./errors.ts";
 import type { EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "./file_store.ts";
 import { IncomingFile } from "./incoming_file.ts";
+import type { IndexSet } from "./index_set.ts";
 import { Pacer } from "./pace.ts";
 import { controlMessage, send } from "./receive_setup.ts";
 
@@ -37,7 +38,7 @@ export interface SessionState {
   /** The decision for each entry. */
   decisions: Decision[];
   /** Files the client must still send or skip. */
-  open: Set<number>;
+  open: IndexSet;
   /** Files whose kept data the client proved it shares. */
   resumable: Set<number>;
   /** Counts of the session. */

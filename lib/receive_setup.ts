@@ -28,6 +28,7 @@ import { RemoteError } from "./errors.ts";
 import type { FileStore } from "./file_store.ts";
 import { estimateManifestBytes, type Reservation } from "./memory_budget.ts";
 import { Pacer } from "./pace.ts";
+import { formatBytes } from "./format.ts";
 
 /** Raised when the server turns a whole session down, before any data. */
 export class SessionRefusedError extends Error {
@@ -104,12 +105,18 @@ export async function receiveManifest(
       throw new ProtocolError("Manifest part with no entries and more to come");
     }
     const needed = estimateManifestBytes(payloadBytes, message.entries.length);
-    if (
-      !(await whileBusy(
-        channel,
-        () => reservation.grow(needed, BUDGET_WAIT_MS),
-      ))
-    ) {
+    if (reservation.bytes + needed > reservation.limit) {
+      throw new SessionRefusedError(
+        `The file list is larger than this server holds for one session (its --max-memory, ${
+          formatBytes(reservation.limit)
+        } for one): send fewer files at once, or start the server with a larger --max-memory`,
+      );
+    }
+    const granted = await whileBusy(
+      channel,
+      () => reservation.grow(needed, BUDGET_WAIT_MS),
+    );
+    if (!granted) {
       throw new SessionRefusedError(
         "The server is busy: other sessions' file lists fill its memory (its --max-memory); try again later",
       );
@@ -121,6 +128,7 @@ export async function receiveManifest(
     }
     if (!message.more) break;
   }
+  reservation.settle();
   return entries;
 }
 

@@ -15,6 +15,7 @@ import type { FileStore } from "./file_store.ts";
 import type { MemoryBudget, Reservation } from "./memory_budget.ts";
 import { Pacer } from "./pace.ts";
 import { DataPhase, type SessionState } from "./receive_data.ts";
+import { IndexSet } from "./index_set.ts";
 import {
   decideAll,
   type ProofOutcome,
@@ -90,7 +91,7 @@ class Session {
       },
       entries: [],
       decisions: [],
-      open: new Set(),
+      open: new IndexSet(0),
       resumable: new Set(),
       result: { verified: 0, failed: 0, bytes: 0 },
       progress: null,
@@ -139,6 +140,7 @@ class Session {
       this.#state.entries,
     );
     await this.#checkSpace();
+    this.#state.open = new IndexSet(this.#state.entries.length);
     this.#state.progress = new ProgressCounter(
       this.#state.entries,
       this.#state.emit,

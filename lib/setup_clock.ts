@@ -34,6 +34,16 @@ export const SETUP_BYTES_PER_MS = 4 * 1024;
 /** How often the deadline is checked. */
 const CHECK_INTERVAL_MS = 1000;
 
+/** The allowance of a {@link SetupClock}, by default the constants above. */
+export interface SetupAllowance {
+  /** Waiting any setup may take. */
+  baseMs?: number;
+  /** Bytes exchanged that earn one more millisecond. */
+  bytesPerMs?: number;
+  /** How often to check. */
+  checkEveryMs?: number;
+}
+
 /**
  * Watches a session's setup: once the time waited on the client exceeds
  * {@link SETUP_BASE_MS}, plus a millisecond per {@link SETUP_BYTES_PER_MS}
@@ -48,11 +58,21 @@ export class SetupClock {
   #extra = 0;
   #expired = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #baseMs: number;
+  #bytesPerMs: number;
+  #checkEveryMs: number;
 
   /** A clock on `meter` (none: no deadline) that ends with `close`. */
-  constructor(meter: PeerMeter | undefined, close: () => void) {
+  constructor(
+    meter: PeerMeter | undefined,
+    close: () => void,
+    allowance: SetupAllowance = {},
+  ) {
     this.#meter = meter;
     this.#close = close;
+    this.#baseMs = allowance.baseMs ?? SETUP_BASE_MS;
+    this.#bytesPerMs = allowance.bytesPerMs ?? SETUP_BYTES_PER_MS;
+    this.#checkEveryMs = allowance.checkEveryMs ?? CHECK_INTERVAL_MS;
   }
 
   /** Allows `ms` more of waiting, for work the client legitimately does. */
@@ -66,7 +86,7 @@ export class SetupClock {
     if (meter === undefined) return await work();
     this.#startWaited = meter.waitedMs;
     this.#startBytes = meter.bytes;
-    this.#timer = setInterval(() => this.#check(meter), CHECK_INTERVAL_MS);
+    this.#timer = setInterval(() => this.#check(meter), this.#checkEveryMs);
     Deno.unrefTimer(this.#timer);
     try {
       return await work();
@@ -84,8 +104,8 @@ export class SetupClock {
 
   #check(meter: PeerMeter): void {
     const waited = meter.waitedMs - this.#startWaited;
-    const allowed = SETUP_BASE_MS + this.#extra +
-      (meter.bytes - this.#startBytes) / SETUP_BYTES_PER_MS;
+    const allowed = this.#baseMs + this.#extra +
+      (meter.bytes - this.#startBytes) / this.#bytesPerMs;
     if (waited <= allowed || this.#expired) return;
     this.#expired = true;
     clearInterval(this.#timer);
