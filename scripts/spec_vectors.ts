@@ -176,7 +176,10 @@ function frameBlocks(frames: readonly Sent[], out: Map<string, string>): Sent {
     return frame!;
   };
   const done = find("done", (f) => decoder.decode(f.payload) === DONE);
-  const skip = find("skip", (f) => decoder.decode(f.payload).includes("skip"));
+  const file = find(
+    "file message",
+    (f) => decoder.decode(f.payload).startsWith('{"type":"file"'),
+  );
   const data = find("data frame", (f) => f.type === FrameType.Data);
   out.set(
     "plaintext-done",
@@ -185,7 +188,7 @@ function frameBlocks(frames: readonly Sent[], out: Map<string, string>): Sent {
       note(hex(done.payload), 49, decoder.decode(done.payload)),
     ]),
   );
-  out.set("plaintext-skip", fence(["01", ...hexLines(skip.payload, 25)]));
+  out.set("plaintext-file", fence(["01", ...hexLines(file.payload, 25)]));
   out.set("plaintext-data", fence([`02 ${hex(data.payload)}`]));
   return done;
 }

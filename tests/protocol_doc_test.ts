@@ -116,22 +116,39 @@ Deno.test("the word list of appendix A is lib/wordlist.ts, with its indexes", ()
   assert.deepEqual(words, [...WORDS], `appendix A differs; ${UPDATE}`);
 });
 
-/** `64 * 1024 * 1024`, `2 ** 50`, `30_000`: the literals constants use. */
+/**
+ * `64 * 1024 * 1024`, `2 ** 50`, `30_000`, `32 * 1024 * 1024 / 1000`: the
+ * literals constants use, products and quotients taken from the left.
+ */
 function evaluate(expression: string): number | undefined {
-  if (!/^[\d_ *]+$/.test(expression)) return undefined;
+  if (!/^[\d_ *\/.]+$/.test(expression)) return undefined;
   const power = (factor: string) => {
     const [base, exponent] = factor.split("**").map((part) =>
       Number(part.trim().replaceAll("_", ""))
     );
     return exponent === undefined ? base : base ** exponent;
   };
-  return expression.split(/(?<!\*)\*(?!\*)/).map(power)
-    .reduce((a, b) => a * b, 1);
+  const [first, ...rest] = expression.split(/(?<!\*)([*/])(?!\*)/);
+  let value = power(first);
+  for (let i = 0; i < rest.length; i += 2) {
+    const operand = power(rest[i + 1]);
+    value = rest[i] === "*" ? value * operand : value / operand;
+  }
+  return value;
+}
+
+/** The files besides protocol.ts where constants of 1.3 are defined. */
+function sourceFiles(root: string): string[] {
+  const files = [join(root, "server.ts"), join(root, "client.ts")];
+  for (const entry of Deno.readDirSync(join(root, "lib"))) {
+    if (entry.name.endsWith(".ts")) files.push(join(root, "lib", entry.name));
+  }
+  return files;
 }
 
 /**
- * The value of the constant `name` in protocol.ts or lib/: imported when
- * exported, read from the source when not.
+ * The value of the constant `name` in protocol.ts, lib/, server.ts or
+ * client.ts: imported when exported, read from the source when not.
  */
 async function constantValue(name: string): Promise<unknown> {
   if (name in protocol) return protocol[name as keyof typeof protocol];
@@ -141,9 +158,7 @@ async function constantValue(name: string): Promise<unknown> {
     "m",
   );
   const values = [];
-  for (const entry of Deno.readDirSync(join(root, "lib"))) {
-    if (!entry.name.endsWith(".ts")) continue;
-    const file = join(root, "lib", entry.name);
+  for (const file of sourceFiles(root)) {
     const match = Deno.readTextFileSync(file).match(definition);
     if (match === null) continue;
     if (match[1] !== undefined) {

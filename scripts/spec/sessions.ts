@@ -15,9 +15,11 @@ import { receiveSession } from "../../lib/receiver.ts";
 import { Destination, DestinationRoot } from "../../lib/destination.ts";
 import { MemoryBudget } from "../../lib/memory_budget.ts";
 import { sendEntries } from "../../lib/sender.ts";
+import { exchangeProofs } from "../../lib/send_proofs.ts";
 import { SendRun } from "../../lib/send_run.ts";
 import { scanSources } from "../../lib/scan.ts";
 import {
+  type Decision,
   decodeServerMessage,
   encodeHello,
   encodeMessage,
@@ -44,7 +46,7 @@ export interface Sessions {
   photos: Sent[];
   /** 8.4: a file message for a folder. */
   violation: Sent[];
-  /** 8.5: two files resumed. */
+  /** 8.5: two files with kept data, one resumed. */
   resume: Sent[];
 }
 
@@ -103,7 +105,10 @@ const referenceClient: Client = async (channel, sources) => {
   await sendEntries(channel, new SendRun(entries, () => {}));
 };
 
-/** A client that sends the manifest, then a file message for entry 4. */
+/**
+ * A client that sends the manifest and its proofs as the reference client
+ * does, then a file message for entry 4.
+ */
 const folderAsFile: Client = async (channel, sources) => {
   const { entries } = await scanSources(sources);
   const manifest = entries.map(({ path, kind, size, mode, mtime }) => ({
@@ -117,12 +122,29 @@ const folderAsFile: Client = async (channel, sources) => {
     await channel.send(FrameType.Control, encodeMessage(message));
     await channel.flush();
   };
+  const receive = async () => {
+    for (;;) {
+      const frame = await channel.receive();
+      if (frame === null) throw new Error("The server closed the connection");
+      const message = decodeServerMessage(frame.payload);
+      if (message.type !== "wait") return message;
+    }
+  };
   await send({ type: "manifest", more: false, entries: manifest });
+  const decisions: Decision[] = [];
   for (;;) {
-    const frame = await channel.receive();
-    const message = frame && decodeServerMessage(frame.payload);
-    if (message?.type === "decisions" && !message.more) break;
+    const message = await receive();
+    if (message.type !== "decisions") continue;
+    decisions.push(...message.items);
+    if (!message.more) break;
   }
+  await exchangeProofs(
+    channel,
+    entries,
+    decisions,
+    () => Promise.resolve(undefined),
+    receive,
+  );
   await send({ type: "file", index: 4, offset: 0 });
   try {
     while (await channel.receive() !== null);
@@ -132,8 +154,31 @@ const folderAsFile: Client = async (channel, sources) => {
 };
 
 /**
+ * Data an interrupted session left in the staging folder, by the path of
+ * its entry.
+ */
+interface Kept {
+  [path: string]: string;
+}
+
+/**
+ * Leaves `kept` in the staging folder of `root` as an interrupted session
+ * of the reference server does: each path's data with its record.
+ */
+function stage(root: DestinationRoot, kept: Kept): void {
+  for (const [path, content] of Object.entries(kept)) {
+    const key = root.key(path);
+    const { staged, file } = root.staging.create(key);
+    file.writeSync(new TextEncoder().encode(content));
+    file.close();
+    root.staging.writeRecord(key, staged);
+  }
+}
+
+/**
  * Runs one session in `folder`: the client sends `sources` (under `src`)
- * to a server without --overwrite whose destination holds `existing`.
+ * to a server without --overwrite whose destination holds `existing`, and
+ * whose staging folder holds `kept`.
  */
 async function session(
   password: bigint,
@@ -141,11 +186,13 @@ async function session(
   sources: Tree,
   existing: Tree,
   client: Client,
+  kept: Kept = {},
 ): Promise<Sent[]> {
   const src = join(folder, "src"), dst = join(folder, "dst");
   await makeTree(src, sources);
   await makeTree(dst, existing);
   const root = await DestinationRoot.open(dst, false);
+  stage(root, kept);
   const log: Sent[] = [];
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const server = (async () => {
@@ -202,9 +249,16 @@ export async function runSessions(password: bigint): Promise<Sessions> {
         sub: { "c.txt": "new file\n" },
       },
     };
-    const there = { photos: { "a.txt": "hello\n", "b.txt": "WORLD\n" } };
-    const run = (name: string, from: Tree, into: Tree, client: Client) =>
-      session(password, join(folder, name), from, into, client);
+    const there = {
+      photos: { "a.txt": "hello\n", "b.txt": "old world\n" },
+    };
+    const run = (
+      name: string,
+      from: Tree,
+      into: Tree,
+      client: Client,
+      kept?: Kept,
+    ) => session(password, join(folder, name), from, into, client, kept);
     return {
       empty: await run("empty", {}, {}, referenceClient),
       photos: await run("photos", photos, there, referenceClient),
@@ -212,8 +266,9 @@ export async function runSessions(password: bigint): Promise<Sessions> {
       resume: await run(
         "resume",
         { "draft.txt": "new text\n", "notes.txt": "0123456789\n" },
-        { ".draft.txt.ftpart": "old", ".notes.txt.ftpart": "0123" },
+        {},
         referenceClient,
+        { "draft.txt": "old", "notes.txt": "0123" },
       ),
     };
   } finally {
