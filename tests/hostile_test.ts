@@ -71,7 +71,7 @@ const PARTIAL = /\.ftpart$/;
 const KEPT = /(^|\/)\.[^/]+\.ftpart$/;
 /** The line the guess limiter adds before the error of a failed exchange. */
 const FAILED_KEY_EXCHANGE =
-  /\] failed key exchange: the next attempt from 127\.0\.0\.1 waits 500 ms$/;
+  /\] failed key exchange: the next attempt from 127\.0\.0\.1 waits \d+ ms$/;
 /** What the guess limiter logs when it delayed an attempt. */
 const HELD_BACK =
   /\] key exchange held back \d+ ms after failures from 127\.0\.0\.1$/;
@@ -1321,10 +1321,11 @@ Deno.test("hostile: bad hellos", async (t) => {
 Deno.test("hostile: broken key exchanges", async (t) => {
   // Its own server: the attempts that fail the key exchange make the guess
   // limiter hold back the next attempt from 127.0.0.1 (0.5 s after one
-  // failure). Every case ends with a probe whose right code clears the
-  // count, so each failure costs at most 0.5 s and the waits never grow;
-  // the cases that fail before the key share, or after a complete exchange,
-  // do not count and come first.
+  // failure, doubling with each). Every case ends with a probe, which waits
+  // for its turn, so the next case is not held back; a success erases no
+  // failure, so the four failing cases cost 0.5 + 1 + 2 + 4 s. The
+  // cases that fail before the key share, or after a complete exchange, do
+  // not count and come first.
   await using tmp = await tempDir();
   const args = await Harness.layout(tmp.path);
   await using server = await startServer(args);
@@ -1385,8 +1386,8 @@ Deno.test("hostile: broken key exchanges", async (t) => {
       act: (c) => c.frame(FrameType.Handshake, bytes(32)),
     }));
 
-  // Refused before the server answers, so it could not test a guess and
-  // does not count as a failed key exchange.
+  // Refused before the server answers, so it could not test a guess, but
+  // it cost the server curve work: it counts as a failed key exchange.
   await h.step(
     t,
     "a key share that is not a point on the curve",
@@ -1396,6 +1397,7 @@ Deno.test("hostile: broken key exchanges", async (t) => {
           "Invalid key share from client: Invalid PAKE share: not a point on P-256",
         raw: true,
         reply: "close",
+        failsKeyExchange: true,
         act: async (c) => {
           await c.hello();
           await c.frame(FrameType.Handshake, offCurve);
@@ -1408,7 +1410,7 @@ Deno.test("hostile: broken key exchanges", async (t) => {
     () =>
       h.rejects({
         // From here on each case got the server's answer, and so fails the
-        // key exchange. A control frame is longer than a confirmation.
+        // key exchange too. A control frame is longer than a confirmation.
         phrase: "where at most 32 fit",
         raw: true,
         reply: "close",
