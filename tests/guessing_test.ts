@@ -1,7 +1,8 @@
 /**
  * Online guessing of the code against a real server: a guesser process
  * from 127.0.0.9 (tests/guesser.ts) while a real client from 127.0.0.1
- * sends a file, invalid key shares, and custom codes too weak to be used.
+ * sends a file, invalid key shares, the handshake limit of an attempt that
+ * waited for its turn, and custom codes too weak to be used.
  *
  * @module
  */
@@ -18,6 +19,9 @@ import {
   startServer,
   tempDir,
 } from "./helpers.ts";
+import { HandshakeClock } from "../lib/handshake_clock.ts";
+import { HostileClient } from "./hostile_client.ts";
+import { ANSWER_LENGTH, guessBytes, SourcedSocket } from "./loopback_source.ts";
 
 /** A running tests/guesser.ts process and what it printed. */
 class Guesser implements AsyncDisposable {
@@ -129,6 +133,76 @@ Deno.test("key shares that are not P-256 points count as failed guesses", async 
   );
   assert.match(server.stderr, GUESSER_HELD_BACK);
   assert.doesNotMatch(guesser.output, /answered/);
+});
+
+Deno.test("time spent waiting for a turn does not count toward the 30 s handshake limit", async () => {
+  await using dest = await tempDir();
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--idle-timeout",
+    "2m",
+  ]);
+  // 16 wrong guesses from 127.0.0.1 at once, all under way before the
+  // first fails: the next attempt from there waits 20 s.
+  const guesses = Array.from(
+    { length: 16 },
+    () => new SourcedSocket(server.port, "127.0.0.1"),
+  );
+  await Promise.all(guesses.map(async (socket) => {
+    await socket.connected();
+    socket.write(guessBytes("wrong-guess-for-the-queue"));
+    assert.equal((await socket.receive(ANSWER_LENGTH)).length, ANSWER_LENGTH);
+  }));
+  for (const socket of guesses) socket.destroy();
+  await waitForLines(
+    server,
+    /error: Client left during key confirmation/gm,
+    16,
+  );
+  assert.match(server.stderr, /waits 20000 ms$/m);
+  // The right code now waits for its turn, then takes its time before it
+  // confirms: long enough that both together pass 30 s.
+  using client = await HostileClient.connect(server.port);
+  await client.hello();
+  const keys = await client.exchangeShares();
+  const held = await server.waitFor(
+    new RegExp(
+      `^\\[127\\.0\\.0\\.1:${client.port}\\] key exchange held back (\\d+) ms`,
+      "m",
+    ),
+  );
+  await sleep(Math.max(1000, 33_000 - Number(held[1])));
+  await client.confirm(keys);
+  await client.send({ type: "manifest", entries: [], more: false });
+  assert.equal((await client.expect("decisions")).type, "decisions");
+  await client.send({ type: "done" });
+  assert.deepEqual(await client.expect("summary"), {
+    type: "summary",
+    verified: 0,
+    failed: 0,
+  });
+  assert.doesNotMatch(server.stderr, /Handshake timed out/);
+});
+
+Deno.test("the handshake clock stands still while paused", async () => {
+  const expiry = Promise.withResolvers<void>();
+  let expired = false;
+  const clock = new HandshakeClock(40, () => {
+    expired = true;
+    expiry.resolve();
+  });
+  clock.pause();
+  await sleep(80);
+  assert.equal(expired, false, "no expiry while paused");
+  clock.resume();
+  await expiry.promise;
+  let stoppedExpired = false;
+  const stopped = new HandshakeClock(20, () => stoppedExpired = true);
+  stopped.stop();
+  stopped.resume();
+  await sleep(40);
+  assert.equal(stoppedExpired, false, "no expiry once stopped");
 });
 
 Deno.test("both programs refuse a custom code weaker than a generated one", async () => {

@@ -1532,7 +1532,7 @@ Deno.test("hostile: sources the client cannot send", async (t) => {
   );
 });
 
-Deno.test("hostile: 20 garbage connections during a normal transfer", async (t) => {
+Deno.test("hostile: waves of 15 garbage connections during a normal transfer", async (t) => {
   await using tmp = await tempDir();
   const args = await Harness.layout(tmp.path);
   await using server = await startServer(args);
@@ -1608,18 +1608,22 @@ Deno.test("hostile: 20 garbage connections during a normal transfer", async (t) 
       }
       client.close();
     };
+    // 15 at a time (and the normal client, maybe still in its key exchange)
+    // and 45 in all stay within what the server takes from
+    // one address (lib/connection_limiter.ts): 16 unauthenticated
+    // connections at once, and 64 new ones in a burst.
     let waves = 0;
     do {
-      await Promise.all(Array.from({ length: 20 }, (_, i) => attack(i)));
+      await Promise.all(Array.from({ length: 15 }, (_, i) => attack(i)));
       waves++;
-    } while (!clientDone && waves < 20);
+    } while (!clientDone && waves < 3);
 
     const result = await normal;
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /1 of 1 files sent and verified/);
     const received = await Deno.readFile(join(h.dest, "big.bin"));
     assert.equal(sha256(received), sha256(big));
-    console.log(`${waves} waves of 20 garbage connections`);
+    console.log(`${waves} waves of 15 garbage connections`);
 
     // Every garbage connection got exactly one log line, nothing else did.
     const deadline2 = Date.now() + 10_000;
