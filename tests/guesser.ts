@@ -5,7 +5,9 @@
  * wrong code does; then it connects again, until it is killed. With
  * `invalid` it sends a share that is not a P-256 point instead.
  *
- *     deno run -A tests/guesser.ts PORT PARALLEL [wrong|invalid]
+ *     deno run -A tests/guesser.ts PORT PARALLEL [wrong|invalid] [FROM]
+ *
+ * FROM is the local address to connect from, 127.0.0.9 by default.
  *
  * Prints one line per attempt: `answered` when the server answered the
  * share, `closed` when it hung up without answering.
@@ -17,12 +19,17 @@ import {
   ANSWER_LENGTH,
   guessBytes,
   invalidShareBytes,
+  OTHER_SOURCE,
   SourcedSocket,
 } from "./loopback_source.ts";
 
-async function guessForever(port: number, invalid: boolean): Promise<void> {
+async function guessForever(
+  port: number,
+  invalid: boolean,
+  from: string,
+): Promise<void> {
   for (;;) {
-    const socket = new SourcedSocket(port);
+    const socket = new SourcedSocket(port, from);
     try {
       await socket.connected();
       socket.write(
@@ -40,11 +47,11 @@ async function guessForever(port: number, invalid: boolean): Promise<void> {
 }
 
 if (import.meta.main) {
-  const [port, parallel, mode = "wrong"] = Deno.args;
+  const [port, parallel, mode = "wrong", from = OTHER_SOURCE] = Deno.args;
   await Promise.all(
     Array.from(
       { length: Number(parallel) },
-      () => guessForever(Number(port), mode === "invalid"),
+      () => guessForever(Number(port), mode === "invalid", from),
     ),
   );
 }
