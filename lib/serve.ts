@@ -18,6 +18,7 @@ import type { FileStore } from "./file_store.ts";
 import { GuessLimiter } from "./guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "./handshake.ts";
 import { HandshakeClock, unlessAborted } from "./handshake_clock.ts";
+import { HangUpWatch } from "./hangup_watch.ts";
 import { IdleTimeoutStream } from "./idle.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
 import { encodeHello, HELLO_FLAG_BUSY, Role } from "../protocol.ts";
@@ -93,18 +94,30 @@ function end(connection: Connection, reason: string): void {
 
 function guessGate(
   limiter: GuessLimiter,
-  address: string,
-  peer: string,
+  connection: Connection,
   report: ServeOptions["report"],
   clock: HandshakeClock,
-  signal: AbortSignal,
+  watch: HangUpWatch,
 ): AttemptGate {
+  const { peer } = connection;
+  const address = (connection.conn.remoteAddr as Deno.NetAddr).hostname;
   return async () => {
     clock.pause();
+    // A client that gave up leaves the line rather than take a turn.
+    let waiting = true;
+    watch.hangUp().then(() => {
+      if (waiting) {
+        end(
+          connection,
+          "Client left while waiting for its turn to try the code",
+        );
+      }
+    });
     let attempt;
     try {
-      attempt = await limiter.begin(address, signal);
+      attempt = await limiter.begin(address, connection.ended.signal);
     } finally {
+      waiting = false;
       clock.resume();
     }
     if (attempt.penaltyMs > 0) {
@@ -144,11 +157,12 @@ async function handle(
   onAuthenticated: () => void,
 ): Promise<number | null> {
   const { conn, peer } = connection;
-  const remote = conn.remoteAddr as Deno.NetAddr;
   if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
   const { report } = options;
   report({ type: "connected", peer });
-  const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
+  // Below the idle timeout: watching for a hang-up is no wait for the peer.
+  const watch = new HangUpWatch(conn);
+  const stream = new IdleTimeoutStream(watch, options.idleTimeoutMs);
   const signal = connection.ended.signal;
   const clock = new HandshakeClock(
     HANDSHAKE_TIMEOUT_MS,
@@ -161,7 +175,7 @@ async function handle(
         role: Role.Receiver,
         password: options.password,
         flushBeforeBlocking: true,
-        gate: guessGate(limiter, remote.hostname, peer, report, clock, signal),
+        gate: guessGate(limiter, connection, report, clock, watch),
       }),
       signal,
     );

@@ -2,7 +2,8 @@
  * Online guessing of the code against a real server: a guesser process
  * from 127.0.0.9 (tests/guesser.ts) while a real client from 127.0.0.1
  * sends a file, invalid key shares, the handshake limit of an attempt that
- * waited for its turn, and custom codes too weak to be used.
+ * waited for its turn, one that gives up while it waits, and custom codes
+ * too weak to be used.
  *
  * @module
  */
@@ -161,6 +162,15 @@ Deno.test("time spent waiting for a turn does not count toward the 30 s handshak
     16,
   );
   assert.match(server.stderr, /waits 20000 ms$/m);
+  // One that hangs up right after its share (the end of the stream comes
+  // after it) leaves the line at once, uncounted, without its turn.
+  const quitter = new SourcedSocket(server.port, "127.0.0.1");
+  await quitter.connected();
+  quitter.socket.end(guessBytes("wrong-guess-for-the-queue"));
+  await server.waitFor(
+    /^\[127\.0\.0\.1:\d+\] error: Client left while waiting for its turn to try the code$/m,
+  );
+  quitter.destroy();
   // The right code now waits for its turn, then takes its time before it
   // confirms: long enough that both together pass 30 s.
   using client = await HostileClient.connect(server.port);
@@ -183,6 +193,7 @@ Deno.test("time spent waiting for a turn does not count toward the 30 s handshak
     failed: 0,
   });
   assert.doesNotMatch(server.stderr, /Handshake timed out/);
+  assert.equal(server.stderr.match(/failed key exchange/g)?.length, 16);
 });
 
 Deno.test("the handshake clock stands still while paused", async () => {
