@@ -11,7 +11,8 @@
  * sides must use. Input that starts with digits and then a space or "-" (see
  * {@link isGeneratedForm}) is checked as a generated code and put in canonical
  * form. Any other input is a custom code chosen by the user (for example with
- * `--code`): it is only trimmed, and must be at least 6 characters long.
+ * `--code`): it is only trimmed, and must be at least 6 characters long and
+ * at least as strong as a generated code by {@link customCodeBits}.
  *
  * @module
  */
@@ -83,10 +84,12 @@ export function isGeneratedForm(input: string): boolean {
  * neighbouring letters swapped) as suggestions.
  *
  * Any other input is a custom code: it is returned trimmed but otherwise
- * unchanged, and must be at least 6 characters long.
+ * unchanged, must be at least 6 characters long, and must be worth at least
+ * {@link CODE_ENTROPY_BITS} by {@link customCodeBits}, since every guess of
+ * a weaker one has better odds than a guess of a generated code.
  *
- * @throws {CodeError} if the code is too short, has the wrong shape, has a
- * number out of range or has a word not in the list.
+ * @throws {CodeError} if the code is too short or too weak, has the wrong
+ * shape, has a number out of range or has a word not in the list.
  */
 export function normalizeCode(input: string): string {
   const trimmed = input.trim();
@@ -94,6 +97,16 @@ export function normalizeCode(input: string): string {
     if ([...trimmed].length < MIN_CUSTOM_LENGTH) {
       throw new CodeError(
         `Code is too short: use at least ${MIN_CUSTOM_LENGTH} characters`,
+      );
+    }
+    const bits = customCodeBits(trimmed);
+    if (bits < CODE_ENTROPY_BITS) {
+      throw new CodeError(
+        `Code is too weak (about ${
+          Math.floor(bits)
+        } bits; a generated code has ${
+          Math.floor(CODE_ENTROPY_BITS)
+        }): use a longer one, or leave it out and the server makes one up`,
       );
     }
     return trimmed;
@@ -115,6 +128,61 @@ export function normalizeCode(input: string): string {
     if (!WORD_SET.has(word)) throw unknownWord(word);
   }
   return [String(number), ...words].join("-");
+}
+
+/**
+ * Character classes and how many characters each is taken to hold (space
+ * and punctuation make up the other printable ASCII): a custom code is
+ * assumed drawn from all the classes it uses.
+ */
+const CHARACTER_CLASSES: readonly [RegExp, number][] = [
+  [/[a-z]/, 26],
+  [/[A-Z]/, 26],
+  [/[0-9]/, 10],
+  [/[ -/:-@[-`{-~]/, 33],
+  [/[^\x20-\x7e]/, 100],
+];
+
+/**
+ * A rough estimate, in bits, of how hard a custom code is to guess: its
+ * counted length times log2 of the size of the character classes it uses
+ * (a-z 26, A-Z 26, 0-9 10, other printable ASCII 33, anything else 100).
+ * A code that is a shorter code repeated ("abcabc", "passpass") counts as
+ * that shorter one, and a character that repeats the one before it or is
+ * its neighbour in Unicode ("aa", "ab", "21") is not counted, so "123456",
+ * "aaaaaaaa" and "abcdefgh" are worth next to nothing. It overrates codes
+ * made of words or keyboard rows, which is why generated codes are better.
+ */
+export function customCodeBits(code: string): number {
+  const chars = [...code];
+  const period = chars.length - longestBorder(chars);
+  let counted = 0;
+  for (let i = 0; i < period; i++) {
+    const step = i === 0
+      ? Infinity
+      : chars[i].codePointAt(0)! - chars[i - 1].codePointAt(0)!;
+    if (Math.abs(step) > 1) counted++;
+  }
+  let pool = 0;
+  for (const [pattern, size] of CHARACTER_CLASSES) {
+    if (chars.some((char) => pattern.test(char))) pool += size;
+  }
+  return counted * Math.log2(Math.max(pool, 1));
+}
+
+/**
+ * The length of the longest proper prefix of `chars` that is also its
+ * suffix (Knuth-Morris-Pratt), in linear time: `chars` repeats its first
+ * `chars.length` minus that many characters.
+ */
+function longestBorder(chars: string[]): number {
+  const border = new Array<number>(chars.length).fill(0);
+  for (let i = 1; i < chars.length; i++) {
+    let k = border[i - 1];
+    while (k > 0 && chars[i] !== chars[k]) k = border[k - 1];
+    border[i] = chars[i] === chars[k] ? k + 1 : 0;
+  }
+  return border.at(-1) ?? 0;
 }
 
 /** A uniform random integer in [0, limit), for 1 <= limit <= 2 ** 32. */

@@ -283,8 +283,9 @@ export async function establishChannel(
       "the client's key share",
     );
     const finishAttempt = options.gate ? await options.gate() : () => {};
-    // Only an attempt that received the server's confirmation could test
-    // a guess; one dropped before that is merely abandoned.
+    // An attempt that received the server's confirmation could test a
+    // guess, and an invalid share cost the curve work all the same: both
+    // count as failures. One dropped before either is merely abandoned.
     let outcome: Outcome = "abandoned";
     try {
       // The curve work starts only once the limiter lets the attempt go.
@@ -293,6 +294,7 @@ export async function establishChannel(
         keys = pake.finish(share);
       } catch (error) {
         if (error instanceof PakeError) {
+          outcome = "failure";
           throw new ProtocolError(
             `Invalid key share from client: ${error.message}`,
           );

@@ -6,11 +6,19 @@
  */
 
 import { formatHostPort } from "./address.ts";
+import {
+  type Admission,
+  ConnectionLimiter,
+  LogThrottle,
+  type Ticket,
+} from "./connection_limiter.ts";
 import { errorMessage } from "./errors.ts";
 import type { TransferEvent } from "./events.ts";
 import type { FileStore } from "./file_store.ts";
 import { GuessLimiter } from "./guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "./handshake.ts";
+import { HandshakeClock, unlessAborted } from "./handshake_clock.ts";
+import { HangUpWatch } from "./hangup_watch.ts";
 import { IdleTimeoutStream } from "./idle.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
@@ -58,26 +66,72 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
-/** A stalled key exchange is dropped after this long, progress or not. */
+/**
+ * A stalled key exchange is dropped after this long, progress or not; time
+ * spent waiting for a turn at the guess limiter does not count.
+ */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 /** How long a stop waits for sessions to put their files away. */
 const STOP_GRACE_MS = 3_000;
 
+/** An open connection, as the accept loop tracks it. */
+interface Connection {
+  conn: Deno.Conn;
+  peer: string;
+  /** Aborted, with the reason, when the server ends the connection. */
+  ended: AbortController;
+}
+
+/** Ends `connection` for `reason`; a key exchange under way fails with it. */
+function end(connection: Connection, reason: string): void {
+  if (!connection.ended.signal.aborted) {
+    connection.ended.abort(new Error(reason));
+  }
+  try {
+    connection.conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
 function guessGate(
   limiter: GuessLimiter,
-  address: string,
-  peer: string,
+  connection: Connection,
   report: ServeOptions["report"],
+  clock: HandshakeClock,
+  watch: HangUpWatch,
 ): AttemptGate {
+  const { peer } = connection;
+  const address = (connection.conn.remoteAddr as Deno.NetAddr).hostname;
   return async () => {
-    const attempt = await limiter.begin(address);
+    clock.pause();
+    // A client that gave up leaves the line rather than take a turn.
+    let waiting = true;
+    watch.hangUp().then(() => {
+      if (waiting) {
+        end(
+          connection,
+          "Client left while waiting for its turn to try the code",
+        );
+      }
+    });
+    let attempt;
+    try {
+      attempt = await limiter.begin(address, connection.ended.signal);
+    } finally {
+      waiting = false;
+      clock.resume();
+    }
     if (attempt.penaltyMs > 0) {
+      const whose = attempt.heldBy === null
+        ? "across the server"
+        : `from ${attempt.heldBy}`;
       report({
         type: "warning",
         peer,
         message:
-          `key exchange held back ${attempt.penaltyMs} ms after failures from ${address}`,
+          `key exchange held back ${attempt.penaltyMs} ms after failures ${whose}`,
       });
     }
     return (outcome) => {
@@ -94,62 +148,43 @@ function guessGate(
   };
 }
 
-/** Runs `work`, closing `conn` and failing if it takes over `ms`. */
-async function withTimeout<T>(
-  work: Promise<T>,
-  ms: number,
-  conn: Deno.Conn,
-  message: string,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-      reject(new Error(message));
-    }, ms);
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-    work.catch(() => {});
-  }
-}
-
 /**
  * Runs one connection's session; resolves to its exit status, or null when
  * the peer never got through the key exchange.
  */
 async function handle(
-  conn: Deno.Conn,
+  connection: Connection,
   options: ServeOptions,
   limiter: GuessLimiter,
+  ticket: Ticket,
   onAuthenticated: () => void,
 ): Promise<number | null> {
-  const remote = conn.remoteAddr as Deno.NetAddr;
-  const peer = formatHostPort(remote.hostname, remote.port);
+  const { conn, peer } = connection;
   if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
   const { report } = options;
   report({ type: "connected", peer });
-  const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
+  // Below the idle timeout: watching for a hang-up is no wait for the peer.
+  const watch = new HangUpWatch(conn);
+  const stream = new IdleTimeoutStream(watch, options.idleTimeoutMs);
+  const signal = connection.ended.signal;
+  const clock = new HandshakeClock(
+    HANDSHAKE_TIMEOUT_MS,
+    () => end(connection, "Handshake timed out"),
+  );
   let authenticated = false;
   try {
-    const channel = await withTimeout(
+    const channel = await unlessAborted(
       establishChannel(stream, {
         role: Role.Receiver,
         password: options.password,
         flushBeforeBlocking: true,
-        gate: guessGate(limiter, remote.hostname, peer, report),
+        gate: guessGate(limiter, connection, report, clock, watch),
       }),
-      HANDSHAKE_TIMEOUT_MS,
-      conn,
-      "Handshake timed out",
+      signal,
     );
+    clock.stop();
     authenticated = true;
+    ticket.authenticated();
     report({ type: "handshake", peer, tls: options.tls });
     onAuthenticated();
     const started = performance.now();
@@ -174,6 +209,7 @@ async function handle(
       channel.close();
     }
   } catch (error) {
+    clock.stop();
     stream.close();
     report({
       type: "error",
@@ -185,27 +221,36 @@ async function handle(
   }
 }
 
-/** Tells a client that the server is full, without reading from it. */
-async function turnAway(
+/**
+ * Refuses a connection the limits do not admit: with the busy hello, which
+ * makes a client retry later, or, for a source that connects too fast, by
+ * closing it at once. Says so in a log line that `throttle` allows.
+ */
+async function refuse(
   conn: Deno.Conn,
-  open: number,
+  refusal: Extract<Admission<unknown>, { admitted: false }>,
+  throttle: LogThrottle,
   report: ServeOptions["report"],
 ): Promise<void> {
   const remote = conn.remoteAddr as Deno.NetAddr;
-  report({
-    type: "warning",
-    peer: formatHostPort(remote.hostname, remote.port),
-    message: `turned away: ${open} connections are open (--max-connections)`,
-  });
-  try {
-    await withTimeout(
-      conn.write(encodeHello(Role.Receiver, HELLO_FLAG_BUSY)),
-      1000,
-      conn,
-      "Busy hello timed out",
-    );
-  } catch {
+  const line = throttle.line(`${refusal.rule} ${refusal.key}`, refusal.message);
+  if (line !== null) {
+    report({
+      type: "warning",
+      peer: formatHostPort(remote.hostname, remote.port),
+      message: line,
+    });
+  }
+  if (refusal.busy) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const write = conn.write(encodeHello(Role.Receiver, HELLO_FLAG_BUSY));
     // The client learns it from the closed connection instead.
+    write.catch(() => {});
+    await Promise.race([
+      write.catch(() => {}),
+      new Promise((resolve) => timer = setTimeout(resolve, 1000)),
+    ]);
+    clearTimeout(timer);
   }
   try {
     conn.close();
@@ -225,7 +270,11 @@ export async function serve(
   options: ServeOptions,
 ): Promise<number> {
   const limiter = options.limiter ?? new GuessLimiter();
-  const open = new Set<Deno.Conn>();
+  const connections = new ConnectionLimiter<Connection>({
+    maxConnections: options.maxConnections,
+  });
+  const throttle = new LogThrottle();
+  const open = new Set<Connection>();
   const sessions = new Set<Promise<unknown>>();
   let chosen: Promise<number | null> | null = null;
   const stopAccepting = () => {
@@ -236,13 +285,7 @@ export async function serve(
     }
   };
   const closeAll = () => {
-    for (const conn of open) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    for (const connection of open) end(connection, "Server is stopping");
   };
   let stopped = false;
   options.signal?.addEventListener("abort", () => {
@@ -265,21 +308,38 @@ export async function serve(
       await new Promise((resolve) => setTimeout(resolve, 50));
       continue;
     }
-    if (open.size >= options.maxConnections) {
-      turnAway(conn, open.size, options.report);
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const connection: Connection = {
+      conn,
+      peer: formatHostPort(remote.hostname, remote.port),
+      ended: new AbortController(),
+    };
+    const admission = connections.admit(remote.hostname, connection);
+    if (!admission.admitted) {
+      refuse(conn, admission, throttle, options.report);
       continue;
     }
-    open.add(conn);
+    if (admission.evicted !== undefined) {
+      const { item, message } = admission.evicted;
+      const line = throttle.line(`evict ${admission.evicted.key}`, message);
+      if (line !== null) {
+        options.report({ type: "warning", peer: item.peer, message: line });
+      }
+      end(item, "Closed to make room for another address");
+    }
+    open.add(connection);
     const outcome = Promise.withResolvers<number | null>();
     const onAuthenticated = () => {
       if (!options.once || chosen !== null) return;
       chosen = outcome.promise;
       stopAccepting();
     };
-    handle(conn, options, limiter, onAuthenticated).then(outcome.resolve);
+    handle(connection, options, limiter, admission.ticket, onAuthenticated)
+      .then(outcome.resolve);
     sessions.add(outcome.promise);
     outcome.promise.finally(() => {
-      open.delete(conn);
+      open.delete(connection);
+      admission.ticket.closed();
       sessions.delete(outcome.promise);
     });
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   CODE_ENTROPY_BITS,
   CodeError,
+  customCodeBits,
   generateCode,
   isGeneratedForm,
   normalizeCode,
@@ -178,8 +179,6 @@ Deno.test("normalizeCode rejects a wrong shape or a number out of range", () => 
 
 Deno.test("custom codes are trimmed and must have 6 characters", () => {
   assert.equal(normalizeCode("  My Secret Phrase "), "My Secret Phrase");
-  assert.equal(normalizeCode("hunter"), "hunter");
-  assert.equal(normalizeCode("123456"), "123456");
   assert.equal(
     normalizeCode("apple-river-stone-4071"),
     "apple-river-stone-4071",
@@ -190,7 +189,53 @@ Deno.test("custom codes are trimmed and must have 6 characters", () => {
       message: "Code is too short: use at least 6 characters",
     });
   }
-  assert.equal(normalizeCode("éééééé"), "éééééé");
+  assert.equal(normalizeCode("éàüøçñßæ"), "éàüøçñßæ");
+});
+
+Deno.test("custom codes weaker than a generated one are refused", () => {
+  for (
+    const [weak, bits] of [
+      ["123456", 3],
+      ["hunter", 28],
+      ["password1", 41],
+      ["éééééé", 6],
+      ["abcdefghijklmnopqrstuvwxyz", 4],
+      ["1357913579135791", 16],
+      ["passpasspasspass", 14],
+    ] as const
+  ) {
+    assert.throws(() => normalizeCode(weak), {
+      name: "CodeError",
+      message:
+        `Code is too weak (about ${bits} bits; a generated code has 43): use a longer one, or leave it out and the server makes one up`,
+    }, weak);
+  }
+  // The suite's own codes are strong enough.
+  for (
+    const strong of [
+      "test-code-for-the-suite",
+      "not-the-right-code",
+      "wrong-guess-0",
+      "tls-but-wrong-code",
+      "correct horse battery staple",
+    ]
+  ) {
+    assert.equal(normalizeCode(strong), strong);
+    assert.ok(customCodeBits(strong) >= CODE_ENTROPY_BITS, strong);
+  }
+});
+
+Deno.test("a custom code's strength: length counted times log2 of its classes", () => {
+  // 8 lowercase letters, none next to another in the alphabet: 8 * log2(26).
+  assert.equal(customCodeBits("qzmxkwjv"), 8 * Math.log2(26));
+  // Lowercase, uppercase, digits and punctuation: 95 characters.
+  assert.equal(customCodeBits("aZ3!"), 4 * Math.log2(95));
+  assert.equal(customCodeBits("日本語"), 3 * Math.log2(100));
+  // Repeats and neighbours count once; a repeated code counts once.
+  assert.equal(customCodeBits("aaaa"), Math.log2(26));
+  assert.equal(customCodeBits("9876"), Math.log2(10));
+  assert.equal(customCodeBits("kq-kq-kq-k"), 3 * Math.log2(59));
+  assert.equal(customCodeBits(""), 0);
 });
 
 Deno.test("isGeneratedForm needs digits then a space or dash", () => {

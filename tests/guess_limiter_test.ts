@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { GuessLimiter, sourceKey } from "../lib/guess_limiter.ts";
+import {
+  GuessLimiter,
+  GuessLimitError,
+  sourceKey,
+  sourceKeys,
+} from "../lib/guess_limiter.ts";
 import { sleep } from "./helpers.ts";
 
 Deno.test("delays double per failure up to the cap", () => {
@@ -62,18 +67,26 @@ Deno.test("after a failure, attempts from that source go one at a time", async (
   assert.deepEqual(order, ["next 1", "next 2"]);
 });
 
-Deno.test("each failure makes the next attempt wait longer", async () => {
+Deno.test("each failure makes the next attempt wait longer, and a success erases none", async () => {
   const limiter = new GuessLimiter({ baseDelayMs: 60 });
   assert.equal((await limiter.begin("a")).finish("failure"), 60);
   const second = await limiter.begin("a");
   assert.ok(second.waitedMs >= 50, `waited ${second.waitedMs}`);
+  assert.equal(second.heldBy, "a");
   assert.equal(second.finish("failure"), 120);
   const third = await limiter.begin("a");
   assert.ok(third.waitedMs >= 110, `waited ${third.waitedMs}`);
-  assert.equal(third.finish("success"), 0);
-  const fourth = await limiter.begin("a");
-  assert.ok(fourth.waitedMs < 50, "a success clears the record");
-  fourth.finish("success");
+  // A client with the right code behind the same address must not hand
+  // a guesser there a fresh allowance.
+  assert.equal(third.finish("success"), 120);
+  const fourth = limiter.begin("a");
+  const fifth = limiter.begin("a");
+  const order: string[] = [];
+  fifth.then(() => order.push("fifth"));
+  (await fourth).finish("failure");
+  assert.ok((await fifth).waitedMs >= 230, "still one at a time, 240 ms");
+  assert.deepEqual(order, ["fifth"]);
+  (await fifth).finish("abandoned");
 });
 
 Deno.test("an abandoned attempt does not count as a failure", async () => {
@@ -104,4 +117,148 @@ Deno.test("IPv6 sources are grouped by /64", () => {
   assert.equal(sourceKey("::1"), "0:0:0:0::/64");
   assert.equal(sourceKey("::ffff:192.0.2.7"), "192.0.2.7");
   assert.notEqual(sourceKey("::ffff:192.0.2.7"), sourceKey("::ffff:192.0.2.8"));
+});
+
+Deno.test("IPv6 sources also count at their /56 and /48", () => {
+  assert.deepEqual(sourceKeys("2001:db8:1:2ab:aaaa::1"), [
+    "2001:db8:1:2ab::/64",
+    "2001:db8:1:200::/56",
+    "2001:db8:1::/48",
+  ]);
+  assert.deepEqual(sourceKeys("fe80::1%eth0"), [
+    "fe80:0:0:0::/64",
+    "fe80:0:0:0::/56",
+    "fe80:0:0::/48",
+  ]);
+  assert.deepEqual(sourceKeys("64:ff9b::192.0.2.7"), [
+    "64:ff9b:0:0::/64",
+    "64:ff9b:0:0::/56",
+    "64:ff9b:0::/48",
+  ]);
+  assert.deepEqual(sourceKeys("0:0:0:0:0:FFFF:c000:0207"), ["192.0.2.7"]);
+  assert.deepEqual(sourceKeys("192.0.2.7"), ["192.0.2.7"]);
+  for (const odd of ["1:2:3", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::"]) {
+    assert.deepEqual(sourceKeys(odd), [odd], odd);
+  }
+});
+
+/**
+ * `count` failures, one each from `count` fresh /64s whose fourth group is
+ * `prefix` followed by two hex digits.
+ */
+async function failEach(
+  limiter: GuessLimiter,
+  prefix: string,
+  count: number,
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const group = i.toString(16).padStart(2, "0");
+    (await limiter.begin(`${prefix}${group}::1`)).finish("failure");
+  }
+}
+
+Deno.test("failures from many /64s slow down their whole /56, then their /48", async () => {
+  const limiter = new GuessLimiter({ baseDelayMs: 40 });
+  // Eight /64s of 2001:db8:1:100::/56 fail: the /56's allowance.
+  await failEach(limiter, "2001:db8:1:1", 8);
+  const fresh = await limiter.begin("2001:db8:1:1ff::1");
+  assert.equal(fresh.penaltyMs, 0, "the /56 does not owe yet");
+  fresh.finish("failure");
+  // The ninth failure is one too many: a /64 of that /56 that never
+  // failed now waits, while a /64 of another /56 of the same /48 does not.
+  const held = await limiter.begin("2001:db8:1:1fe::1");
+  assert.equal(held.heldBy, "2001:db8:1:100::/56");
+  assert.ok(held.waitedMs >= 30, `waited ${held.waitedMs}`);
+  held.finish("success");
+  const neighbour = await limiter.begin("2001:db8:1:2fe::1");
+  assert.equal(neighbour.penaltyMs, 0);
+  neighbour.finish("success");
+  // 32 failures across the /48 are its allowance; the 33rd makes every
+  // /64 of it wait, in any of its /56s.
+  // Eight at most per /56, so that no /56 owes a delay on its own.
+  await failEach(limiter, "2001:db8:1:3", 8);
+  await failEach(limiter, "2001:db8:1:4", 8);
+  await failEach(limiter, "2001:db8:1:5", 7);
+  const last = await limiter.begin("2001:db8:1:6ff::1");
+  assert.equal(last.penaltyMs, 0, "9 + 23 = 32 failures: still allowed");
+  last.finish("failure");
+  const after = await limiter.begin("2001:db8:1:7ff::1");
+  assert.equal(after.heldBy, "2001:db8:1::/48");
+  assert.ok(after.waitedMs >= 30, `waited ${after.waitedMs}`);
+  after.finish("success");
+  const elsewhere = await limiter.begin("2001:db8:2:1ff::1");
+  assert.equal(elsewhere.penaltyMs, 0, "another /48 is not held back");
+  elsewhere.finish("success");
+});
+
+Deno.test("past the server-wide ceiling, sources that failed take turns; others do not wait", async () => {
+  const limiter = new GuessLimiter({
+    baseDelayMs: 1,
+    serverCeiling: 3,
+    serverSpacingMs: 40,
+  });
+  for (const address of ["10.0.0.1", "10.0.0.2", "10.0.0.3"]) {
+    (await limiter.begin(address)).finish("failure");
+  }
+  await sleep(5);
+  const first = await limiter.begin("10.0.0.1");
+  const order: string[] = [];
+  const second = limiter.begin("10.0.0.2").then((attempt) => {
+    order.push("second");
+    return attempt;
+  });
+  const fresh = await limiter.begin("10.0.0.4");
+  assert.equal(fresh.penaltyMs, 0, "a source that never failed goes at once");
+  fresh.finish("failure");
+  await sleep(60);
+  assert.deepEqual(order, [], "one server-wide turn at a time");
+  first.finish("failure");
+  const turn = await second;
+  assert.equal(turn.heldBy, null, "it waited for its server-wide turn");
+  assert.ok(turn.waitedMs >= 90, `waited ${turn.waitedMs}`);
+  turn.finish("success");
+});
+
+Deno.test("the line of waiting attempts is bounded in length and in time", async () => {
+  const limiter = new GuessLimiter({
+    baseDelayMs: 10_000,
+    maxWaiting: 2,
+    maxWaitMs: 80,
+  });
+  (await limiter.begin("a")).finish("failure");
+  const waiting = [limiter.begin("a"), limiter.begin("a")];
+  await assert.rejects(
+    () => limiter.begin("a"),
+    (error: unknown) => {
+      assert.ok(error instanceof GuessLimitError);
+      assert.equal(error.name, "GuessLimitError");
+      assert.equal(
+        error.message,
+        "2 key exchanges from a already wait for their turn",
+      );
+      return true;
+    },
+  );
+  for (const attempt of waiting) {
+    await assert.rejects(() => attempt, {
+      name: "GuessLimitError",
+      message: "Waited 0 s for a turn to try the code",
+    });
+  }
+});
+
+Deno.test("a waiting attempt whose connection ends leaves the line", async () => {
+  const limiter = new GuessLimiter({ baseDelayMs: 60 });
+  (await limiter.begin("a")).finish("failure");
+  const gone = new AbortController();
+  const leaving = limiter.begin("a", gone.signal);
+  const staying = limiter.begin("a");
+  gone.abort(new Error("Connection closed"));
+  await assert.rejects(() => leaving, { message: "Connection closed" });
+  const attempt = await staying;
+  assert.ok(attempt.penaltyMs >= 50, `held back ${attempt.penaltyMs}`);
+  attempt.finish("success");
+  await assert.rejects(() => limiter.begin("a", gone.signal), {
+    message: "Connection closed",
+  });
 });
