@@ -178,6 +178,16 @@ export class Destination implements FileStore {
    * place for a `compare`. Nothing is disclosed but the answer.
    */
   async prove(entry: Entry, sha256: string): Promise<boolean> {
+    try {
+      return await this.#prove(entry, sha256);
+    } catch {
+      // What cannot be read here (kept data that changed, a folder that is
+      // no longer one) is not what the client holds: it sends the file.
+      return false;
+    }
+  }
+
+  async #prove(entry: Entry, sha256: string): Promise<boolean> {
     const kept = this.#kept.get(entry.path);
     if (kept !== undefined) {
       this.#kept.delete(entry.path);
@@ -203,9 +213,11 @@ export class Destination implements FileStore {
     const folder = this.#openParent(entry.path);
     let fd: number;
     try {
+      // Not blocking: a FIFO swapped in would freeze every session.
       fd = fs.openSync(
         folder.entry(nameOf(entry.path)),
-        fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0),
+        fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) |
+          (fs.constants.O_NONBLOCK ?? 0),
       );
     } catch {
       return false;

@@ -34,20 +34,33 @@ export class SourceError extends Error {
 
 /** Why a file could not be read, in a few words, without its path. */
 export function fileErrorReason(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "no such file";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Deno.errors.NotFound || code === "ENOENT") {
+    return "no such file";
+  }
+  if (
+    error instanceof Deno.errors.PermissionDenied || code === "EACCES" ||
+    code === "EPERM"
+  ) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory || code === "EISDIR") {
+    return "it is a folder";
+  }
   return publicMessage(error);
 }
 
 /**
  * The message of any thrown value on one line, without the operation and
  * path that an operating-system error quotes, so that it can be shown to
- * the peer: "No space left on device (os error 28): write '/srv/…'"
- * becomes "No space left on device".
+ * the peer: "No space left on device (os error 28): write '/srv/…'" and
+ * node:fs's "ENOSPC: no space left on device, write '/srv/…'" both become
+ * "No space left on device".
  */
 export function publicMessage(error: unknown): string {
-  return errorMessage(error).replace(/ \(os error \d+\).*$/, "");
+  const text = errorMessage(error);
+  // node:fs says "ENOSPC: no space left on device, write '/srv/…'".
+  const node = text.match(/^E[A-Z]+: (.+?), [a-z]+(?: '.*)?$/);
+  if (node) return node[1].charAt(0).toUpperCase() + node[1].slice(1);
+  return text.replace(/ \(os error \d+\).*$/, "");
 }
 
 /** The message of any thrown value, on one line. */

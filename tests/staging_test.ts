@@ -247,3 +247,70 @@ Deno.test("a destination other users can write to is pointed out at start", asyn
   assert.equal(client.code, 0, client.stderr);
   assert.doesNotMatch(quiet.stderr, /other users/);
 });
+
+Deno.test("a file swapped for a FIFO before its proof is not the same, and freezes nothing", async () => {
+  await using dest = await tempDir();
+  await Deno.writeTextFile(join(dest.path, "pipe.txt"), "was a file\n");
+  await using server = await startServer(["--dir", dest.path]);
+  const { client, items } = await offer(server.port, [
+    fileEntry("pipe.txt", 11),
+  ]);
+  using _ = client;
+  assert.deepEqual(items, [{ action: "compare", replace: false }]);
+  await Deno.remove(join(dest.path, "pipe.txt"));
+  const made = await new Deno.Command("mkfifo", {
+    args: [join(dest.path, "pipe.txt")],
+  }).output();
+  assert.ok(made.success);
+  await client.send({
+    type: "proofs",
+    items: [{ index: 0, sha256: sha256("was a file\n") }],
+    more: false,
+  });
+  // A server frozen on the FIFO would never answer: fail instead of hang.
+  const answer = await Promise.race([
+    client.receiveRaw(),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000)),
+  ]);
+  assert.deepEqual(answer?.items, [{ index: 0, match: false }]);
+  const other = await runClient([`127.0.0.1:${server.port}`, "main.txt"]);
+  assert.equal(other.code, 0, other.stderr);
+});
+
+Deno.test("kept data gone before its proof fails that proof alone", async () => {
+  await using dest = await tempDir();
+  await using server = await startServer(["--dir", dest.path]);
+  const data = bytes(100, 0x6d);
+  {
+    const { client } = await offer(server.port, [fileEntry("gone.bin", 100)]);
+    await client.send({ type: "file", index: 0, offset: 0 });
+    await client.data(data.subarray(0, 40));
+    client.close();
+    await server.waitFor(/kept 40 of 100 bytes/);
+  }
+  const { client, items } = await offer(server.port, [
+    fileEntry("gone.bin", 100),
+  ]);
+  using _ = client;
+  assert.deepEqual(items, [{ action: "send", offset: 40 }]);
+  for (const name of await stagedFiles(dest.path)) {
+    await Deno.remove(join(dest.path, ".ft-staging", name));
+  }
+  await client.send({
+    type: "proofs",
+    items: [{ index: 0, sha256: sha256(data.subarray(0, 40)) }],
+    more: false,
+  });
+  assert.deepEqual((await client.receiveRaw())?.items, [
+    { index: 0, match: false },
+  ]);
+  await sendWhole(client, 0, data);
+  await client.send({ type: "done" });
+  const { messages } = await client.readToEnd();
+  assert.deepEqual(messages.at(-1), {
+    type: "summary",
+    verified: 1,
+    failed: 0,
+  });
+  assert.deepEqual(await Deno.readFile(join(dest.path, "gone.bin")), data);
+});
