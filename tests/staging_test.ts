@@ -268,10 +268,12 @@ Deno.test("a file swapped for a FIFO before its proof is not the same, and freez
     more: false,
   });
   // A server frozen on the FIFO would never answer: fail instead of hang.
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const answer = await Promise.race([
     client.receiveRaw(),
-    new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000)),
+    new Promise<null>((resolve) => timer = setTimeout(resolve, 20_000, null)),
   ]);
+  clearTimeout(timer);
   assert.deepEqual(answer?.items, [{ index: 0, match: false }]);
   const other = await runClient([`127.0.0.1:${server.port}`, "main.txt"]);
   assert.equal(other.code, 0, other.stderr);
