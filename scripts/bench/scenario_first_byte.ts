@@ -2,7 +2,7 @@
  * Scenario `first-byte`: how long after the sending command starts the
  * first byte of file data is on the receiving side's disk, for the large
  * file. Observed by polling the destination folder every millisecond until
- * some file in it (ours: `.NAME.ftpart`; rsync: its temporary file) has a
+ * some file in it (ours: in `.ft-staging`; rsync: its temporary file) has a
  * size above zero; then both sides are killed.
  *
  * @module
@@ -53,7 +53,9 @@ async function timeFirstByte(
   const sender = launch();
   try {
     for (;;) {
-      if (await hasData(dest)) return (performance.now() - started) / 1000;
+      if (
+        await hasData(dest) || await hasData(join(dest, ".ft-staging"))
+      ) return (performance.now() - started) / 1000;
       if (sender.ended) throw sender.failure("exited before any data arrived");
       if (receiver?.ended) {
         throw receiver.failure("exited before any data arrived");
@@ -144,7 +146,7 @@ export async function firstByteScenario(
     title: `Time to first byte, ${sizeLabel(bytes)} file over loopback`,
     description:
       `Seconds from starting the sending command (receiver already listening; sshd already running) until a file in the destination folder ` +
-      `first has a size above zero, polled every millisecond: ours writes \`.NAME.ftpart\`, rsync a temporary file, nc and scp the file itself. ` +
+      `first has a size above zero, polled every millisecond: ours writes into \`.ft-staging\`, rsync a temporary file, nc and scp the file itself. ` +
       `Includes process start-up, key exchange and whatever the sender does before sending.`,
     baseline: bench.peers.nc ? NC : null,
     rows: summarise(rows, bench.peers.nc ? NC : null),
