@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import { errorCode } from "./folder_handle.ts";
 import { publicMessage } from "./errors.ts";
-import { PART_SUFFIX, type Staging } from "./staging.ts";
+import { PART_SUFFIX, RECORD_SUFFIX, type Staging } from "./staging.ts";
 
 /** What {@link removeStalePartials} did. */
 export interface CleanupResult {
@@ -62,8 +62,8 @@ export function removeStalePartials(
     if (info === undefined || !info.isFile()) continue;
     if (info.mtimeMs >= cutoff) continue;
     try {
-      fs.unlinkSync(staging.folder.entry(name));
-      if (isPart) staging.removeRecord(id);
+      if (isPart) fs.unlinkSync(staging.folder.entry(name));
+      staging.removeRecord(id, names.has(id + RECORD_SUFFIX));
     } catch (error) {
       if (errorCode(error) === "ENOENT") continue;
       result.errors.push(

@@ -88,11 +88,21 @@ export class Staging {
   readonly uid: number;
   /** The server's umask, as the files it creates show it. */
   readonly umask: number;
+  /**
+   * Ids that have a record: looking for kept data where there is none
+   * then costs no failed open, each an exception in node:fs.
+   */
+  #recorded = new Set<string>();
 
   private constructor(folder: FolderHandle, uid: number, umask: number) {
     this.folder = folder;
     this.uid = uid;
     this.umask = umask;
+    for (const name of fs.readdirSync(folder.self)) {
+      if (name.endsWith(RECORD_SUFFIX)) {
+        this.#recorded.add(name.slice(0, -RECORD_SUFFIX.length));
+      }
+    }
   }
 
   /**
@@ -189,12 +199,22 @@ export class Staging {
    */
   create(key: string): { staged: StagedFile; file: FdFile } {
     const id = stagingId(key);
-    this.remove(id);
-    const fd = fs.openSync(
-      this.partPath(id),
-      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
-      0o600,
-    );
+    const open = () =>
+      fs.openSync(
+        this.partPath(id),
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+        0o600,
+      );
+    let fd: number;
+    try {
+      // Most files have nothing staged: trying first costs no failed
+      // deletions, each of which is an exception in node:fs.
+      fd = open();
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") throw error;
+      this.remove(id);
+      fd = open();
+    }
     const info = fs.fstatSync(fd);
     return {
       staged: { id, dev: info.dev, ino: info.ino },
@@ -218,6 +238,7 @@ export class Staging {
     } finally {
       fs.closeSync(fd);
     }
+    this.#recorded.add(staged.id);
   }
 
   /**
@@ -265,9 +286,14 @@ export class Staging {
     this.removeRecord(id);
   }
 
-  /** Deletes the record of `id`, if any: its data is no longer kept. */
-  removeRecord(id: string): void {
+  /**
+   * Deletes the record of `id`, if any: its data is no longer kept. With
+   * `listed`, the caller saw the record in the folder itself.
+   */
+  removeRecord(id: string, listed = false): void {
+    if (!listed && !this.#recorded.has(id)) return;
     unlinkIfThere(this.#recordPath(id));
+    this.#recorded.delete(id);
   }
 
   #isOwn(
@@ -280,6 +306,7 @@ export class Staging {
   }
 
   #readRecord(id: string): StagedRecord | null {
+    if (!this.#recorded.has(id)) return null;
     let fd: number;
     try {
       fd = fs.openSync(this.#recordPath(id), O_RDONLY | O_NOFOLLOW);
