@@ -115,6 +115,7 @@ export class FaultProxy {
   #bytesUpstream = 0;
   #closing = false;
   #paused: PromiseWithResolvers<void> | null = null;
+  #pauseMark: number | null = null;
 
   /**
    * Starts listening on 127.0.0.1 on a free port.
@@ -212,6 +213,29 @@ export class FaultProxy {
     this.#paused = null;
   }
 
+  /**
+   * Pauses, as {@link pause} does, as soon as {@link bytesUpstream} reaches
+   * `bytes`: the transfer stops there however fast it runs and however
+   * late the test looks. It may pass the mark by one read (256 KiB).
+   */
+  pauseAfter(bytes: number): void {
+    this.#pauseMark = bytes;
+    this.#checkPauseMark();
+  }
+
+  /** Whether forwarding is paused, by {@link pause} or {@link pauseAfter}. */
+  get paused(): boolean {
+    return this.#paused !== null;
+  }
+
+  #checkPauseMark(): void {
+    if (this.#pauseMark === null || this.#bytesUpstream < this.#pauseMark) {
+      return;
+    }
+    this.#pauseMark = null;
+    this.pause();
+  }
+
   async #pump(link: Link, upstream: boolean): Promise<void> {
     const from = upstream ? link.client : link.server!;
     const to = upstream ? link.server! : link.client;
@@ -251,6 +275,7 @@ export class FaultProxy {
             this.#bytesUpstream += sent;
           }
         }
+        if (upstream) this.#checkPauseMark();
         if (limitReached) {
           if (fault.kind === "cut") link.close();
           else link.stalled = true;
