@@ -223,6 +223,18 @@ export class FaultProxy {
     this.#checkPauseMark();
   }
 
+  /**
+   * Closes both sides of every stalled connection, as a network that
+   * comes back and resets them would; the others go on.
+   */
+  closeStalled(): void {
+    for (const link of this.#links) {
+      if (!link.stalled) continue;
+      link.close();
+      this.#links.delete(link);
+    }
+  }
+
   /** Whether forwarding is paused, by {@link pause} or {@link pauseAfter}. */
   get paused(): boolean {
     return this.#paused !== null;

@@ -373,3 +373,26 @@ Deno.test("FaultProxy: pauseAfter stops forwarding at the mark until resume", as
     tryClose(client);
   }
 });
+
+Deno.test("FaultProxy: closeStalled ends stalled connections only", async () => {
+  await using sink = new Sink();
+  await using proxy = new FaultProxy(
+    sink.port,
+    (index) =>
+      index === 0 ? { kind: "stall", afterBytes: 1000 } : { kind: "none" },
+  );
+  const stalled = await Deno.connect({ hostname: HOST, port: proxy.port });
+  try {
+    assert.ok(await writeAll(stalled, randomBytes(5000)));
+    const record = await sink.connection(0);
+    await waitUntil(() => record.received >= 1000, PATIENCE_MS, "1000 bytes");
+    proxy.closeStalled();
+    const read = await within(readOnce(stalled), PATIENCE_MS);
+    assert.ok(read === "eof" || read === "error", `not closed: ${read}`);
+    assert.notEqual(await within(record.done, PATIENCE_MS), "timeout");
+    assert.equal(record.received, 1000);
+    await expectIntact(proxy, sink, 1, randomBytes(MIB));
+  } finally {
+    tryClose(stalled);
+  }
+});
