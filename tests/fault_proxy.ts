@@ -207,8 +207,12 @@ export class FaultProxy {
     this.#paused ??= Promise.withResolvers<void>();
   }
 
-  /** Forwards again what was held by {@link pause}. */
+  /**
+   * Forwards again what was held by {@link pause}, and drops a mark of
+   * {@link pauseAfter} not reached yet.
+   */
   resume(): void {
+    this.#pauseMark = null;
     this.#paused?.resolve();
     this.#paused = null;
   }
