@@ -38,6 +38,8 @@ import {
   startServer,
   tempDir,
 } from "./helpers.ts";
+import { waitForPause } from "./conditions.ts";
+import { FaultProxy } from "./fault_proxy.ts";
 import {
   type Ending,
   fileEntry,
@@ -1545,9 +1547,13 @@ Deno.test("hostile: 20 garbage connections during a normal transfer", async (t) 
     const stdoutMark = server.stdout.length;
     const stderrMark = server.stderr.length;
     let clientDone = false;
-    const normal = runClient([h.address, join(h.src, "big.bin")]).finally(
-      () => (clientDone = true),
-    );
+    // Held half-way until the first wave is over, however fast it goes.
+    await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
+    proxy.pauseAfter(24 * 1024 * 1024);
+    const normal = runClient([
+      `127.0.0.1:${proxy.port}`,
+      join(h.src, "big.bin"),
+    ]).finally(() => (clientDone = true));
     // Wait until the normal client has connected, then attack.
     const deadline = Date.now() + 20_000;
     let peer: string | undefined;
@@ -1558,6 +1564,7 @@ Deno.test("hostile: 20 garbage connections during a normal transfer", async (t) 
       await sleep(5);
     }
     assert.ok(peer !== undefined, "the normal client connected");
+    await waitForPause(proxy);
     assert.ok(
       !server.stdout.includes(`[${peer}] done`),
       "the attack starts while the normal session runs",
@@ -1610,6 +1617,7 @@ Deno.test("hostile: 20 garbage connections during a normal transfer", async (t) 
     do {
       await Promise.all(Array.from({ length: 20 }, (_, i) => attack(i)));
       waves++;
+      proxy.resume();
     } while (!clientDone && waves < 20);
 
     const result = await normal;
