@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { commandFor, withCommands } from "../lib/cli.ts";
+import { freePort, PATIENCE_MS } from "./conditions.ts";
 import {
   listTree,
   randomFile,
@@ -158,21 +159,14 @@ Deno.test("--json: a file already there and a fatal error are events too", async
   assert.equal(failed.stderr.trim().split("\n").length, 1, failed.stderr);
 });
 
-/** A port that was free a moment ago. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
-}
-
 /**
  * Waits until something listens on `port`, seen in /proc/net/tcp rather
  * than by connecting, which the server would report.
  */
 async function waitForListening(port: number): Promise<void> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
-  for (let tries = 0; tries < 400; tries++) {
+  const deadline = Date.now() + PATIENCE_MS;
+  while (Date.now() < deadline) {
     const table = await Deno.readTextFile("/proc/net/tcp");
     // State 0A is LISTEN.
     if (
