@@ -391,6 +391,7 @@ Deno.test("long hashing on either side does not trip the other's idle timeout", 
   // exchange; and a file that takes twice as long to hash on this machine.
   const idle = 3;
   const size = await hashedIn(2 * idle * 1000, source.path);
+  console.log(`sparse files of ${size / MiB} MiB`);
   for (const folder of [source.path, dest.path]) {
     using file = await Deno.open(join(folder, "sparse.bin"), {
       write: true,
