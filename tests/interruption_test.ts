@@ -244,8 +244,9 @@ Deno.test("SIGTERM stops the server gracefully, keeping what arrived", async () 
   await using source = await tempDir();
   await using dest = await tempDir();
   await randomFile(join(source.path, "big.bin"), 120 * MiB);
-  // Neither side gives up on the held session by itself for minutes, the
-  // client first.
+  // Were the server to wait for its held session, the client would give up
+  // on it first, after two minutes: a server that exits while its client
+  // still waits did not wait.
   await using server = await startServer([
     "--dir",
     dest.path,
@@ -460,7 +461,12 @@ Deno.test("after a silent drop, a retry waits for the server to let go of its fi
   await using source = await tempDir();
   await using dest = await tempDir();
   const data = await randomFile(join(source.path, "held.bin"), 8 * MiB);
-  await using server = await startServer(["--dir", dest.path]);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--idle-timeout",
+    "300",
+  ]);
   // The first connection goes silent both ways, as a lost network would:
   // the client gives up on it after 3 s (not 1, which a loaded machine can
   // take for a key exchange), the server, which holds the file until then,
