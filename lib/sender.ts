@@ -394,7 +394,11 @@ export async function sendEntries(
     // and a write cut off by closing the channel has the reader's cause.
     if (readerError instanceof RemoteError) throw readerError;
     if (readerError instanceof ProtocolError) throw readerError;
-    if (readerError && error instanceof Deno.errors.BadResource) {
+    if (
+      readerError &&
+      (error instanceof Deno.errors.BadResource ||
+        error instanceof Deno.errors.Interrupted)
+    ) {
       throw readerError;
     }
     throw error;

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { waitForPause, waitForSize } from "./conditions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
   listTree,
@@ -112,15 +113,13 @@ Deno.test({
         () => ({ kind: "none" }),
       );
       const args = [`127.0.0.1:${proxy.port}`, join(source, "big.bin")];
+      // Hold the data at 8 MiB, however fast it flows, and fill the disk
+      // behind the server's back once some reached it.
+      proxy.pauseAfter(8 * MiB);
       const client = runClient(args);
-      // Once data flows, hold it and fill the disk behind the server's back.
       const partial = stagedPath(dest, "big.bin");
-      const deadline = Date.now() + 20_000;
-      while (((await Deno.stat(partial).catch(() => null))?.size ?? 0) === 0) {
-        assert.ok(Date.now() < deadline, "data never arrived");
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-      proxy.pause();
+      await waitForPause(proxy);
+      await waitForSize(partial, 0);
       const filler = join(disk.path, "filler.bin");
       await Deno.writeFile(filler, new Uint8Array(100 * MiB)).catch(() => {});
       proxy.resume();

@@ -115,6 +115,7 @@ export class FaultProxy {
   #bytesUpstream = 0;
   #closing = false;
   #paused: PromiseWithResolvers<void> | null = null;
+  #pauseMark: number | null = null;
 
   /**
    * Starts listening on 127.0.0.1 on a free port.
@@ -206,10 +207,49 @@ export class FaultProxy {
     this.#paused ??= Promise.withResolvers<void>();
   }
 
-  /** Forwards again what was held by {@link pause}. */
+  /**
+   * Forwards again what was held by {@link pause}, and drops a mark of
+   * {@link pauseAfter} not reached yet.
+   */
   resume(): void {
+    this.#pauseMark = null;
     this.#paused?.resolve();
     this.#paused = null;
+  }
+
+  /**
+   * Pauses, as {@link pause} does, as soon as {@link bytesUpstream} reaches
+   * `bytes`: the transfer stops there however fast it runs and however
+   * late the test looks. It may pass the mark by one read (256 KiB).
+   */
+  pauseAfter(bytes: number): void {
+    this.#pauseMark = bytes;
+    this.#checkPauseMark();
+  }
+
+  /**
+   * Closes both sides of every stalled connection, as a network that
+   * comes back and resets them would; the others go on.
+   */
+  closeStalled(): void {
+    for (const link of this.#links) {
+      if (!link.stalled) continue;
+      link.close();
+      this.#links.delete(link);
+    }
+  }
+
+  /** Whether forwarding is paused, by {@link pause} or {@link pauseAfter}. */
+  get paused(): boolean {
+    return this.#paused !== null;
+  }
+
+  #checkPauseMark(): void {
+    if (this.#pauseMark === null || this.#bytesUpstream < this.#pauseMark) {
+      return;
+    }
+    this.#pauseMark = null;
+    this.pause();
   }
 
   async #pump(link: Link, upstream: boolean): Promise<void> {
@@ -251,6 +291,7 @@ export class FaultProxy {
             this.#bytesUpstream += sent;
           }
         }
+        if (upstream) this.#checkPauseMark();
         if (limitReached) {
           if (fault.kind === "cut") link.close();
           else link.stalled = true;

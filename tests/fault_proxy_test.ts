@@ -10,6 +10,11 @@ import { type Fault, FaultProxy } from "./fault_proxy.ts";
 
 const HOST = "127.0.0.1";
 const MIB = 1024 * 1024;
+/**
+ * How long what must happen may take: on a loaded machine that can be
+ * seconds, and only a broken proxy makes a test wait this long.
+ */
+const PATIENCE_MS = 30_000;
 
 /** One connection the sink accepted. */
 interface SinkConnection {
@@ -73,7 +78,10 @@ class Sink {
   }
 
   /** The `index`-th accepted connection, waiting up to `timeoutMs` for it. */
-  async connection(index: number, timeoutMs = 1000): Promise<SinkConnection> {
+  async connection(
+    index: number,
+    timeoutMs = PATIENCE_MS,
+  ): Promise<SinkConnection> {
     await waitUntil(
       () => this.connections.length > index,
       timeoutMs,
@@ -211,11 +219,11 @@ async function expectIntact(
         // The sink closes after end of stream, which must come back.
         return await readToEnd(client);
       })(),
-      1500,
+      PATIENCE_MS,
     );
     assert.equal(sent, 0, "no end of stream from the proxy in time");
     const record = await sink.connection(index);
-    assert.notEqual(await within(record.done, 1000), "timeout");
+    assert.notEqual(await within(record.done, PATIENCE_MS), "timeout");
     assert.equal(record.received, data.length);
     assert.equal(firstDifference(concat(record.chunks), data), -1);
   } finally {
@@ -233,13 +241,13 @@ Deno.test("FaultProxy: cut on the first connection, none on the second", async (
     const data = randomBytes(MIB);
     const client = await Deno.connect({ hostname: HOST, port: proxy.port });
     try {
-      const wrote = await within(writeAll(client, data), 1500);
+      const wrote = await within(writeAll(client, data), PATIENCE_MS);
       assert.notEqual(
         wrote,
         "timeout",
         "writing through a cut connection hung",
       );
-      const read = await within(readOnce(client), 1000);
+      const read = await within(readOnce(client), PATIENCE_MS);
       assert.ok(
         read === "eof" || read === "error",
         `client connection not closed after the cut: ${read}`,
@@ -248,7 +256,7 @@ Deno.test("FaultProxy: cut on the first connection, none on the second", async (
       tryClose(client);
     }
     const record = await sink.connection(0);
-    assert.notEqual(await within(record.done, 1000), "timeout");
+    assert.notEqual(await within(record.done, PATIENCE_MS), "timeout");
     assert.equal(record.received, 100_000);
     assert.equal(
       firstDifference(concat(record.chunks), data.subarray(0, 100_000)),
@@ -275,7 +283,7 @@ Deno.test("FaultProxy: stall after 1000 bytes keeps the connection open", async 
   try {
     assert.ok(await writeAll(client, randomBytes(5000)));
     const record = await sink.connection(0);
-    await waitUntil(() => record.received >= 1000, 1000, "1000 bytes");
+    await waitUntil(() => record.received >= 1000, PATIENCE_MS, "1000 bytes");
     await delay(100);
     assert.equal(record.received, 1000);
     assert.equal(proxy.bytesUpstream, 1000);
@@ -285,17 +293,21 @@ Deno.test("FaultProxy: stall after 1000 bytes keeps the connection open", async 
     assert.equal(record.ended, false, "the proxy closed the server side");
 
     const closing = proxy.close();
-    const after = await within(reading, 1000);
+    const after = await within(reading, PATIENCE_MS);
     assert.ok(
       after === "eof" || after === "error",
       `client not closed by proxy.close(): ${after}`,
     );
-    assert.notEqual(await within(record.done, 1000), "timeout");
+    assert.notEqual(await within(record.done, PATIENCE_MS), "timeout");
     assert.equal(record.received, 1000);
-    assert.notEqual(await within(closing, 1000), "timeout", "close() hung");
+    assert.notEqual(
+      await within(closing, PATIENCE_MS),
+      "timeout",
+      "close() hung",
+    );
   } finally {
     tryClose(client);
-    await within(proxy.close(), 1000);
+    await within(proxy.close(), PATIENCE_MS);
   }
 });
 
@@ -308,7 +320,7 @@ Deno.test("FaultProxy: random-drop with probability 1 closes at the first chunk"
   const client = await Deno.connect({ hostname: HOST, port: proxy.port });
   try {
     await writeAll(client, new TextEncoder().encode("first chunk"));
-    const read = await within(readOnce(client), 1000);
+    const read = await within(readOnce(client), PATIENCE_MS);
     assert.ok(
       read === "eof" || read === "error",
       `client connection not closed: ${read}`,
@@ -317,7 +329,7 @@ Deno.test("FaultProxy: random-drop with probability 1 closes at the first chunk"
     tryClose(client);
   }
   const record = await sink.connection(0);
-  assert.notEqual(await within(record.done, 1000), "timeout");
+  assert.notEqual(await within(record.done, PATIENCE_MS), "timeout");
   assert.equal(record.received, 0);
   assert.equal(proxy.bytesUpstream, 0);
   assert.equal(proxy.connections, 1);
@@ -331,4 +343,56 @@ Deno.test("FaultProxy: random-drop with probability 0 forwards everything", asyn
   );
   await expectIntact(proxy, sink, 0, randomBytes(MIB));
   assert.equal(proxy.bytesUpstream, MIB);
+});
+
+Deno.test("FaultProxy: pauseAfter stops forwarding at the mark until resume", async () => {
+  await using sink = new Sink();
+  await using proxy = new FaultProxy(sink.port, () => ({ kind: "none" }));
+  const data = randomBytes(4 * MIB);
+  const mark = MIB + 12_345;
+  proxy.pauseAfter(mark);
+  assert.equal(proxy.paused, false);
+  const client = await Deno.connect({ hostname: HOST, port: proxy.port });
+  try {
+    const writing = writeAll(client, data).then(() => client.closeWrite());
+    await waitUntil(() => proxy.paused, PATIENCE_MS, "the pause");
+    const record = await sink.connection(0);
+    await waitUntil(() => record.received >= mark, PATIENCE_MS, "the mark");
+    // At most one read past the mark, and nothing more while paused.
+    const held = proxy.bytesUpstream;
+    assert.ok(held >= mark && held <= mark + 256 * 1024, `${held} forwarded`);
+    await delay(100);
+    assert.equal(proxy.bytesUpstream, held);
+    assert.equal(record.received, held);
+    proxy.resume();
+    assert.equal(proxy.paused, false);
+    assert.notEqual(await within(writing, PATIENCE_MS), "timeout");
+    assert.notEqual(await within(record.done, PATIENCE_MS), "timeout");
+    assert.equal(firstDifference(concat(record.chunks), data), -1);
+  } finally {
+    tryClose(client);
+  }
+});
+
+Deno.test("FaultProxy: closeStalled ends stalled connections only", async () => {
+  await using sink = new Sink();
+  await using proxy = new FaultProxy(
+    sink.port,
+    (index) =>
+      index === 0 ? { kind: "stall", afterBytes: 1000 } : { kind: "none" },
+  );
+  const stalled = await Deno.connect({ hostname: HOST, port: proxy.port });
+  try {
+    assert.ok(await writeAll(stalled, randomBytes(5000)));
+    const record = await sink.connection(0);
+    await waitUntil(() => record.received >= 1000, PATIENCE_MS, "1000 bytes");
+    proxy.closeStalled();
+    const read = await within(readOnce(stalled), PATIENCE_MS);
+    assert.ok(read === "eof" || read === "error", `not closed: ${read}`);
+    assert.notEqual(await within(record.done, PATIENCE_MS), "timeout");
+    assert.equal(record.received, 1000);
+    await expectIntact(proxy, sink, 1, randomBytes(MIB));
+  } finally {
+    tryClose(stalled);
+  }
 });

@@ -72,11 +72,12 @@ export class ServerProcess {
 
   /**
    * Waits until stdout or stderr matches `pattern`; fails at once when the
-   * process ends without it, as when it lacks a permission.
+   * process ends without it, as when it lacks a permission. A loaded
+   * machine can take seconds to start a program.
    */
   async waitFor(
     pattern: RegExp,
-    timeoutMs = 20_000,
+    timeoutMs = 60_000,
   ): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -157,8 +158,9 @@ export interface RunOptions {
 
 /**
  * Runs `command` with `args` to completion. A program still running after
- * a minute is stopped, so that a client stuck retrying fails its test
- * instead of holding up the suite.
+ * three minutes is stopped, so that a client stuck retrying fails its test
+ * instead of holding up the suite (sending 256 MiB took a minute on a
+ * loaded machine).
  */
 export async function runProgram(
   command: string,
@@ -172,7 +174,7 @@ export async function runProgram(
     stderr: "piped",
     cwd: options.cwd ?? ROOT,
     env: options.env,
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(180_000),
   }).spawn();
   if (options.stdin) {
     const writer = child.stdin.getWriter();

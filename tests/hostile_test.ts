@@ -41,6 +41,8 @@ import {
   tempDir,
 } from "./helpers.ts";
 import { STAGING_NAME } from "../lib/staging.ts";
+import { waitForPause } from "./conditions.ts";
+import { FaultProxy } from "./fault_proxy.ts";
 import {
   type Ending,
   fileEntry,
@@ -1571,9 +1573,13 @@ Deno.test("hostile: waves of 15 garbage connections during a normal transfer", a
     const stdoutMark = server.stdout.length;
     const stderrMark = server.stderr.length;
     let clientDone = false;
-    const normal = runClient([h.address, join(h.src, "big.bin")]).finally(
-      () => (clientDone = true),
-    );
+    // Held half-way until the first wave is over, however fast it goes.
+    await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
+    proxy.pauseAfter(24 * 1024 * 1024);
+    const normal = runClient([
+      `127.0.0.1:${proxy.port}`,
+      join(h.src, "big.bin"),
+    ]).finally(() => (clientDone = true));
     // Wait until the normal client has connected, then attack.
     const deadline = Date.now() + 20_000;
     let peer: string | undefined;
@@ -1584,6 +1590,7 @@ Deno.test("hostile: waves of 15 garbage connections during a normal transfer", a
       await sleep(5);
     }
     assert.ok(peer !== undefined, "the normal client connected");
+    await waitForPause(proxy);
     assert.ok(
       !server.stdout.includes(`[${peer}] done`),
       "the attack starts while the normal session runs",
@@ -1640,6 +1647,7 @@ Deno.test("hostile: waves of 15 garbage connections during a normal transfer", a
     do {
       await Promise.all(Array.from({ length: 15 }, (_, i) => attack(i)));
       waves++;
+      proxy.resume();
     } while (!clientDone && waves < 3);
 
     const result = await normal;

@@ -4,6 +4,7 @@ import { ProgressCounter } from "../lib/events.ts";
 import {
   formatDuration,
   ProgressDisplay,
+  REDRAW_INTERVAL_MS,
   renderProgress,
 } from "../lib/progress_display.ts";
 
@@ -64,12 +65,23 @@ Deno.test("the display redraws in place, at most ten times a second", () => {
     columns: () => 200,
     escapes: true,
   });
+  const started = performance.now();
   for (let i = 0; i < 50; i++) display.update(progress({ transferred: i }));
-  assert.equal(written.length, 1, "one draw for a burst of updates");
-  assert.ok(written[0].startsWith("\r\x1b[2K["), written[0]);
+  const elapsed = performance.now() - started;
+  // One draw for a burst of updates; a machine that stalled in the middle
+  // of the burst may draw once more for each interval that went by.
+  const draws = written.length;
+  assert.ok(
+    draws >= 1 && draws <= 1 + Math.floor(elapsed / REDRAW_INTERVAL_MS),
+    `${draws} draws in ${elapsed} ms`,
+  );
+  for (const text of written) assert.ok(text.startsWith("\r\x1b[2K["), text);
   display.around(() => written.push("a line\n"));
-  assert.deepEqual(written.slice(1, 3), ["\r\x1b[2K", "a line\n"]);
-  assert.ok(written[3].startsWith("\r\x1b[2K["), "drawn again below the line");
+  assert.deepEqual(written.slice(draws, draws + 2), ["\r\x1b[2K", "a line\n"]);
+  assert.ok(
+    written[draws + 2].startsWith("\r\x1b[2K["),
+    "drawn again below the line",
+  );
   display.finish();
   assert.equal(written.at(-1), "\r\x1b[2K");
 });

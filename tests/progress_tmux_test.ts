@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { PATIENCE_MS } from "./conditions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
   listTree,
@@ -13,7 +14,7 @@ import {
 import { hasTmux, tmux, waitForPane } from "./tmux.ts";
 
 async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + PATIENCE_MS;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await sleep(10);
@@ -38,8 +39,11 @@ async function transferInPane(noColor: boolean): Promise<{
   await Deno.writeTextFile(join(source.path, "small.txt"), "small\n");
   await using server = await startServer(["--dir", dest.path, "--once"]);
   await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
+  // Half-way however fast the transfer goes: the line is up while held.
+  proxy.pauseAfter(24 * 1024 * 1024);
   const session = `ft-progress-${Deno.pid}-${noColor}`;
   const rawPath = join(source.path, "pane.raw");
+  const go = join(source.path, "go");
   const env = noColor ? "NO_COLOR=1" : "-u NO_COLOR";
   const command = `env ${env} FT_CODE=${TEST_CODE} ${Deno.execPath()} run -A ${
     join(ROOT, "client.ts")
@@ -55,16 +59,23 @@ async function transferInPane(noColor: boolean): Promise<{
     "150",
     "-y",
     "20",
-    "sleep 0.5; " + command,
+    `while [ ! -e ${go} ]; do sleep 0.05; done; ${command}`,
   );
   try {
-    // Everything the client writes to the terminal, escape codes included.
+    // Everything the client writes to the terminal, escape codes included:
+    // the client starts once the pipe is in place.
     await tmux("pipe-pane", "-o", "-t", session, `cat > ${rawPath}`);
-    await waitFor(() => proxy.bytesUpstream > 24 * 1024 * 1024, "24 MiB");
-    proxy.pause();
-    // The line is redrawn at most every 100 ms: give it a few.
-    await sleep(500);
-    const during = await waitForPane(session, /ETA/);
+    await Deno.writeTextFile(go, "");
+    await waitFor(() => proxy.paused, "24 MiB");
+    // Held, the client stops drawing once its socket is full: the screen
+    // that no longer changes is the one to read.
+    let during = await waitForPane(session, /ETA/);
+    for (let tries = 0; tries < 100; tries++) {
+      await sleep(200);
+      const again = await tmux("capture-pane", "-p", "-t", session);
+      if (again === during) break;
+      during = again;
+    }
     proxy.resume();
     const after = await waitForPane(session, /exit=\d+/);
     await tmux("pipe-pane", "-t", session);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { listTree, ROOT, startServer, tempDir, TEST_CODE } from "./helpers.ts";
-import { hasTmux, tmux, waitForPane } from "./tmux.ts";
+import { hasTmux, tmux, waitForNoEcho, waitForPane } from "./tmux.ts";
 
 Deno.test("the client asks for the code on a terminal and does not echo it", async () => {
   if (!(await hasTmux())) {
@@ -29,6 +29,8 @@ Deno.test("the client asks for the code on a terminal and does not echo it", asy
   );
   try {
     await waitForPane(session, /Code \(as shown by the server\):/);
+    // The prompt is written just before echo goes off: type only then.
+    await waitForNoEcho(session);
     await tmux("send-keys", "-t", session, "-l", TEST_CODE);
     await tmux("send-keys", "-t", session, "Enter");
     const screen = await waitForPane(session, /exit=\d+/);

@@ -43,3 +43,28 @@ export async function waitForPane(
   }
   throw new Error(`The pane never showed ${pattern}:\n${screen}`);
 }
+
+/**
+ * Waits until the terminal of `session` no longer echoes what is typed, as
+ * when a program has put it in raw mode to read a secret.
+ */
+export async function waitForNoEcho(
+  session: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const tty =
+    (await tmux("display-message", "-p", "-t", session, "#{pane_tty}"))
+      .trim();
+  const deadline = Date.now() + timeoutMs;
+  let modes = "";
+  while (Date.now() < deadline) {
+    const output = await new Deno.Command("stty", {
+      args: ["-F", tty, "-a"],
+      stdin: "null",
+    }).output();
+    modes = new TextDecoder().decode(output.stdout);
+    if (/(^|\s)-echo(\s|$)/.test(modes)) return;
+    await sleep(20);
+  }
+  throw new Error(`The terminal of ${session} still echoes:\n${modes}`);
+}

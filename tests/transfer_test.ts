@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { hashFile } from "../lib/hash.ts";
+import { freePort } from "./conditions.ts";
 import {
   listTree,
   ROOT,
@@ -291,9 +292,7 @@ Deno.test("IPv6 loopback as [::1]:PORT", async (t) => {
 });
 
 Deno.test("the client reports a server that is not running", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
+  const port = freePort();
   const client = await runClient([`127.0.0.1:${port}`, "main.txt"]);
   assert.equal(client.code, 1);
   assert.equal(
