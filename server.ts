@@ -10,7 +10,7 @@ import {
   formatHostPort,
   parsePort,
   reachableAddresses,
-} from "./lib/address.ts";
+} from "./lib/net/address.ts";
 import {
   commandFor,
   EXIT_INTERRUPTED,
@@ -19,21 +19,21 @@ import {
   parseFlags,
   versionLine,
   withCommands,
-} from "./lib/cli.ts";
-import { generateCode } from "./lib/code.ts";
-import { CODE_ENV, codeFromSources } from "./lib/code_input.ts";
-import { Output, outputModeOf } from "./lib/console_output.ts";
-import { Destination, DestinationRoot } from "./lib/destination.ts";
-import { errorMessage, UsageError } from "./lib/errors.ts";
-import { codeToScalar } from "./lib/pake.ts";
-import { serve, type ServerEvent } from "./lib/serve.ts";
-import { StdoutStore } from "./lib/stdout_store.ts";
-import { listen } from "./lib/transport.ts";
+} from "./lib/cli/cli.ts";
+import { generateCode } from "./lib/secure/code.ts";
+import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
+import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { Destination, DestinationRoot } from "./lib/store/destination.ts";
+import { errorMessage, UsageError } from "./lib/common/errors.ts";
+import { codeToScalar } from "./lib/secure/pake.ts";
+import { serve, type ServerEvent } from "./lib/transfer/serve.ts";
+import { StdoutStore } from "./lib/store/stdout_store.ts";
+import { listen } from "./lib/net/transport.ts";
 import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
-import { parseCount, parseDuration, parseSize } from "./lib/flags.ts";
-import { formatBytes, shortHash } from "./lib/format.ts";
-import { removeStalePartials } from "./lib/partial_cleanup.ts";
-import { MemoryBudget } from "./lib/memory_budget.ts";
+import { parseCount, parseDuration, parseSize } from "./lib/cli/flags.ts";
+import { formatBytes, shortHash } from "./lib/common/format.ts";
+import { removeStalePartials } from "./lib/store/partial_cleanup.ts";
+import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
 
 /** Clients served at once unless --max-connections says otherwise. */
 const DEFAULT_MAX_CONNECTIONS = 64;

@@ -38,9 +38,9 @@ import {
   codeToScalar,
   CONFIRMATION_LENGTH,
   SHARE_LENGTH,
-} from "../lib/pake.ts";
-import { RecordSealer } from "../lib/record.ts";
-import { WORDS } from "../lib/wordlist.ts";
+} from "../lib/secure/pake.ts";
+import { RecordSealer } from "../lib/secure/record.ts";
+import { WORDS } from "../lib/secure/wordlist.ts";
 import { check, fence, hex, hexLines, note } from "./spec/format.ts";
 import {
   curveBlock,

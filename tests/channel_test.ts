@@ -5,8 +5,8 @@ import {
   FrameWriter,
   PlainChannel,
   SecureChannel,
-} from "../lib/channel.ts";
-import { RecordOpener, RecordSealer } from "../lib/record.ts";
+} from "../lib/secure/channel.ts";
+import { RecordOpener, RecordSealer } from "../lib/secure/record.ts";
 import { socketPair } from "./helpers.ts";
 import { FrameType, MAX_FRAME_PAYLOAD, ProtocolError } from "../protocol.ts";
 

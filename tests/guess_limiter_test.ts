@@ -5,7 +5,7 @@ import {
   GuessLimitError,
   sourceKey,
   sourceKeys,
-} from "../lib/guess_limiter.ts";
+} from "../lib/secure/guess_limiter.ts";
 import { sleep } from "./helpers.ts";
 
 /**

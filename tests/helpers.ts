@@ -6,7 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { PART_SUFFIX, STAGING_NAME, stagingId } from "../lib/staging.ts";
+import { PART_SUFFIX, STAGING_NAME, stagingId } from "../lib/store/staging.ts";
 
 /** The repository's top folder. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));

@@ -19,20 +19,20 @@ import {
   FrameWriter,
   PlainChannel,
   SecureChannel,
-} from "../lib/channel.ts";
-import { deriveRecordKeys, newPake } from "../lib/handshake.ts";
+} from "../lib/secure/channel.ts";
+import { deriveRecordKeys, newPake } from "../lib/secure/handshake.ts";
 import {
   codeToScalar,
   CONFIRMATION_LENGTH,
   type PakeKeys,
   SHARE_LENGTH,
-} from "../lib/pake.ts";
+} from "../lib/secure/pake.ts";
 import {
   RECORD_HEADER_LENGTH,
   RecordOpener,
   RecordSealer,
   TAG_LENGTH,
-} from "../lib/record.ts";
+} from "../lib/secure/record.ts";
 import {
   type ClientMessage,
   decodeHello,

@@ -40,7 +40,7 @@ import {
   startServer,
   tempDir,
 } from "./helpers.ts";
-import { STAGING_NAME } from "../lib/staging.ts";
+import { STAGING_NAME } from "../lib/store/staging.ts";
 import { waitForPause } from "./conditions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
@@ -53,7 +53,7 @@ import {
   rawFrame,
   rawRecord,
 } from "./hostile_client.ts";
-import { MAX_RECORD_BODY } from "../lib/record.ts";
+import { MAX_RECORD_BODY } from "../lib/secure/record.ts";
 import {
   encodeHello,
   type Entry,

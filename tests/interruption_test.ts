@@ -27,7 +27,7 @@ import {
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
-import { STAGING_NAME } from "../lib/staging.ts";
+import { STAGING_NAME } from "../lib/store/staging.ts";
 
 const MiB = 1024 * 1024;
 /** Bytes of one data record: the most a cut may cost, per interruption. */

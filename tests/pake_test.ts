@@ -17,7 +17,7 @@ import {
   PakeError,
   SHARE_LENGTH,
   Spake2,
-} from "../lib/pake.ts";
+} from "../lib/secure/pake.ts";
 
 const Point = p256.Point;
 const ORDER = Point.Fn.ORDER;

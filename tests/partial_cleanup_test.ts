@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DestinationRoot } from "../lib/destination_root.ts";
-import { isStagedName, removeStalePartials } from "../lib/partial_cleanup.ts";
-import { STAGING_NAME, stagingId } from "../lib/staging.ts";
+import { DestinationRoot } from "../lib/store/destination_root.ts";
+import {
+  isStagedName,
+  removeStalePartials,
+} from "../lib/store/partial_cleanup.ts";
+import { STAGING_NAME, stagingId } from "../lib/store/staging.ts";
 import { exists, tempDir } from "./helpers.ts";
 
 const HOUR = 60 * 60 * 1000;

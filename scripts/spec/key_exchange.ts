@@ -26,10 +26,10 @@ import {
   CONFIRMATION_LENGTH,
   SHARE_LENGTH,
   Spake2,
-} from "../../lib/pake.ts";
-import { deriveRecordKeys, newPake } from "../../lib/handshake.ts";
-import { RecordSealer } from "../../lib/record.ts";
-import { normalizeCode } from "../../lib/code.ts";
+} from "../../lib/secure/pake.ts";
+import { deriveRecordKeys, newPake } from "../../lib/secure/handshake.ts";
+import { RecordSealer } from "../../lib/secure/record.ts";
+import { normalizeCode } from "../../lib/secure/code.ts";
 import type { Sent } from "./sessions.ts";
 import { bytesOf, check, equal, fence, hex, hexLines, note } from "./format.ts";
 

@@ -1,0 +1,464 @@
+/**
+ * The server's destination folder: decides what to do with each offered
+ * entry, checks what a client proves it has, stages arriving data in the
+ * private staging folder ({@link ./staging.ts}) and moves each verified
+ * file to its name through folders held open by descriptor, never through
+ * a link and never over something that appeared there meanwhile.
+ *
+ * @module
+ */
+
+import fs from "node:fs";
+import { type Decision, type Entry, quote } from "../../protocol.ts";
+import { publicMessage } from "../common/errors.ts";
+import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
+import {
+  errorCode,
+  FolderHandle,
+  FolderTree,
+  NotAFolderError,
+} from "./folder_handle.ts";
+import { type Hash, newHash, peekDigest } from "./hash.ts";
+import { type FdFile, hashDescriptor } from "./fd_file.ts";
+import { DestinationLookup } from "./destination_lookup.ts";
+import { DestinationRoot } from "./destination_root.ts";
+import type { KeptData, StagedFile } from "./staging.ts";
+
+export { DestinationRoot };
+
+/** Raised when a path on the server cannot be written safely. */
+export class DestinationError extends Error {
+  /** Creates the error with a one-line message naming the path. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DestinationError";
+  }
+}
+
+/**
+ * Staged files at least this large get their record when they are
+ * created, so that even a crash of the server leaves them resumable;
+ * smaller ones cost little to send again and get it only when a session
+ * ends early.
+ */
+const RECORD_AT_CREATION = 1024 * 1024;
+
+// One object for all entries that get these decisions: a million of them
+// would otherwise cost a small object each.
+const ACCEPT: Decision = Object.freeze({ action: "accept" });
+const SEND_WHOLE: Decision = Object.freeze({ action: "send", offset: 0 });
+
+/** Data of an entry being received into the staging folder. */
+interface Staged extends PartialFile {
+  /** The open staged file. */
+  file: FdFile;
+  /** The staged inode. */
+  staged: StagedFile;
+  /** The entry's name key. */
+  key: string;
+  /** Whether its record is written. */
+  recorded: boolean;
+}
+
+/** Kept data a client proved it shares, ready to be continued. */
+interface Resumable {
+  kept: KeptData;
+  hash: Hash;
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
+}
+
+function nameOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Whether `error` says the file system cannot make hard links. */
+function noLinks(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" ||
+    code === "ENOSYS" || code === "EMLINK";
+}
+
+/** One session's view of the folder files are received into. */
+export class Destination implements FileStore {
+  #root: DestinationRoot;
+  #lookup: DestinationLookup;
+  #tree: FolderTree;
+  /** Name keys this session claimed (an array: a million cost 8 MB). */
+  #claimed: string[] = [];
+  /** Kept data offered for resumption, by path. */
+  #kept = new Map<string, KeptData>();
+  /** Kept data the client proved it shares, by path. */
+  #resumable = new Map<string, Resumable>();
+  /** Folders this session created, as relative paths. */
+  #created = new Set<string>();
+  /** Staging ids this session holds. */
+  #held = new Set<string>();
+
+  /** A session's view of `root`. */
+  constructor(root: DestinationRoot) {
+    this.#root = root;
+    this.#tree = new FolderTree(root.folder);
+    this.#lookup = new DestinationLookup(root, this.#tree);
+  }
+
+  /** Absolute path of the destination folder. */
+  get root(): string {
+    return this.#root.path;
+  }
+
+  /** Any manifest may come: each entry is decided on its own. */
+  refuseManifest(): string | null {
+    return null;
+  }
+
+  /**
+   * Decides what to do with `entry`, claiming its path for this session so
+   * that another client cannot write it at the same time.
+   */
+  async decide(entry: Entry): Promise<Decision> {
+    try {
+      return await this.#decide(entry);
+    } catch (error) {
+      // A legal name can still be too long or otherwise unusable on this
+      // file system: that refuses the entry, not the whole session.
+      return {
+        action: "refuse",
+        reason: `cannot be saved here: ${publicMessage(error)}`,
+      };
+    }
+  }
+
+  async #decide(entry: Entry): Promise<Decision> {
+    const refusal = this.#lookup.refusal(entry);
+    if (refusal !== null) return { action: "refuse", reason: refusal };
+    const info = await this.#lookup.lstat(entry.path);
+    if (entry.kind === "folder") {
+      if (info === undefined || info.isDirectory()) return ACCEPT;
+      return {
+        action: "refuse",
+        reason: info.isSymbolicLink()
+          ? "a symbolic link is in its place on the server"
+          : "a file is in its place on the server",
+      };
+    }
+    if (info !== undefined && !info.isFile()) {
+      return {
+        action: "refuse",
+        reason: info.isSymbolicLink()
+          ? "a symbolic link is in its place on the server"
+          : "a folder or special file is in its place on the server",
+      };
+    }
+    const key = this.#root.key(entry.path);
+    if (!this.#root.claim(key)) {
+      return {
+        action: "refuse",
+        reason: "another client is sending this file right now",
+        later: true,
+      };
+    }
+    this.#claimed.push(key);
+    if (info !== undefined) {
+      return { action: "compare", replace: this.#root.overwrite };
+    }
+    const kept = this.#root.staging.findKept(key);
+    if (kept === null || kept.length > entry.size) return SEND_WHOLE;
+    this.#hold(kept.id);
+    this.#kept.set(entry.path, kept);
+    return { action: "send", offset: kept.length };
+  }
+
+  /**
+   * Whether the server holds exactly the bytes the client hashed to
+   * `sha256`: the kept data offered for a `send`, or the whole file in
+   * place for a `compare`. Nothing is disclosed but the answer.
+   */
+  async prove(entry: Entry, sha256: string): Promise<boolean> {
+    try {
+      return await this.#prove(entry, sha256);
+    } catch {
+      // What cannot be read here (kept data that changed, a folder that is
+      // no longer one) is not what the client holds: it sends the file.
+      return false;
+    }
+  }
+
+  async #prove(entry: Entry, sha256: string): Promise<boolean> {
+    const kept = this.#kept.get(entry.path);
+    if (kept !== undefined) {
+      this.#kept.delete(entry.path);
+      const file = this.#root.staging.openKept(kept, entry.path, false);
+      try {
+        const hash = await hashDescriptor(file.fd, kept.length);
+        if (hash === null || peekDigest(hash) !== sha256) return false;
+        this.#resumable.set(entry.path, { kept, hash });
+        return true;
+      } finally {
+        file.close();
+      }
+    }
+    return await this.#sameAsInPlace(entry, sha256);
+  }
+
+  /**
+   * Whether the file in place of `entry` holds the bytes hashed to
+   * `sha256`. A file with more than one link may be a link to one outside
+   * the destination: its content is never compared.
+   */
+  async #sameAsInPlace(entry: Entry, sha256: string): Promise<boolean> {
+    const folder = this.#openParent(entry.path);
+    let fd: number;
+    try {
+      // Not blocking: a FIFO swapped in would freeze every session.
+      fd = fs.openSync(
+        folder.entry(nameOf(entry.path)),
+        fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) |
+          (fs.constants.O_NONBLOCK ?? 0),
+      );
+    } catch {
+      return false;
+    } finally {
+      folder.release();
+    }
+    try {
+      const info = fs.fstatSync(fd);
+      if (!info.isFile() || info.nlink !== 1 || info.size !== entry.size) {
+        return false;
+      }
+      const hash = await hashDescriptor(fd, Infinity);
+      return hash !== null && hash.digest("hex") === sha256;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** The folder `relative` goes in, retained for the caller. */
+  #openParent(relative: string): FolderHandle {
+    try {
+      return this.#tree.get(parentOf(relative));
+    } catch (error) {
+      if (error instanceof NotAFolderError) {
+        throw new DestinationError(
+          `Cannot save ${quote(relative)}: ${error.message} on the server`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Creates the folder `relative` and its missing parents, one component
+   * at a time and never through a link; only components not reached
+   * before cost anything.
+   */
+  makeFolder(relative: string): void {
+    try {
+      this.#tree.get(relative, true, (made) => this.#created.add(made))
+        .release();
+    } catch (error) {
+      if (error instanceof NotAFolderError) {
+        throw new DestinationError(
+          `Cannot create folder ${
+            quote(relative)
+          }: ${error.message} on the server`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the staged file of `entry`: the kept data the client proved it
+   * shares when `offset` is its length, a new empty file when 0.
+   */
+  // deno-lint-ignore require-await
+  async createPartial(entry: Entry, offset: number): Promise<PartialFile> {
+    const parent = parentOf(entry.path);
+    if (parent !== "") this.makeFolder(parent);
+    const key = this.#root.key(entry.path);
+    const staging = this.#root.staging;
+    const resumable = this.#resumable.get(entry.path);
+    this.#resumable.delete(entry.path);
+    this.#kept.delete(entry.path);
+    if (offset > 0) {
+      if (resumable === undefined || resumable.kept.length !== offset) {
+        throw new DestinationError(
+          `No kept data of ${offset} bytes for ${quote(entry.path)}`,
+        );
+      }
+      const file = staging.openKept(resumable.kept, entry.path, true);
+      const staged: Staged = {
+        entry,
+        file,
+        hash: resumable.hash,
+        staged: resumable.kept,
+        key,
+        recorded: true,
+      };
+      return staged;
+    }
+    const { staged, file } = staging.create(key);
+    this.#hold(staged.id);
+    const recorded = entry.size >= RECORD_AT_CREATION;
+    if (recorded) staging.writeRecord(key, staged);
+    const created: Staged = {
+      entry,
+      file,
+      hash: newHash(),
+      staged,
+      key,
+      recorded,
+    };
+    return created;
+  }
+
+  /**
+   * Makes a verified staged file's data durable and gives it the entry's
+   * mode (less the server's umask) and time, through its descriptor.
+   * Many files may be sealed at once, so that the disk flushes them
+   * together.
+   */
+  async seal(partial: PartialFile): Promise<void> {
+    const { entry, file } = partial as Staged;
+    try {
+      await file.syncData();
+      const mode = entry.mode & 0o777 & ~this.#root.staging.umask;
+      file.setMetadata(mode, new Date(entry.mtime));
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Gives a sealed file its final name, never replacing what appeared
+   * there meanwhile (unless `--overwrite` and it is a regular file), and
+   * only from the very inode that was written; returns the folder whose
+   * sync makes it durable, which the caller releases.
+   */
+  install(partial: PartialFile): FolderSync {
+    const { entry, staged, recorded } = partial as Staged;
+    const staging = this.#root.staging;
+    if (!staging.holds(staged)) {
+      throw new DestinationError(
+        `The staged data of ${quote(entry.path)} changed on the server`,
+      );
+    }
+    const folder = this.#openParent(entry.path);
+    try {
+      this.#place(staging.partPath(staged.id), folder, entry.path);
+    } catch (error) {
+      folder.release();
+      throw error;
+    }
+    if (recorded) staging.removeRecord(staged.id);
+    return folder;
+  }
+
+  #place(from: string, folder: FolderHandle, relative: string): void {
+    const target = folder.entry(nameOf(relative));
+    const taken = () =>
+      new DestinationError(
+        `Cannot save ${
+          quote(relative)
+        }: something else appeared under its name`,
+      );
+    if (!this.#root.overwrite) {
+      // A link fails if anything is there, where a rename would replace it.
+      try {
+        fs.linkSync(from, target);
+        fs.unlinkSync(from);
+        return;
+      } catch (error) {
+        if (errorCode(error) === "EEXIST") throw taken();
+        if (!noLinks(error)) throw error;
+      }
+    }
+    const info = folder.lstat(nameOf(relative));
+    if (info !== undefined && !(info.isFile() && this.#root.overwrite)) {
+      throw taken();
+    }
+    fs.renameSync(from, target);
+  }
+
+  /** Makes the new names in `folders` durable, each folder once. */
+  async syncFolders(folders: Iterable<FolderSync>): Promise<void> {
+    const seen = new Set<FolderSync>();
+    try {
+      for (const folder of folders) {
+        if (seen.has(folder)) continue;
+        seen.add(folder);
+        await folder.sync();
+      }
+    } finally {
+      for (const folder of folders) folder.release();
+    }
+  }
+
+  /** Closes and deletes staged data that is of no use. */
+  discard(partial: PartialFile): Promise<void> {
+    const { file, staged } = partial as Staged;
+    file.close();
+    this.#root.staging.remove(staged.id);
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes staged data and keeps it for a later session to resume;
+   * resolves to the bytes kept (none kept when there are none).
+   */
+  keep(partial: PartialFile): Promise<number> {
+    const { file, staged, key, recorded } = partial as Staged;
+    const staging = this.#root.staging;
+    let length = 0;
+    if (staging.holds(staged)) {
+      length = fs.lstatSync(staging.partPath(staged.id)).size;
+    }
+    file.close();
+    if (length === 0) staging.remove(staged.id);
+    else if (!recorded) staging.writeRecord(key, staged);
+    return Promise.resolve(length);
+  }
+
+  /**
+   * Applies a folder's mode (less the umask) and time, once everything
+   * inside is written, if this session created the folder.
+   */
+  finishFolder(entry: Entry): Promise<void> {
+    // A folder that was already there keeps its mode and time: the client
+    // must not loosen the permissions of what it did not create.
+    if (!this.#created.has(entry.path)) return Promise.resolve();
+    const folder = this.#tree.get(entry.path);
+    try {
+      const mode = entry.mode & 0o777 & ~this.#root.staging.umask;
+      const mtime = new Date(entry.mtime);
+      if (folder.fd === null) {
+        fs.chmodSync(folder.path, mode);
+        fs.utimesSync(folder.path, mtime, mtime);
+      } else {
+        fs.fchmodSync(folder.fd, mode);
+        fs.futimesSync(folder.fd, mtime, mtime);
+      }
+    } finally {
+      folder.release();
+    }
+    return Promise.resolve();
+  }
+
+  #hold(id: string): void {
+    this.#held.add(id);
+    this.#root.holdStaged(id);
+  }
+
+  /** Releases every path this session claimed and every folder it held. */
+  release(): void {
+    for (const id of this.#held) this.#root.holdStaged(id, false);
+    this.#held.clear();
+    for (const key of this.#claimed) this.#root.unclaim(key);
+    this.#claimed = [];
+    this.#tree.close();
+  }
+}
