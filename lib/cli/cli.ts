@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CodeError } from "../secure/code.ts";
 import { errorMessage, UsageError } from "../common/errors.ts";
-import { PROTOCOL_VERSION } from "../../protocol.ts";
+import { PROTOCOL_VERSION } from "../protocol/constants.ts";
 import { VERSION } from "../common/version.ts";
 
 /** Exit status: everything went well. */

@@ -13,7 +13,7 @@ import type { ProgressEvent } from "../transfer/events.ts";
 import { type JsonEvent, JsonEventWriter } from "./json_events.ts";
 import { ProgressDisplay } from "./progress_display.ts";
 import { writeAllSync } from "../common/write_all.ts";
-import { sanitize } from "../../protocol.ts";
+import { sanitize } from "../protocol/text.ts";
 
 /** How much the program says, and in which form. */
 export type OutputMode = "text" | "quiet" | "json";

@@ -7,7 +7,7 @@
  */
 
 import { writeAllSync } from "../common/write_all.ts";
-import { sanitize } from "../../protocol.ts";
+import { sanitize } from "../protocol/text.ts";
 
 /** An event as written: its `type` and fields of its own. */
 export type JsonEvent = { type: string } & Record<string, unknown>;

@@ -8,7 +8,7 @@
 
 import type { ProgressEvent } from "../transfer/events.ts";
 import { formatBytes, formatRate } from "../common/format.ts";
-import { sanitize } from "../../protocol.ts";
+import { sanitize } from "../protocol/text.ts";
 
 /** The line is redrawn at most this often. */
 export const REDRAW_INTERVAL_MS = 100;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { DEFAULT_PORT } from "../../protocol.ts";
+import { DEFAULT_PORT } from "../protocol/constants.ts";
 import { UsageError } from "../common/errors.ts";
 
 /** A host to connect to and its port. */

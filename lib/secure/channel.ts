@@ -7,16 +7,18 @@
  */
 
 import {
-  checkFrameType,
-  encodeMessage,
   FRAME_HEADER_LENGTH,
   FrameType,
   KEEP_ALIVE_MS,
   MAX_FRAME_PAYLOAD,
-  ProtocolError,
+} from "../protocol/constants.ts";
+import {
+  checkFrameType,
   readFrameLength,
   writeFrameHeader,
-} from "../../protocol.ts";
+} from "../protocol/frame.ts";
+import { encodeMessage } from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
 import {
   readRecordLength,
   RECORD_HEADER_LENGTH,

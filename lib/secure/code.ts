@@ -17,7 +17,7 @@
  * @module
  */
 
-import { quote } from "../../protocol.ts";
+import { quote } from "../protocol/text.ts";
 import { WORDS } from "./wordlist.ts";
 
 /** How many numbers a code can start with: 0 to 9999. */

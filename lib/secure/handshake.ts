@@ -26,14 +26,13 @@ import {
 import { RecordOpener, RecordSealer } from "./record.ts";
 import type { Outcome } from "./guess_limiter.ts";
 import {
-  decodeHello,
-  encodeHello,
   FrameType,
   HELLO_LENGTH,
   PROTOCOL_VERSION,
-  ProtocolError,
   Role,
-} from "../../protocol.ts";
+} from "../protocol/constants.ts";
+import { decodeHello, encodeHello } from "../protocol/hello.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
 
 /** Raised when the key exchange fails; the message says what to check. */
 export class HandshakeError extends Error {

@@ -11,12 +11,9 @@ import {
   createCipheriv,
   createDecipheriv,
 } from "node:crypto";
-import {
-  checkFrameType,
-  type FrameType,
-  MAX_FRAME_PAYLOAD,
-  ProtocolError,
-} from "../../protocol.ts";
+import { type FrameType, MAX_FRAME_PAYLOAD } from "../protocol/constants.ts";
+import { checkFrameType } from "../protocol/frame.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
 
 /** Bytes of the Poly1305 tag at the end of every record. */
 export const TAG_LENGTH = 16;

@@ -9,7 +9,8 @@
  */
 
 import fs from "node:fs";
-import { type Decision, type Entry, quote } from "../../protocol.ts";
+import type { Decision, Entry } from "../protocol/messages.ts";
+import { quote } from "../protocol/text.ts";
 import { publicMessage } from "../common/errors.ts";
 import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import {

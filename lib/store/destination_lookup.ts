@@ -9,12 +9,10 @@
  */
 
 import fs from "node:fs";
-import {
-  type Entry,
-  ManifestChecker,
-  ProtocolError,
-  quote,
-} from "../../protocol.ts";
+import type { Entry } from "../protocol/messages.ts";
+import { ManifestChecker } from "../protocol/paths.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { quote } from "../protocol/text.ts";
 import type { DestinationRoot } from "./destination_root.ts";
 import {
   errorCode,

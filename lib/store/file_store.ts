@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Decision, Entry } from "../../protocol.ts";
+import type { Decision, Entry } from "../protocol/messages.ts";
 import type { Hash } from "./hash.ts";
 import type { WritableFile } from "./write_behind.ts";
 

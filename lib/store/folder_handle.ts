@@ -13,7 +13,7 @@
 
 import fs from "node:fs";
 import { join } from "node:path";
-import { quote } from "../../protocol.ts";
+import { quote } from "../protocol/text.ts";
 
 const { O_RDONLY } = fs.constants;
 // Not defined on Windows, where neither exists.

@@ -6,15 +6,11 @@
  */
 
 import { basename, join, resolve } from "node:path";
-import {
-  checkManifest,
-  checkRelativePath,
-  type Entry,
-  MAX_ENTRIES,
-  MAX_FILE_SIZE,
-  ProtocolError,
-  sanitize,
-} from "../../protocol.ts";
+import { MAX_ENTRIES, MAX_FILE_SIZE } from "../protocol/constants.ts";
+import type { Entry } from "../protocol/messages.ts";
+import { checkManifest, checkRelativePath } from "../protocol/paths.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { sanitize } from "../protocol/text.ts";
 import { SourceError } from "../common/errors.ts";
 
 /** A manifest entry together with where it lives on the sending machine. */

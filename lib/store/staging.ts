@@ -16,7 +16,7 @@
 
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import { quote } from "../../protocol.ts";
+import { quote } from "../protocol/text.ts";
 import { FdFile } from "./fd_file.ts";
 import { errorCode, FolderHandle, NotAFolderError } from "./folder_handle.ts";
 

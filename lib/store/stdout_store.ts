@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Decision, Entry } from "../../protocol.ts";
+import type { Decision, Entry } from "../protocol/messages.ts";
 import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import { newHash } from "./hash.ts";
 

@@ -27,7 +27,7 @@ import { isRetryable, retryDelay } from "./retry.ts";
 import { sendEntries } from "./sender.ts";
 import type { SendResult, SendRun } from "./send_run.ts";
 import { type ClientTls, connect, TransportError } from "../net/transport.ts";
-import { Role } from "../../protocol.ts";
+import { Role } from "../protocol/constants.ts";
 
 /** Where and how the client connects, and how hard it keeps trying. */
 export interface AttemptOptions {

@@ -7,7 +7,8 @@
  */
 
 import type { Channel } from "../secure/channel.ts";
-import { clipMessage, type Entry } from "../../protocol.ts";
+import type { Entry } from "../protocol/messages.ts";
+import { clipMessage } from "../protocol/text.ts";
 import { publicMessage } from "../common/errors.ts";
 import type { EventSink } from "./events.ts";
 import type {

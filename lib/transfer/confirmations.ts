@@ -7,7 +7,9 @@
  */
 
 import type { Channel } from "../secure/channel.ts";
-import { ProtocolError, sanitize, type ServerMessage } from "../../protocol.ts";
+import type { ServerMessage } from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { sanitize } from "../protocol/text.ts";
 import type { EventSink } from "./events.ts";
 import type { LocalEntry } from "../store/scan.ts";
 

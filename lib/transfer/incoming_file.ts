@@ -7,7 +7,9 @@
  */
 
 import type { Frame } from "../secure/channel.ts";
-import { type Entry, ProtocolError, quote } from "../../protocol.ts";
+import type { Entry } from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { quote } from "../protocol/text.ts";
 import { saveFailure } from "./commit.ts";
 import type { FileStore, PartialFile } from "../store/file_store.ts";
 import { type Hash, newHash } from "../store/hash.ts";

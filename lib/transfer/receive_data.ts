@@ -7,15 +7,10 @@
  */
 
 import { type Channel, type Frame } from "../secure/channel.ts";
-import {
-  type ClientMessage,
-  type Decision,
-  type Entry,
-  FrameType,
-  ProtocolError,
-  quote,
-  sanitize,
-} from "../../protocol.ts";
+import { FrameType } from "../protocol/constants.ts";
+import type { ClientMessage, Decision, Entry } from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { quote, sanitize } from "../protocol/text.ts";
 import { commitGroup, type VerifiedFile } from "./commit.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { EventSink, ProgressCounter } from "./events.ts";

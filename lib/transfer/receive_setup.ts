@@ -10,20 +10,22 @@
 
 import { type Channel, type Frame, whileBusy } from "../secure/channel.ts";
 import {
-  type ClientMessage,
-  type Decision,
-  decodeClientMessage,
-  encodeMessage,
-  type Entry,
   FrameType,
-  ManifestChecker,
   MAX_ENTRIES,
   MAX_FRAME_PAYLOAD,
   MAX_MANIFEST_BYTES,
-  ProtocolError,
-  sanitize,
+} from "../protocol/constants.ts";
+import { decodeClientMessage } from "../protocol/decode.ts";
+import {
+  type ClientMessage,
+  type Decision,
+  encodeMessage,
+  type Entry,
   type ServerMessage,
-} from "../../protocol.ts";
+} from "../protocol/messages.ts";
+import { ManifestChecker } from "../protocol/paths.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { sanitize } from "../protocol/text.ts";
 import { RemoteError } from "../common/errors.ts";
 import type { FileStore } from "../store/file_store.ts";
 import { estimateManifestBytes, type Reservation } from "./memory_budget.ts";

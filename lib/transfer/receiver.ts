@@ -8,7 +8,7 @@
  */
 
 import { type Channel, ConnectionClosedError } from "../secure/channel.ts";
-import { clipMessage } from "../../protocol.ts";
+import { clipMessage } from "../protocol/text.ts";
 import { publicMessage, RemoteError } from "../common/errors.ts";
 import { type EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "../store/file_store.ts";

@@ -9,15 +9,14 @@
  */
 
 import { type Channel, whileBusy } from "../secure/channel.ts";
+import { FrameType, MAX_FRAME_PAYLOAD } from "../protocol/constants.ts";
 import {
   type Decision,
   encodeMessage,
-  FrameType,
-  MAX_FRAME_PAYLOAD,
   type Proof,
-  ProtocolError,
   type ServerMessage,
-} from "../../protocol.ts";
+} from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
 import { fileErrorReason } from "../common/errors.ts";
 import { type Hash, hashFile, hashPrefix, peekDigest } from "../store/hash.ts";
 import { fileIdentity, type LocalEntry } from "../store/scan.ts";

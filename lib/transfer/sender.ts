@@ -8,20 +8,20 @@
 
 import { type Channel, ConnectionClosedError } from "../secure/channel.ts";
 import {
-  type ClientMessage,
-  clipMessage,
   DATA_CHUNK_SIZE,
   DATA_FRAME_SIZE,
-  type Decision,
-  decodeServerMessage,
-  encodeMessage,
   FrameType,
   MAX_FRAME_PAYLOAD,
-  ProtocolError,
-  quote,
-  sanitize,
+} from "../protocol/constants.ts";
+import { decodeServerMessage } from "../protocol/decode.ts";
+import {
+  type ClientMessage,
+  type Decision,
+  encodeMessage,
   type ServerMessage,
-} from "../../protocol.ts";
+} from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { clipMessage, quote, sanitize } from "../protocol/text.ts";
 import { waitLimitOf } from "./client_limits.ts";
 import { fileErrorReason, RemoteError } from "../common/errors.ts";
 import { type Hash, newHash } from "../store/hash.ts";

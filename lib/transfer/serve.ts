@@ -22,7 +22,8 @@ import { HangUpWatch } from "../net/hangup_watch.ts";
 import { IdleTimeoutStream } from "../net/idle.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
-import { encodeHello, HELLO_FLAG_BUSY, Role } from "../../protocol.ts";
+import { HELLO_FLAG_BUSY, Role } from "../protocol/constants.ts";
+import { encodeHello } from "../protocol/hello.ts";
 
 /** What happened on the server; `peer` names the client it concerns. */
 export type ServerEvent =
