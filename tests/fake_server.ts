@@ -21,7 +21,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { BufferedReader } from "../lib/secure/channel.ts";
+import { BufferedReader } from "../lib/net/byte_stream.ts";
 import { establishChannel } from "../lib/secure/handshake.ts";
 import { SHARE_LENGTH } from "../lib/secure/pake.ts";
 import {

@@ -14,12 +14,14 @@
 
 import {
   BufferedReader,
-  type Channel,
   ConnectionClosedError,
-  FrameWriter,
+} from "../lib/net/byte_stream.ts";
+import {
+  type Channel,
   PlainChannel,
   SecureChannel,
 } from "../lib/secure/channel.ts";
+import { FrameWriter } from "../lib/secure/frame_writer.ts";
 import { deriveRecordKeys, newPake } from "../lib/secure/handshake.ts";
 import {
   codeToScalar,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConnectionClosedError } from "../lib/secure/channel.ts";
+import { ConnectionClosedError } from "../lib/net/byte_stream.ts";
 import {
   KeyExchangeTimeoutError,
   ServerStalledError,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ByteStream } from "../secure/channel.ts";
+import type { ByteStream } from "./byte_stream.ts";
 
 /** Bytes read ahead while watching; more wait in the connection. */
 const WATCH_BUFFER_SIZE = 4096;

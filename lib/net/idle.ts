@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ByteStream } from "../secure/channel.ts";
+import type { ByteStream } from "./byte_stream.ts";
 
 /** Raised when the peer made no progress for the whole idle timeout. */
 export class IdleTimeoutError extends Error {

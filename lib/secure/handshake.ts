@@ -10,12 +10,10 @@ import { hkdfSync } from "node:crypto";
 import {
   BufferedReader,
   type ByteStream,
-  type Channel,
   ConnectionClosedError,
-  FrameWriter,
-  PlainChannel,
-  SecureChannel,
-} from "./channel.ts";
+} from "../net/byte_stream.ts";
+import { type Channel, PlainChannel, SecureChannel } from "./channel.ts";
+import { FrameWriter } from "./frame_writer.ts";
 import {
   CONFIRMATION_LENGTH,
   PakeError,

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Channel, ConnectionClosedError } from "../secure/channel.ts";
+import { ConnectionClosedError } from "../net/byte_stream.ts";
+import type { Channel } from "../secure/channel.ts";
 import { clipMessage } from "../protocol/text.ts";
 import { publicMessage, RemoteError } from "../common/errors.ts";
 import { type EventSink, ProgressCounter } from "./events.ts";

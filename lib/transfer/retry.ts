@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ConnectionClosedError } from "../secure/channel.ts";
+import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { KeyExchangeTimeoutError } from "./client_limits.ts";
 import { ServerBusyError } from "../secure/handshake.ts";
 import { IdleTimeoutError } from "../net/idle.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Channel, ConnectionClosedError } from "../secure/channel.ts";
+import { ConnectionClosedError } from "../net/byte_stream.ts";
+import type { Channel } from "../secure/channel.ts";
 import {
   DATA_CHUNK_SIZE,
   DATA_FRAME_SIZE,
