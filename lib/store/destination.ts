@@ -1,9 +1,10 @@
 /**
  * The server's destination folder: decides what to do with each offered
- * entry, checks what a client proves it has, stages arriving data in the
- * private staging folder ({@link ./staging.ts}) and moves each verified
- * file to its name through folders held open by descriptor, never through
- * a link and never over something that appeared there meanwhile.
+ * entry and checks what a client proves it has (both in
+ * `destination_decisions.ts`), stages arriving data in the private staging
+ * folder ({@link ./staging.ts}) and moves each verified file to its name
+ * through folders held open by descriptor, never through a link and never
+ * over something that appeared there meanwhile.
  *
  * @module
  */
@@ -11,19 +12,20 @@
 import fs from "node:fs";
 import type { Decision, Entry } from "../protocol/messages.ts";
 import { quote } from "../protocol/text.ts";
-import { publicMessage } from "../common/errors.ts";
 import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import {
   errorCode,
   FolderHandle,
   FolderTree,
+  nameOf,
   NotAFolderError,
+  parentOf,
 } from "./folder_handle.ts";
-import { type Hash, newHash, peekDigest } from "./hash.ts";
-import { type FdFile, hashDescriptor } from "./fd_file.ts";
-import { DestinationLookup } from "./destination_lookup.ts";
+import { newHash } from "./hash.ts";
+import type { FdFile } from "./fd_file.ts";
+import { DestinationDecisions } from "./destination_decisions.ts";
 import { DestinationRoot } from "./destination_root.ts";
-import type { KeptData, StagedFile } from "./staging.ts";
+import type { StagedFile } from "./staging.ts";
 
 export { DestinationRoot };
 
@@ -44,11 +46,6 @@ export class DestinationError extends Error {
  */
 const RECORD_AT_CREATION = 1024 * 1024;
 
-// One object for all entries that get these decisions: a million of them
-// would otherwise cost a small object each.
-const ACCEPT: Decision = Object.freeze({ action: "accept" });
-const SEND_WHOLE: Decision = Object.freeze({ action: "send", offset: 0 });
-
 /** Data of an entry being received into the staging folder. */
 interface Staged extends PartialFile {
   /** The open staged file. */
@@ -61,21 +58,6 @@ interface Staged extends PartialFile {
   recorded: boolean;
 }
 
-/** Kept data a client proved it shares, ready to be continued. */
-interface Resumable {
-  kept: KeptData;
-  hash: Hash;
-}
-
-function parentOf(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash === -1 ? "" : path.slice(0, slash);
-}
-
-function nameOf(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
 /** Whether `error` says the file system cannot make hard links. */
 function noLinks(error: unknown): boolean {
   const code = errorCode(error);
@@ -86,24 +68,18 @@ function noLinks(error: unknown): boolean {
 /** One session's view of the folder files are received into. */
 export class Destination implements FileStore {
   #root: DestinationRoot;
-  #lookup: DestinationLookup;
   #tree: FolderTree;
-  /** Name keys this session claimed (an array: a million cost 8 MB). */
-  #claimed: string[] = [];
-  /** Kept data offered for resumption, by path. */
-  #kept = new Map<string, KeptData>();
-  /** Kept data the client proved it shares, by path. */
-  #resumable = new Map<string, Resumable>();
+  #decisions: DestinationDecisions;
   /** Folders this session created, as relative paths. */
   #created = new Set<string>();
-  /** Staging ids this session holds. */
+  /** Ids of the staged files this session created, held from others. */
   #held = new Set<string>();
 
   /** A session's view of `root`. */
   constructor(root: DestinationRoot) {
     this.#root = root;
     this.#tree = new FolderTree(root.folder);
-    this.#lookup = new DestinationLookup(root, this.#tree);
+    this.#decisions = new DestinationDecisions(root, this.#tree);
   }
 
   /** Absolute path of the destination folder. */
@@ -116,125 +92,14 @@ export class Destination implements FileStore {
     return null;
   }
 
-  /**
-   * Decides what to do with `entry`, claiming its path for this session so
-   * that another client cannot write it at the same time.
-   */
-  async decide(entry: Entry): Promise<Decision> {
-    try {
-      return await this.#decide(entry);
-    } catch (error) {
-      // A legal name can still be too long or otherwise unusable on this
-      // file system: that refuses the entry, not the whole session.
-      return {
-        action: "refuse",
-        reason: `cannot be saved here: ${publicMessage(error)}`,
-      };
-    }
+  /** See {@link DestinationDecisions.decide}. */
+  decide(entry: Entry): Promise<Decision> {
+    return this.#decisions.decide(entry);
   }
 
-  async #decide(entry: Entry): Promise<Decision> {
-    const refusal = this.#lookup.refusal(entry);
-    if (refusal !== null) return { action: "refuse", reason: refusal };
-    const info = await this.#lookup.lstat(entry.path);
-    if (entry.kind === "folder") {
-      if (info === undefined || info.isDirectory()) return ACCEPT;
-      return {
-        action: "refuse",
-        reason: info.isSymbolicLink()
-          ? "a symbolic link is in its place on the server"
-          : "a file is in its place on the server",
-      };
-    }
-    if (info !== undefined && !info.isFile()) {
-      return {
-        action: "refuse",
-        reason: info.isSymbolicLink()
-          ? "a symbolic link is in its place on the server"
-          : "a folder or special file is in its place on the server",
-      };
-    }
-    const key = this.#root.key(entry.path);
-    if (!this.#root.claim(key)) {
-      return {
-        action: "refuse",
-        reason: "another client is sending this file right now",
-        later: true,
-      };
-    }
-    this.#claimed.push(key);
-    if (info !== undefined) {
-      return { action: "compare", replace: this.#root.overwrite };
-    }
-    const kept = this.#root.staging.findKept(key);
-    if (kept === null || kept.length > entry.size) return SEND_WHOLE;
-    this.#hold(kept.id);
-    this.#kept.set(entry.path, kept);
-    return { action: "send", offset: kept.length };
-  }
-
-  /**
-   * Whether the server holds exactly the bytes the client hashed to
-   * `sha256`: the kept data offered for a `send`, or the whole file in
-   * place for a `compare`. Nothing is disclosed but the answer.
-   */
-  async prove(entry: Entry, sha256: string): Promise<boolean> {
-    try {
-      return await this.#prove(entry, sha256);
-    } catch {
-      // What cannot be read here (kept data that changed, a folder that is
-      // no longer one) is not what the client holds: it sends the file.
-      return false;
-    }
-  }
-
-  async #prove(entry: Entry, sha256: string): Promise<boolean> {
-    const kept = this.#kept.get(entry.path);
-    if (kept !== undefined) {
-      this.#kept.delete(entry.path);
-      const file = this.#root.staging.openKept(kept, entry.path, false);
-      try {
-        const hash = await hashDescriptor(file.fd, kept.length);
-        if (hash === null || peekDigest(hash) !== sha256) return false;
-        this.#resumable.set(entry.path, { kept, hash });
-        return true;
-      } finally {
-        file.close();
-      }
-    }
-    return await this.#sameAsInPlace(entry, sha256);
-  }
-
-  /**
-   * Whether the file in place of `entry` holds the bytes hashed to
-   * `sha256`. A file with more than one link may be a link to one outside
-   * the destination: its content is never compared.
-   */
-  async #sameAsInPlace(entry: Entry, sha256: string): Promise<boolean> {
-    const folder = this.#openParent(entry.path);
-    let fd: number;
-    try {
-      // Not blocking: a FIFO swapped in would freeze every session.
-      fd = fs.openSync(
-        folder.entry(nameOf(entry.path)),
-        fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) |
-          (fs.constants.O_NONBLOCK ?? 0),
-      );
-    } catch {
-      return false;
-    } finally {
-      folder.release();
-    }
-    try {
-      const info = fs.fstatSync(fd);
-      if (!info.isFile() || info.nlink !== 1 || info.size !== entry.size) {
-        return false;
-      }
-      const hash = await hashDescriptor(fd, Infinity);
-      return hash !== null && hash.digest("hex") === sha256;
-    } finally {
-      fs.closeSync(fd);
-    }
+  /** See {@link DestinationDecisions.prove}. */
+  prove(entry: Entry, sha256: string): Promise<boolean> {
+    return this.#decisions.prove(entry, sha256);
   }
 
   /** The folder `relative` goes in, retained for the caller. */
@@ -282,9 +147,7 @@ export class Destination implements FileStore {
     if (parent !== "") this.makeFolder(parent);
     const key = this.#root.key(entry.path);
     const staging = this.#root.staging;
-    const resumable = this.#resumable.get(entry.path);
-    this.#resumable.delete(entry.path);
-    this.#kept.delete(entry.path);
+    const resumable = this.#decisions.takeResumable(entry.path);
     if (offset > 0) {
       if (resumable === undefined || resumable.kept.length !== offset) {
         throw new DestinationError(
@@ -458,8 +321,7 @@ export class Destination implements FileStore {
   release(): void {
     for (const id of this.#held) this.#root.holdStaged(id, false);
     this.#held.clear();
-    for (const key of this.#claimed) this.#root.unclaim(key);
-    this.#claimed = [];
+    this.#decisions.release();
     this.#tree.close();
   }
 }

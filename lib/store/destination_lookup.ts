@@ -19,6 +19,7 @@ import {
   type FolderHandle,
   type FolderTree,
   NotAFolderError,
+  parentOf,
 } from "./folder_handle.ts";
 import { Pacer } from "../common/pace.ts";
 
@@ -30,11 +31,6 @@ const LIST_AFTER = 16;
 
 /** Names of folder listings one session keeps at most. */
 const MAX_LISTED_NAMES = 200_000;
-
-function parentOf(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash === -1 ? "" : path.slice(0, slash);
-}
 
 /** One session's lookups in the destination. */
 export class DestinationLookup {
