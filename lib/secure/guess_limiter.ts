@@ -14,6 +14,12 @@
  */
 
 import { sourceKeys } from "../net/sources.ts";
+import {
+  HourOfFailures,
+  type Level,
+  LevelRecords,
+  newLevel,
+} from "./guess_records.ts";
 
 export { sourceKey, sourceKeys } from "../net/sources.ts";
 
@@ -67,21 +73,6 @@ export class GuessLimitError extends Error {
   }
 }
 
-/** One level of a source, or the whole server. */
-interface Level {
-  key: string;
-  /** Failures it takes before it owes delays. */
-  free: number;
-  failures: number;
-  lastFailure: number;
-  /** Attempts under way, past their turn. */
-  running: number;
-  /** Attempts waiting for their turn (only kept for the finest level). */
-  waiting: number;
-  /** Attempts waiting or running that count here. */
-  users: number;
-}
-
 interface Waiter {
   levels: Level[];
   arrived: number;
@@ -119,20 +110,15 @@ export interface Attempt {
   finish(outcome: Outcome): number;
 }
 
-/** Records kept before idle ones are dropped. */
-const MAX_RECORDS = 100_000;
-
 /** Tracks key exchanges and their failures per source level. */
 export class GuessLimiter {
-  #levels = new Map<string, Level>();
+  #records: LevelRecords;
   #waiting: Waiter[] = [];
   #server: Level = newLevel("the server", 0);
-  /** Server-wide failures per minute of the last hour. */
-  #minutes = new Map<number, number>();
+  #serverFailures = new HourOfFailures();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #base: number;
   #max: number;
-  #forget: number;
   #parallel: number;
   #maxWait: number;
   #maxWaiting: number;
@@ -148,7 +134,7 @@ export class GuessLimiter {
   constructor(options: GuessLimiterOptions = {}) {
     this.#base = options.baseDelayMs ?? 500;
     this.#max = options.maxDelayMs ?? 20_000;
-    this.#forget = options.forgetAfterMs ?? 60 * 60_000;
+    this.#records = new LevelRecords(options.forgetAfterMs ?? 60 * 60_000);
     this.#parallel = Math.max(1, options.parallel ?? PARALLEL_ATTEMPTS);
     this.#maxWait = options.maxWaitMs ?? 180_000;
     this.#maxWaiting = Math.max(1, options.maxWaiting ?? PARALLEL_ATTEMPTS);
@@ -172,11 +158,11 @@ export class GuessLimiter {
   begin(address: string, signal?: AbortSignal): Promise<Attempt> {
     const now = performance.now();
     const levels = sourceKeys(address).map((key, index) =>
-      this.#level(key, FREE_FAILURES[index] ?? 0, now)
+      this.#records.use(key, FREE_FAILURES[index] ?? 0, now)
     );
     const finest = levels[0];
     if (finest.waiting >= this.#maxWaiting || signal?.aborted) {
-      this.#release(levels);
+      this.#records.release(levels);
       return Promise.reject(
         signal?.aborted ? signal.reason : new GuessLimitError(
           `${finest.waiting} key exchanges from ${finest.key} already wait for their turn`,
@@ -208,35 +194,6 @@ export class GuessLimiter {
     });
   }
 
-  /** The record of `key`, created if need be; counts one more user. */
-  #level(key: string, free: number, now: number): Level {
-    let level = this.#levels.get(key);
-    if (level === undefined) {
-      if (this.#levels.size >= MAX_RECORDS) this.#forgetIdle(now);
-      level = newLevel(key, free);
-      this.#levels.set(key, level);
-    }
-    this.#refresh(level, now);
-    level.users++;
-    return level;
-  }
-
-  #refresh(level: Level, now: number): void {
-    if (level.failures > 0 && now - level.lastFailure > this.#forget) {
-      level.failures = 0;
-    }
-  }
-
-  /** One user fewer at each of `levels`; drops records with nothing left. */
-  #release(levels: Level[]): void {
-    for (const level of levels) {
-      level.users--;
-      if (level.users === 0 && level.failures === 0) {
-        this.#levels.delete(level.key);
-      }
-    }
-  }
-
   /** Takes `waiter` out of the line; false if it was no longer there. */
   #unqueue(waiter: Waiter): boolean {
     const index = this.#waiting.indexOf(waiter);
@@ -249,19 +206,13 @@ export class GuessLimiter {
   /** Takes `waiter` out of the line for good; false if it was not there. */
   #drop(waiter: Waiter): boolean {
     if (!this.#unqueue(waiter)) return false;
-    this.#release(waiter.levels);
+    this.#records.release(waiter.levels);
     return true;
   }
 
   /** Whether the server has seen its ceiling of failures in the last hour. */
   #serverOwes(now: number): boolean {
-    const minute = Math.floor(now / 60_000);
-    let count = 0;
-    for (const [at, failures] of this.#minutes) {
-      if (at <= minute - 60) this.#minutes.delete(at);
-      else count += failures;
-    }
-    return count >= this.#ceiling;
+    return this.#serverFailures.count(now) >= this.#ceiling;
   }
 
   /** Lets every waiting attempt go whose turn it is; rearms the timer. */
@@ -319,7 +270,7 @@ export class GuessLimiter {
       if (at > readyAt) [readyAt, heldBy] = [at, level.key];
     };
     for (const level of levels) {
-      this.#refresh(level, now);
+      this.#records.refresh(level, now);
       const excess = level.failures - level.free;
       if (excess > 0) {
         owes = true;
@@ -354,18 +305,17 @@ export class GuessLimiter {
         for (const level of counted) level.running--;
         if (outcome === "failure") {
           for (const level of levels) {
-            this.#refresh(level, at);
+            this.#records.refresh(level, at);
             level.failures++;
             level.lastFailure = at;
           }
           // Server-wide turns are spaced after their own failures only,
           // so that fresh sources failing elsewhere cannot starve them.
           if (turn.server) this.#server.lastFailure = at;
-          const minute = Math.floor(at / 60_000);
-          this.#minutes.set(minute, (this.#minutes.get(minute) ?? 0) + 1);
+          this.#serverFailures.add(at);
         }
         const owed = this.#owed(levels);
-        this.#release(levels);
+        this.#records.release(levels);
         this.#pump();
         return owed;
       },
@@ -378,30 +328,4 @@ export class GuessLimiter {
       ...levels.map((level) => this.delayFor(level.failures - level.free)),
     );
   }
-
-  #forgetIdle(now: number): void {
-    for (const [key, level] of this.#levels) {
-      if (level.users === 0 && now - level.lastFailure > this.#forget) {
-        this.#levels.delete(key);
-      }
-    }
-    // Still full: the oldest idle records go, giving those sources a fresh
-    // start rather than letting memory grow without bound.
-    for (const [key, level] of this.#levels) {
-      if (this.#levels.size < MAX_RECORDS * 0.9) break;
-      if (level.users === 0) this.#levels.delete(key);
-    }
-  }
-}
-
-function newLevel(key: string, free: number): Level {
-  return {
-    key,
-    free,
-    failures: 0,
-    lastFailure: 0,
-    running: 0,
-    waiting: 0,
-    users: 0,
-  };
 }
