@@ -1,8 +1,8 @@
 /**
  * The sessions behind the examples of `docs/PROTOCOL.md`, section 8: the
- * real client (`lib/sender.ts`) against the real server
- * (`lib/receiver.ts`), over loopback TCP, on files in a temporary folder,
- * with the frames each side sends recorded. Used by
+ * real client (`lib/transfer/sender.ts`) against the real server
+ * (`lib/transfer/receiver.ts`), over loopback TCP, on files in a temporary
+ * folder, with the frames each side sends recorded. Used by
  * `scripts/spec_vectors.ts`.
  *
  * @module
