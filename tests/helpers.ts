@@ -208,6 +208,29 @@ export function runClient(
   );
 }
 
+/** Starts `client.ts` without waiting for it. */
+export function spawnClient(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}client.ts`, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: ROOT,
+    env: { FT_CODE: TEST_CODE },
+  }).spawn();
+}
+
+/** Waits for `child` to exit, with all its output. */
+export async function finish(child: Deno.ChildProcess): Promise<Finished> {
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
 /** A temporary folder, removed on dispose. */
 export async function tempDir(): Promise<
   { path: string } & AsyncDisposable
