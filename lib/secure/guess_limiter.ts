@@ -21,8 +21,6 @@ import {
   newLevel,
 } from "./guess_records.ts";
 
-export { sourceKey, sourceKeys } from "../net/sources.ts";
-
 /** Tuning of {@link GuessLimiter}. */
 export interface GuessLimiterOptions {
   /** Delay after the first failure owed, in milliseconds. */
