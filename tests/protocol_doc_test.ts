@@ -104,7 +104,7 @@ Deno.test("every vector block of the document is what the code computes", async 
   }
 });
 
-Deno.test("the word list of appendix A is lib/wordlist.ts, with its indexes", () => {
+Deno.test("the word list of appendix A is lib/secure/wordlist.ts, with its indexes", () => {
   const block = extractVectors(doc).get("wordlist");
   assert.ok(block !== undefined, `appendix A has no word list; ${UPDATE}`);
   const words: string[] = [];
