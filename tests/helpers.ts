@@ -181,13 +181,7 @@ export async function runProgram(
     await writer.write(options.stdin);
     await writer.close();
   }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return await finish(child);
 }
 
 /**
