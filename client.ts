@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseHostPort } from "./lib/address.ts";
+import { parseHostPort } from "./lib/net/address.ts";
 import {
   EXIT_FAILED,
   EXIT_OK,
@@ -15,20 +15,27 @@ import {
   parseFlags,
   versionLine,
   withCommands,
-} from "./lib/cli.ts";
-import { Output, outputModeOf } from "./lib/console_output.ts";
-import { errorMessage, UsageError } from "./lib/errors.ts";
-import { formatBytes, formatRate, shortHash } from "./lib/format.ts";
-import { FilesDeferredError, sendWithRetries } from "./lib/attempts.ts";
-import { parseCount, parseDuration } from "./lib/flags.ts";
-import { describeLoss } from "./lib/retry.ts";
-import { scanSources } from "./lib/scan.ts";
-import { SendRun } from "./lib/send_run.ts";
-import { CODE_ENV, codeFromSources, promptForCode } from "./lib/code_input.ts";
-import { deriveCodeScalar } from "./lib/pake.ts";
+} from "./lib/cli/cli.ts";
+import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { errorMessage, UsageError } from "./lib/common/errors.ts";
+import { formatBytes, formatRate, shortHash } from "./lib/common/format.ts";
+import {
+  FilesDeferredError,
+  sendWithRetries,
+} from "./lib/transfer/attempts.ts";
+import { parseCount, parseDuration } from "./lib/cli/flags.ts";
+import { describeLoss } from "./lib/transfer/retry.ts";
+import { scanSources } from "./lib/store/scan.ts";
+import { SendRun } from "./lib/transfer/send_run.ts";
+import {
+  CODE_ENV,
+  codeFromSources,
+  promptForCode,
+} from "./lib/cli/code_input.ts";
+import { deriveCodeScalar } from "./lib/secure/pake.ts";
 import { DEFAULT_PORT } from "./protocol.ts";
-import type { TransferEvent } from "./lib/events.ts";
-import { copyStdin } from "./lib/stdin_spool.ts";
+import type { TransferEvent } from "./lib/transfer/events.ts";
+import { copyStdin } from "./lib/store/stdin_spool.ts";
 
 const HELP = `Send files and folders to a server started with server.ts.
 

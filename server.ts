@@ -10,7 +10,7 @@ import {
   formatHostPort,
   parsePort,
   reachableAddresses,
-} from "./lib/address.ts";
+} from "./lib/net/address.ts";
 import {
   commandFor,
   EXIT_INTERRUPTED,
@@ -19,21 +19,22 @@ import {
   parseFlags,
   versionLine,
   withCommands,
-} from "./lib/cli.ts";
-import { generateCode } from "./lib/code.ts";
-import { CODE_ENV, codeFromSources } from "./lib/code_input.ts";
-import { Output, outputModeOf } from "./lib/console_output.ts";
-import { Destination, DestinationRoot } from "./lib/destination.ts";
-import { errorMessage, UsageError } from "./lib/errors.ts";
-import { codeToScalar } from "./lib/pake.ts";
-import { serve, type ServerEvent } from "./lib/serve.ts";
-import { StdoutStore } from "./lib/stdout_store.ts";
-import { listen } from "./lib/transport.ts";
+} from "./lib/cli/cli.ts";
+import { generateCode } from "./lib/secure/code.ts";
+import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
+import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { showServerEvent } from "./lib/cli/server_display.ts";
+import { Destination, DestinationRoot } from "./lib/store/destination.ts";
+import { errorMessage, UsageError } from "./lib/common/errors.ts";
+import { codeToScalar } from "./lib/secure/pake.ts";
+import { serve } from "./lib/transfer/serve.ts";
+import { StdoutStore } from "./lib/store/stdout_store.ts";
+import { listen } from "./lib/net/transport.ts";
 import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
-import { parseCount, parseDuration, parseSize } from "./lib/flags.ts";
-import { formatBytes, shortHash } from "./lib/format.ts";
-import { removeStalePartials } from "./lib/partial_cleanup.ts";
-import { MemoryBudget } from "./lib/memory_budget.ts";
+import { parseCount, parseDuration, parseSize } from "./lib/cli/flags.ts";
+import { formatBytes } from "./lib/common/format.ts";
+import { removeStalePartials } from "./lib/store/partial_cleanup.ts";
+import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
 
 /** Clients served at once unless --max-connections says otherwise. */
 const DEFAULT_MAX_CONNECTIONS = 64;
@@ -175,55 +176,6 @@ function stopSignal(output: Output): AbortSignal {
     }
   }
   return controller.signal;
-}
-
-/** Shows a server event in the chosen output mode. */
-function showEvent(output: Output, event: ServerEvent): void {
-  if (event.type === "progress") {
-    const { peer, ...progress } = event;
-    output.progress(progress, { peer });
-    return;
-  }
-  output.event(event);
-  const who = event.peer === undefined ? "server:" : `[${event.peer}]`;
-  switch (event.type) {
-    case "connected":
-      output.info(`${who} connected`);
-      break;
-    case "file-start":
-      if (event.offset > 0) {
-        output.info(
-          `${who} resuming ${event.path} at ${event.offset} of ${event.size} bytes`,
-        );
-      }
-      break;
-    case "file-verified":
-      output.info(
-        `${who} received ${event.path} (${formatBytes(event.size)}, sha256 ${
-          shortHash(event.sha256)
-        })`,
-      );
-      break;
-    case "file-skipped":
-      output.info(`${who} already there: ${event.path}`);
-      break;
-    case "file-failed":
-      output.problem(`${who} failed ${event.path}: ${event.message}`);
-      break;
-    case "warning":
-      output.problem(`${who} ${event.message}`);
-      break;
-    case "error":
-      output.problem(`${who} error: ${event.message}`);
-      break;
-    case "done":
-      output.info(
-        `${who} done: ${event.verified} verified, ${event.failed} failed, ${
-          formatBytes(event.bytes)
-        } received in ${event.seconds.toFixed(2)} s`,
-      );
-      break;
-  }
 }
 
 async function main(args: string[], output: Output): Promise<number> {
@@ -375,7 +327,7 @@ async function main(args: string[], output: Output): Promise<number> {
     store: () => stdoutStore ?? new Destination(root!),
     password,
     tls: tls !== undefined,
-    report: (event) => showEvent(output, event),
+    report: (event) => showServerEvent(output, event),
     once: values.once,
     maxConnections: Math.max(1, maxConnections),
     idleTimeoutMs,

@@ -17,7 +17,7 @@
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { formatBytes } from "../lib/format.ts";
+import { formatBytes } from "../lib/common/format.ts";
 import { CLIENT_PERMISSIONS, SERVER_PERMISSIONS } from "./permissions.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

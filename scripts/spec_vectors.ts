@@ -14,10 +14,10 @@
  * on the file. The prose around the blocks is not generated: after a change
  * of `PROTOCOL_VERSION`, read it again.
  *
- * The transcripts come from real sessions of `lib/sender.ts` against
- * `lib/receiver.ts` over loopback TCP, on files in a temporary folder,
+ * The transcripts come from real sessions of `lib/transfer/sender.ts` against
+ * `lib/transfer/receiver.ts` over loopback TCP, on files in a temporary folder,
  * each side's frames recorded as they are sent; the key exchange of 8.2 is
- * the one of `lib/pake.ts` with the two random scalars fixed, and the
+ * the one of `lib/secure/pake.ts` with the two random scalars fixed, and the
  * script checks its own copies of the SPAKE2 parameters against the code
  * before it uses them.
  *
@@ -38,9 +38,9 @@ import {
   codeToScalar,
   CONFIRMATION_LENGTH,
   SHARE_LENGTH,
-} from "../lib/pake.ts";
-import { RecordSealer } from "../lib/record.ts";
-import { WORDS } from "../lib/wordlist.ts";
+} from "../lib/secure/pake.ts";
+import { RecordSealer } from "../lib/secure/record.ts";
+import { WORDS } from "../lib/secure/wordlist.ts";
 import { check, fence, hex, hexLines, note } from "./spec/format.ts";
 import {
   curveBlock,

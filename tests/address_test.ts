@@ -4,7 +4,7 @@ import {
   parseHostPort,
   parsePort,
   reachableAddresses,
-} from "../lib/address.ts";
+} from "../lib/net/address.ts";
 
 Deno.test("HOST[:PORT] parsing, IPv4, names and IPv6", () => {
   assert.deepEqual(parseHostPort("localhost"), {

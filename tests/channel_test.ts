@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import {
   BufferedReader,
   ConnectionClosedError,
-  FrameWriter,
-  PlainChannel,
-  SecureChannel,
-} from "../lib/channel.ts";
-import { RecordOpener, RecordSealer } from "../lib/record.ts";
+} from "../lib/net/byte_stream.ts";
+import { PlainChannel, SecureChannel } from "../lib/secure/channel.ts";
+import { FrameWriter } from "../lib/secure/frame_writer.ts";
+import { RecordOpener, RecordSealer } from "../lib/secure/record.ts";
 import { socketPair } from "./helpers.ts";
 import { FrameType, MAX_FRAME_PAYLOAD, ProtocolError } from "../protocol.ts";
 

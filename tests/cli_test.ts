@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { commandFor, withCommands } from "../lib/cli.ts";
+import { commandFor, withCommands } from "../lib/cli/cli.ts";
 import { freePort, PATIENCE_MS } from "./conditions.ts";
 import {
   listTree,

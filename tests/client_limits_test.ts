@@ -6,7 +6,7 @@ import {
   ServerStalledError,
   WaitLimit,
   waitLimitMs,
-} from "../lib/client_limits.ts";
+} from "../lib/transfer/client_limits.ts";
 import {
   listTree,
   ROOT,

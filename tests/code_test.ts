@@ -6,8 +6,8 @@ import {
   generateCode,
   isGeneratedForm,
   normalizeCode,
-} from "../lib/code.ts";
-import { WORDS } from "../lib/wordlist.ts";
+} from "../lib/secure/code.ts";
+import { WORDS } from "../lib/secure/wordlist.ts";
 
 /**
  * Groups of common English homophones (with American and British accents): at

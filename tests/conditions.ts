@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { hashFile } from "../lib/hash.ts";
+import { hashFile } from "../lib/store/hash.ts";
 import type { FaultProxy } from "./fault_proxy.ts";
 import { sleep } from "./helpers.ts";
 

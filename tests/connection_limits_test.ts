@@ -13,7 +13,7 @@ import {
   ConnectionLimiter,
   LogThrottle,
   type Ticket,
-} from "../lib/connection_limiter.ts";
+} from "../lib/net/connection_limiter.ts";
 import {
   randomFile,
   runClient,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { fileErrorReason, publicMessage } from "../lib/errors.ts";
+import { fileErrorReason, publicMessage } from "../lib/common/errors.ts";
 
 function thrown(action: () => unknown): unknown {
   try {

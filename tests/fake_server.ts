@@ -21,9 +21,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { BufferedReader } from "../lib/channel.ts";
-import { establishChannel } from "../lib/handshake.ts";
-import { SHARE_LENGTH } from "../lib/pake.ts";
+import { BufferedReader } from "../lib/net/byte_stream.ts";
+import { establishChannel } from "../lib/secure/handshake.ts";
+import { SHARE_LENGTH } from "../lib/secure/pake.ts";
 import {
   decodeClientMessage,
   encodeHello,

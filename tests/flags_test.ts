@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../lib/errors.ts";
-import { parseCount, parseDuration, parseSize } from "../lib/flags.ts";
+import { UsageError } from "../lib/common/errors.ts";
+import { parseCount, parseDuration, parseSize } from "../lib/cli/flags.ts";
 
 Deno.test("counts are whole numbers within their bound", () => {
   assert.equal(parseCount("0", "--n", 10), 0);

@@ -20,7 +20,7 @@ import {
   startServer,
   tempDir,
 } from "./helpers.ts";
-import { HandshakeClock } from "../lib/handshake_clock.ts";
+import { HandshakeClock } from "../lib/secure/handshake_clock.ts";
 import { HostileClient } from "./hostile_client.ts";
 import { ANSWER_LENGTH, guessBytes, SourcedSocket } from "./loopback_source.ts";
 

@@ -3,8 +3,8 @@ import {
   establishChannel,
   HandshakeError,
   WRONG_CODE_MESSAGE,
-} from "../lib/handshake.ts";
-import { codeToScalar } from "../lib/pake.ts";
+} from "../lib/secure/handshake.ts";
+import { codeToScalar } from "../lib/secure/pake.ts";
 import { encodeHello, FrameType, Role } from "../protocol.ts";
 import { socketPair } from "./helpers.ts";
 

@@ -6,7 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { PART_SUFFIX, STAGING_NAME, stagingId } from "../lib/staging.ts";
+import { PART_SUFFIX, STAGING_NAME, stagingId } from "../lib/store/staging.ts";
 
 /** The repository's top folder. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -181,13 +181,7 @@ export async function runProgram(
     await writer.write(options.stdin);
     await writer.close();
   }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return await finish(child);
 }
 
 /**
@@ -206,6 +200,29 @@ export function runClient(
       env: { FT_CODE: TEST_CODE, ...options.env },
     },
   );
+}
+
+/** Starts `client.ts` without waiting for it. */
+export function spawnClient(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}client.ts`, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: ROOT,
+    env: { FT_CODE: TEST_CODE },
+  }).spawn();
+}
+
+/** Waits for `child` to exit, with all its output. */
+export async function finish(child: Deno.ChildProcess): Promise<Finished> {
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
 }
 
 /** A temporary folder, removed on dispose. */

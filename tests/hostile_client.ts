@@ -14,25 +14,27 @@
 
 import {
   BufferedReader,
-  type Channel,
   ConnectionClosedError,
-  FrameWriter,
+} from "../lib/net/byte_stream.ts";
+import {
+  type Channel,
   PlainChannel,
   SecureChannel,
-} from "../lib/channel.ts";
-import { deriveRecordKeys, newPake } from "../lib/handshake.ts";
+} from "../lib/secure/channel.ts";
+import { FrameWriter } from "../lib/secure/frame_writer.ts";
+import { deriveRecordKeys, newPake } from "../lib/secure/handshake.ts";
 import {
   codeToScalar,
   CONFIRMATION_LENGTH,
   type PakeKeys,
   SHARE_LENGTH,
-} from "../lib/pake.ts";
+} from "../lib/secure/pake.ts";
 import {
   RECORD_HEADER_LENGTH,
   RecordOpener,
   RecordSealer,
   TAG_LENGTH,
-} from "../lib/record.ts";
+} from "../lib/secure/record.ts";
 import {
   type ClientMessage,
   decodeHello,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IdleTimeoutError, IdleTimeoutStream } from "../lib/idle.ts";
+import { IdleTimeoutError, IdleTimeoutStream } from "../lib/net/idle.ts";
 import { sleep, socketPair } from "./helpers.ts";
 
 /** For the tests where the timeout must strike. */

@@ -1,7 +1,8 @@
 /**
  * Interrupted transfers, with real processes on loopback: killed clients,
- * a killed and restarted server, connections cut or stalled by a proxy,
- * idle peers, stops by signal and full disks.
+ * a killed and restarted server, connections cut, stalled or silently
+ * dropped by a proxy, idle and busy peers, and a source that changes while
+ * it is sent. Stops by signal are in `server_stop_test.ts`.
  */
 
 import assert from "node:assert/strict";
@@ -10,50 +11,25 @@ import {
   freePort,
   hashedIn,
   PATIENCE_MS,
-  waitForHashing,
   waitForPause,
   waitForSize,
 } from "./conditions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
-  type Finished,
+  finish,
   listTree,
   randomFile,
-  ROOT,
   runClient,
   ServerProcess,
+  spawnClient,
   stagedPath,
   startServer,
   tempDir,
-  TEST_CODE,
 } from "./helpers.ts";
-import { STAGING_NAME } from "../lib/staging.ts";
 
 const MiB = 1024 * 1024;
 /** Bytes of one data record: the most a cut may cost, per interruption. */
 const CHUNK = MiB;
-
-/** Starts `client.ts` without waiting for it. */
-function spawnClient(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}client.ts`, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    cwd: ROOT,
-    env: { FT_CODE: TEST_CODE },
-  }).spawn();
-}
-
-async function finish(child: Deno.ChildProcess): Promise<Finished> {
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 /**
  * Bytes of a file of `size` the server received in all, from its log:
@@ -68,7 +44,6 @@ function bytesReceived(log: string, size: number): number {
   const resumed = [...log.matchAll(/resuming \S+ at (\d+)/g)].at(-1);
   return total + size - Number(resumed?.[1] ?? 0);
 }
-
 Deno.test("a client killed at several points resumes with the same command", async () => {
   await using source = await tempDir();
   await using dest = await tempDir();
@@ -244,127 +219,6 @@ Deno.test("a stalled peer is dropped after the idle timeout while others go on",
   assert.equal(total, 8);
 });
 
-Deno.test("SIGTERM stops the server gracefully, keeping what arrived", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  await randomFile(join(source.path, "big.bin"), 120 * MiB);
-  // Were the server to wait for its held session, the client would give up
-  // on it first, after two minutes: a server that exits while its client
-  // still waits did not wait.
-  await using server = await startServer([
-    "--dir",
-    dest.path,
-    "--idle-timeout",
-    "300",
-  ]);
-  await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
-  proxy.pauseAfter(16 * MiB);
-  const client = spawnClient([
-    "--retries",
-    "0",
-    "--idle-timeout",
-    "120",
-    `127.0.0.1:${proxy.port}`,
-    join(source.path, "big.bin"),
-  ]);
-  let clientEnded = false;
-  client.status.finally(() => clientEnded = true);
-  await waitForPause(proxy);
-  await waitForSize(stagedPath(dest.path, "big.bin"), 10 * MiB);
-  server.child.kill("SIGTERM");
-  const exit = await server.exited();
-  assert.equal(exit.code, 0, exit.stderr);
-  assert.ok(!clientEnded, "the server did not wait for its session to end");
-  assert.match(exit.stderr, /stopping: no new connections/);
-  assert.match(exit.stderr, /kept \d+ of \d+ bytes of "big\.bin" to resume/);
-  assert.ok((await Deno.stat(stagedPath(dest.path, "big.bin"))).size > 0);
-  proxy.resume();
-  assert.equal((await finish(client)).code, 1);
-});
-
-Deno.test("kept data older than --keep-partial is deleted when the server starts", async () => {
-  await using dest = await tempDir();
-  // The staging folder as an earlier run of the server left it.
-  await Deno.mkdir(join(dest.path, STAGING_NAME), { mode: 0o700 });
-  const old = stagedPath(dest.path, "sub/old.bin");
-  const fresh = stagedPath(dest.path, "fresh.bin");
-  await Deno.writeFile(old, new Uint8Array(1000));
-  await Deno.writeFile(fresh, new Uint8Array(10));
-  const twoDaysAgo = new Date(Date.now() - 2 * 86400_000);
-  await Deno.utime(old, twoDaysAgo, twoDaysAgo);
-  await using server = await startServer([
-    "--dir",
-    dest.path,
-    "--keep-partial",
-    "1d",
-  ]);
-  await server.waitFor(/Removed 1 unfinished files \(1000 B\)/);
-  assert.equal(await Deno.stat(old).catch(() => null), null);
-  assert.ok(await Deno.stat(fresh));
-});
-
-Deno.test("session limits: too large a session is refused up front, a busy server is retried", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  await randomFile(join(source.path, "a.bin"), 3 * MiB);
-  await using server = await startServer([
-    "--dir",
-    dest.path,
-    "--max-size",
-    "2M",
-    "--max-entries",
-    "3",
-    "--max-connections",
-    "1",
-  ]);
-  const big = await runClient([
-    `127.0.0.1:${server.port}`,
-    join(source.path, "a.bin"),
-  ]);
-  assert.equal(big.code, 1);
-  assert.match(
-    big.stderr,
-    /more than the 2\.0 MiB this server takes in one session/,
-  );
-  assert.deepEqual(await listTree(dest.path), []);
-  for (const name of ["1", "2", "3", "4"]) {
-    await Deno.writeTextFile(join(source.path, `${name}.txt`), name);
-  }
-  const many = await runClient([
-    `127.0.0.1:${server.port}`,
-    ...["1", "2", "3", "4"].map((name) => join(source.path, `${name}.txt`)),
-  ]);
-  assert.equal(many.code, 1);
-  assert.match(
-    many.stderr,
-    /more than the 3 entries this server takes in one session \(its --max-entries\)/,
-  );
-  assert.deepEqual(await listTree(dest.path), []);
-  // The only slot is held by a silent peer until the client was turned
-  // away as busy; then it goes, and the client's retry gets through.
-  await Deno.writeTextFile(join(source.path, "small.txt"), "small\n");
-  const silent = await Deno.connect({
-    hostname: "127.0.0.1",
-    port: server.port,
-  });
-  await server.waitFor(/(\] connected[^]*?){3}/);
-  // Its output helpers serve a client as well as a server.
-  await using running = new ServerProcess(spawnClient([
-    `127.0.0.1:${server.port}`,
-    join(source.path, "small.txt"),
-  ]));
-  await running.waitFor(/Server is busy/, PATIENCE_MS);
-  silent.close();
-  const small = await running.exited();
-  assert.equal(small.code, 0, small.stderr);
-  assert.match(small.stderr, /Server is busy/);
-  assert.match(server.stderr, /turned away: 1 connections are open/);
-  assert.equal(
-    await Deno.readTextFile(join(dest.path, "small.txt")),
-    "small\n",
-  );
-});
-
 Deno.test("a source file that changes while it is sent is reported, never confirmed", async () => {
   await using source = await tempDir();
   await using dest = await tempDir();
@@ -424,44 +278,6 @@ Deno.test("long hashing on either side does not trip the other's idle timeout", 
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /already there {2}sparse\.bin/);
   assert.doesNotMatch(server.stderr, /error/);
-});
-
-Deno.test("a second signal ends the server at once, while the first waits", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  // The server hashes its copy to check the client's proof (the client
-  // hashes its own first): a session busy on its own disk, which closing
-  // its connection does not interrupt.
-  const copy = join(dest.path, "sparse.bin");
-  for (const path of [join(source.path, "sparse.bin"), copy]) {
-    using file = await Deno.open(path, { write: true, create: true });
-    await file.truncate(4 * 1024 * MiB);
-  }
-  await using server = await startServer(["--dir", dest.path]);
-  const client = spawnClient([
-    "--retries",
-    "0",
-    `127.0.0.1:${server.port}`,
-    join(source.path, "sparse.bin"),
-  ]);
-  try {
-    await waitForHashing(server.child.pid, copy);
-    server.child.kill("SIGINT");
-    await server.waitFor(/stopping: no new connections/);
-    server.child.kill("SIGINT");
-    const exit = await server.exited();
-    // Only the second signal's handler exits with 130, and at once; after
-    // the first alone the server would exit 0 at the end of its grace.
-    assert.equal(exit.code, 130, exit.stderr);
-    assert.match(exit.stderr, /stopping now/);
-  } finally {
-    try {
-      client.kill("SIGKILL");
-    } catch {
-      // It saw the server go.
-    }
-    await finish(client);
-  }
 });
 
 Deno.test("after a silent drop, a retry waits for the server to let go of its files", async () => {

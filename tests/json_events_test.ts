@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   JSON_PROGRESS_INTERVAL_MS,
   JsonEventWriter,
-} from "../lib/json_events.ts";
+} from "../lib/cli/json_events.ts";
 
 function collect(): { writer: JsonEventWriter; lines: () => unknown[] } {
   const chunks: Uint8Array[] = [];

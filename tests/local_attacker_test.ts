@@ -23,7 +23,7 @@ import {
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
-import { STAGING_NAME } from "../lib/staging.ts";
+import { STAGING_NAME } from "../lib/store/staging.ts";
 
 const NOBODY = 65534;
 

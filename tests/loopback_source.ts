@@ -7,8 +7,8 @@
  */
 
 import net from "node:net";
-import { newPake } from "../lib/handshake.ts";
-import { codeToScalar } from "../lib/pake.ts";
+import { newPake } from "../lib/secure/handshake.ts";
+import { codeToScalar } from "../lib/secure/pake.ts";
 import {
   encodeHello,
   FRAME_HEADER_LENGTH,

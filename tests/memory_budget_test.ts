@@ -3,8 +3,8 @@ import {
   MemoryBudget,
   SMALL_SESSION_BYTES,
   TINY_SESSION_BYTES,
-} from "../lib/memory_budget.ts";
-import { SetupClock, SetupTimeoutError } from "../lib/setup_clock.ts";
+} from "../lib/transfer/memory_budget.ts";
+import { SetupClock, SetupTimeoutError } from "../lib/transfer/setup_clock.ts";
 
 const MiB = 1024 * 1024;
 

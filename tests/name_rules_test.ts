@@ -10,9 +10,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Destination } from "../lib/destination.ts";
-import { DestinationRoot } from "../lib/destination_root.ts";
-import { EXACT_NAMES, nameKey, probeNameRules } from "../lib/name_rules.ts";
+import { Destination } from "../lib/store/destination.ts";
+import { DestinationRoot } from "../lib/store/destination_root.ts";
+import {
+  EXACT_NAMES,
+  nameKey,
+  probeNameRules,
+} from "../lib/store/name_rules.ts";
 import { fileEntry, HostileClient } from "./hostile_client.ts";
 import { runClient, startServer, tempDir } from "./helpers.ts";
 import { createHash } from "node:crypto";

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DestinationRoot } from "../lib/destination_root.ts";
-import { isStagedName, removeStalePartials } from "../lib/partial_cleanup.ts";
-import { STAGING_NAME, stagingId } from "../lib/staging.ts";
-import { exists, tempDir } from "./helpers.ts";
+import { DestinationRoot } from "../lib/store/destination_root.ts";
+import {
+  isStagedName,
+  removeStalePartials,
+} from "../lib/store/partial_cleanup.ts";
+import { STAGING_NAME, stagingId } from "../lib/store/staging.ts";
+import { exists, stagedPath, startServer, tempDir } from "./helpers.ts";
 
 const HOUR = 60 * 60 * 1000;
 const NOW = Date.now();
@@ -94,4 +97,25 @@ Deno.test("a negative or missing age is refused", async () => {
   } finally {
     root.close();
   }
+});
+
+Deno.test("kept data older than --keep-partial is deleted when the server starts", async () => {
+  await using dest = await tempDir();
+  // The staging folder as an earlier run of the server left it.
+  await Deno.mkdir(join(dest.path, STAGING_NAME), { mode: 0o700 });
+  const old = stagedPath(dest.path, "sub/old.bin");
+  const fresh = stagedPath(dest.path, "fresh.bin");
+  await Deno.writeFile(old, new Uint8Array(1000));
+  await Deno.writeFile(fresh, new Uint8Array(10));
+  const twoDaysAgo = new Date(Date.now() - 2 * 86400_000);
+  await Deno.utime(old, twoDaysAgo, twoDaysAgo);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--keep-partial",
+    "1d",
+  ]);
+  await server.waitFor(/Removed 1 unfinished files \(1000 B\)/);
+  assert.equal(await Deno.stat(old).catch(() => null), null);
+  assert.ok(await Deno.stat(fresh));
 });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import type { ProgressEvent } from "../lib/events.ts";
-import { ProgressCounter } from "../lib/events.ts";
+import type { ProgressEvent } from "../lib/transfer/events.ts";
+import { ProgressCounter } from "../lib/transfer/events.ts";
 import {
   formatDuration,
   ProgressDisplay,
   REDRAW_INTERVAL_MS,
   renderProgress,
-} from "../lib/progress_display.ts";
+} from "../lib/cli/progress_display.ts";
 
 function progress(fields: Partial<ProgressEvent> = {}): ProgressEvent {
   return {

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as protocol from "../protocol.ts";
-import { WORDS } from "../lib/wordlist.ts";
+import { WORDS } from "../lib/secure/wordlist.ts";
 import {
   computeVectors,
   DOC_PATH,
@@ -104,7 +104,7 @@ Deno.test("every vector block of the document is what the code computes", async 
   }
 });
 
-Deno.test("the word list of appendix A is lib/wordlist.ts, with its indexes", () => {
+Deno.test("the word list of appendix A is lib/secure/wordlist.ts, with its indexes", () => {
   const block = extractVectors(doc).get("wordlist");
   assert.ok(block !== undefined, `appendix A has no word list; ${UPDATE}`);
   const words: string[] = [];
@@ -140,8 +140,13 @@ function evaluate(expression: string): number | undefined {
 /** The files besides protocol.ts where constants of 1.3 are defined. */
 function sourceFiles(root: string): string[] {
   const files = [join(root, "server.ts"), join(root, "client.ts")];
-  for (const entry of Deno.readDirSync(join(root, "lib"))) {
-    if (entry.name.endsWith(".ts")) files.push(join(root, "lib", entry.name));
+  const folders = [join(root, "lib")];
+  for (const folder of folders) {
+    for (const entry of Deno.readDirSync(folder)) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory) folders.push(path);
+      else if (entry.name.endsWith(".ts")) files.push(path);
+    }
   }
   return files;
 }

@@ -4,7 +4,7 @@ import {
   readRecordLength,
   RecordOpener,
   RecordSealer,
-} from "../lib/record.ts";
+} from "../lib/secure/record.ts";
 import { FrameType, MAX_FRAME_PAYLOAD, ProtocolError } from "../protocol.ts";
 
 const key = new Uint8Array(32).fill(7);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { releaseBuffer } from "../lib/release.ts";
+import { releaseBuffer } from "../lib/common/release.ts";
 
 Deno.test("a buffer of its own is freed at once", () => {
   const whole = new Uint8Array(1024);

@@ -1,19 +1,23 @@
 import assert from "node:assert/strict";
-import { ConnectionClosedError } from "../lib/channel.ts";
+import { ConnectionClosedError } from "../lib/net/byte_stream.ts";
 import {
   KeyExchangeTimeoutError,
   ServerStalledError,
-} from "../lib/client_limits.ts";
+} from "../lib/transfer/client_limits.ts";
 import {
   HandshakeError,
   KeyExchangeDroppedError,
   ServerBusyError,
-} from "../lib/handshake.ts";
-import { IdleTimeoutError } from "../lib/idle.ts";
-import { describeLoss, isRetryable, retryDelay } from "../lib/retry.ts";
-import { TransportError } from "../lib/transport.ts";
+} from "../lib/secure/handshake.ts";
+import { IdleTimeoutError } from "../lib/net/idle.ts";
+import {
+  describeLoss,
+  isRetryable,
+  retryDelay,
+} from "../lib/transfer/retry.ts";
+import { TransportError } from "../lib/net/transport.ts";
 import { ProtocolError } from "../protocol.ts";
-import { RemoteError } from "../lib/errors.ts";
+import { RemoteError } from "../lib/common/errors.ts";
 
 Deno.test("lost or refused connections are retried; refusals by the server are not", () => {
   for (

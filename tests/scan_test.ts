@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { scanSources } from "../lib/scan.ts";
+import { scanSources } from "../lib/store/scan.ts";
 import { tempDir } from "./helpers.ts";
 
 Deno.test("folders come before their contents, links are skipped with a warning", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hashFile } from "../lib/hash.ts";
+import { hashFile } from "../lib/store/hash.ts";
 import { freePort } from "./conditions.ts";
 import {
   listTree,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeAll, writeAllSync } from "../lib/write_all.ts";
+import { writeAll, writeAllSync } from "../lib/common/write_all.ts";
 import { socketPair, tempDir } from "./helpers.ts";
 
 Deno.test("writeAll gets a buffer larger than the socket's through whole", async () => {

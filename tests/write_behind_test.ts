@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { WriteBehind } from "../lib/write_behind.ts";
+import { WriteBehind } from "../lib/store/write_behind.ts";
 import { tempDir } from "./helpers.ts";
 
 function filled(size: number, value: number): Uint8Array {

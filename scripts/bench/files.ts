@@ -7,7 +7,7 @@
 
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
-import { writeAll } from "../../lib/write_all.ts";
+import { writeAll } from "../../lib/common/write_all.ts";
 
 /** Size and content hash of one file. */
 export interface FileFacts {

@@ -1,9 +1,9 @@
 /**
  * The key exchange of `docs/PROTOCOL.md`, section 8.2, with the two random
  * scalars fixed, and the P-256 parameters of section 3.5: computed with
- * `lib/pake.ts`, `lib/handshake.ts` and `lib/record.ts`, and with this
- * module's own copies of the SPAKE2 parameters, which it first checks
- * against the code.
+ * `lib/secure/pake.ts`, `lib/secure/handshake.ts` and
+ * `lib/secure/record.ts`, and with this module's own copies of the SPAKE2
+ * parameters, which it first checks against the code.
  *
  * @module
  */
@@ -26,10 +26,10 @@ import {
   CONFIRMATION_LENGTH,
   SHARE_LENGTH,
   Spake2,
-} from "../../lib/pake.ts";
-import { deriveRecordKeys, newPake } from "../../lib/handshake.ts";
-import { RecordSealer } from "../../lib/record.ts";
-import { normalizeCode } from "../../lib/code.ts";
+} from "../../lib/secure/pake.ts";
+import { deriveRecordKeys, newPake } from "../../lib/secure/handshake.ts";
+import { RecordSealer } from "../../lib/secure/record.ts";
+import { normalizeCode } from "../../lib/secure/code.ts";
 import type { Sent } from "./sessions.ts";
 import { bytesOf, check, equal, fence, hex, hexLines, note } from "./format.ts";
 
@@ -114,7 +114,7 @@ export function keyExchange() {
     idB: encoder.encode(PAKE_PARAMETERS.idB),
     aad: encoder.encode(PAKE_PARAMETERS.aad),
   };
-  // Our identities and AAD against the ones of lib/handshake.ts: the two
+  // Our identities and AAD against the ones of lib/secure/handshake.ts: the two
   // sides only confirm each other when all three are the same.
   const ours = new Spake2("A", w, options);
   const theirs = newPake(Role.Receiver, w);
@@ -124,7 +124,10 @@ export function keyExchange() {
     theirKeys.verifyPeer(oursKeys.confirmation);
     oursKeys.verifyPeer(theirKeys.confirmation);
   } catch {
-    check(false, "the SPAKE2 identities or AAD of lib/handshake.ts changed");
+    check(
+      false,
+      "the SPAKE2 identities or AAD of lib/secure/handshake.ts changed",
+    );
   }
   const x = BigInt("0x" + "11".repeat(32));
   const y = BigInt("0x" + "22".repeat(32));

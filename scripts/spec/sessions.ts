@@ -1,23 +1,23 @@
 /**
  * The sessions behind the examples of `docs/PROTOCOL.md`, section 8: the
- * real client (`lib/sender.ts`) against the real server
- * (`lib/receiver.ts`), over loopback TCP, on files in a temporary folder,
- * with the frames each side sends recorded. Used by
+ * real client (`lib/transfer/sender.ts`) against the real server
+ * (`lib/transfer/receiver.ts`), over loopback TCP, on files in a temporary
+ * folder, with the frames each side sends recorded. Used by
  * `scripts/spec_vectors.ts`.
  *
  * @module
  */
 
 import { join } from "node:path";
-import type { Channel } from "../../lib/channel.ts";
-import { establishChannel } from "../../lib/handshake.ts";
-import { receiveSession } from "../../lib/receiver.ts";
-import { Destination, DestinationRoot } from "../../lib/destination.ts";
-import { MemoryBudget } from "../../lib/memory_budget.ts";
-import { sendEntries } from "../../lib/sender.ts";
-import { exchangeProofs } from "../../lib/send_proofs.ts";
-import { SendRun } from "../../lib/send_run.ts";
-import { scanSources } from "../../lib/scan.ts";
+import type { Channel } from "../../lib/secure/channel.ts";
+import { establishChannel } from "../../lib/secure/handshake.ts";
+import { receiveSession } from "../../lib/transfer/receiver.ts";
+import { Destination, DestinationRoot } from "../../lib/store/destination.ts";
+import { MemoryBudget } from "../../lib/transfer/memory_budget.ts";
+import { sendEntries } from "../../lib/transfer/sender.ts";
+import { exchangeProofs } from "../../lib/transfer/send_proofs.ts";
+import { SendRun } from "../../lib/transfer/send_run.ts";
+import { scanSources } from "../../lib/store/scan.ts";
 import {
   type Decision,
   decodeServerMessage,

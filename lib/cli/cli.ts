@@ -1,0 +1,73 @@
+/**
+ * What both command lines share: flag parsing that turns every mistake
+ * into a one-line usage error, `--version`, and the exit status.
+ *
+ * @module
+ */
+
+import { basename } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { CodeError } from "../secure/code.ts";
+import { errorMessage, UsageError } from "../common/errors.ts";
+import { PROTOCOL_VERSION } from "../protocol/constants.ts";
+import { VERSION } from "../common/version.ts";
+
+/** Exit status: everything went well. */
+export const EXIT_OK = 0;
+/** Exit status: a transfer, a file or the connection failed. */
+export const EXIT_FAILED = 1;
+/** Exit status: the command line was wrong. */
+export const EXIT_USAGE = 2;
+/** Exit status: stopped at once by a second SIGINT or SIGTERM. */
+export const EXIT_INTERRUPTED = 130;
+
+/** The `--version` line of `program`. */
+export function versionLine(program: string): string {
+  return `${program} ${VERSION} (protocol ${PROTOCOL_VERSION}, Deno ${Deno.version.deno})`;
+}
+
+/**
+ * How to run `program` here: the compiled `ft-client` or `ft-server` next
+ * to this one when this is a compiled binary, else with Deno.
+ */
+export function commandFor(program: "client" | "server"): string {
+  const running = basename(Deno.execPath()).replace(/\.exe$/i, "");
+  const compiled = running.match(/^ft-(?:client|server)(.*)$/);
+  return compiled ? `ft-${program}${compiled[1]}` : `deno run -A ${program}.ts`;
+}
+
+/** `text` with the Deno commands of both programs said as `commandFor`. */
+export function withCommands(text: string): string {
+  return text
+    .replaceAll("deno run -A client.ts", commandFor("client"))
+    .replaceAll("deno run -A server.ts", commandFor("server"));
+}
+
+/** The first sentence of a parse error, said the way this tool says it. */
+function describeParseError(message: string): string {
+  const unknown = message.match(/^Unknown option '([^']+)'/);
+  if (unknown) return `Unknown option ${unknown[1]} (see --help)`;
+  const missing = message.match(/^Option '(-[^' ]+)[^']*' argument missing/);
+  if (missing) return `Option ${missing[1]} needs a value`;
+  const extra = message.match(/^Option '(-[^' ]+)[^']*' does not take/);
+  if (extra) return `Option ${extra[1]} takes no value`;
+  return message.split(/\. |\n/)[0];
+}
+
+/** `parseArgs`, with each mistake raised as a {@link UsageError}. */
+export function parseFlags<T extends ParseArgsConfig>(
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError(describeParseError(errorMessage(error)));
+  }
+}
+
+/** The exit status for an error that ended the program. */
+export function exitStatusOf(error: unknown): number {
+  return error instanceof UsageError || error instanceof CodeError
+    ? EXIT_USAGE
+    : EXIT_FAILED;
+}

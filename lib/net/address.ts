@@ -1,0 +1,88 @@
+/**
+ * Host and port handling for the command line: parsing `HOST[:PORT]` and
+ * listing the addresses a server can be reached at.
+ *
+ * @module
+ */
+
+import { DEFAULT_PORT } from "../protocol/constants.ts";
+import { UsageError } from "../common/errors.ts";
+
+/** A host to connect to and its port. */
+export interface HostPort {
+  /** Host name or IP address, without brackets. */
+  host: string;
+  /** TCP port. */
+  port: number;
+}
+
+/** Parses a TCP port number given on the command line. */
+export function parsePort(text: string, allowZero = false): number {
+  if (!/^\d{1,5}$/.test(text)) {
+    throw new UsageError(`Invalid port ${JSON.stringify(text)}`);
+  }
+  const port = Number(text);
+  if (port > 65535 || (port === 0 && !allowZero)) {
+    throw new UsageError(`Port ${port} is out of range`);
+  }
+  return port;
+}
+
+/**
+ * Parses `HOST`, `HOST:PORT`, `[IPV6]`, `[IPV6]:PORT` or a bare IPv6
+ * address; the port defaults to {@link DEFAULT_PORT}.
+ */
+export function parseHostPort(text: string): HostPort {
+  if (text === "") throw new UsageError("Empty host");
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close === -1) {
+      throw new UsageError(`Missing ] in ${JSON.stringify(text)}`);
+    }
+    const host = text.slice(1, close);
+    const rest = text.slice(close + 1);
+    if (host === "") throw new UsageError("Empty host");
+    if (rest === "") return { host, port: DEFAULT_PORT };
+    if (!rest.startsWith(":")) {
+      throw new UsageError(
+        `Unexpected text after ] in ${JSON.stringify(text)}`,
+      );
+    }
+    return { host, port: parsePort(rest.slice(1)) };
+  }
+  const colons = text.split(":").length - 1;
+  if (colons === 0) return { host: text, port: DEFAULT_PORT };
+  // Several colons without brackets can only be an IPv6 address.
+  if (colons > 1) return { host: text, port: DEFAULT_PORT };
+  const [host, port] = text.split(":");
+  if (host === "") throw new UsageError("Empty host");
+  return { host, port: parsePort(port) };
+}
+
+/** Formats a host and port the way {@link parseHostPort} reads them. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The addresses a server listening on `hostname` can be reached at: every
+ * non-link-local interface address for a wildcard, else `hostname` itself.
+ */
+export function reachableAddresses(hostname: string): string[] {
+  if (hostname !== "0.0.0.0" && hostname !== "::") return [hostname];
+  const wantV6 = hostname === "::";
+  const addresses: string[] = [];
+  for (const info of Deno.networkInterfaces()) {
+    if (info.family === "IPv6" && !wantV6) continue;
+    if (info.family === "IPv6" && info.address.startsWith("fe80:")) continue;
+    if (!addresses.includes(info.address)) addresses.push(info.address);
+  }
+  // Addresses other machines can use come first; loopback last.
+  return addresses.sort((a, b) =>
+    Number(isLoopback(a)) - Number(isLoopback(b))
+  );
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1";
+}

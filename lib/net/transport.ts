@@ -1,0 +1,137 @@
+/**
+ * The transport layer: TCP connections and listeners, with errors that say
+ * what went wrong and what to try.
+ *
+ * @module
+ */
+
+import { formatHostPort } from "./address.ts";
+import { fileErrorReason } from "../common/errors.ts";
+
+/** Raised when a connection or listener cannot be set up. */
+export class TransportError extends Error {
+  /** Whether the same connection may work a little later. */
+  readonly transient: boolean;
+
+  /**
+   * Creates the error with a one-line message naming the cause; it is
+   * `transient` when the host answered or may answer later (refused, timed
+   * out), not when it is unknown or TLS failed.
+   */
+  constructor(message: string, transient = false) {
+    super(message);
+    this.name = "TransportError";
+    this.transient = transient;
+  }
+}
+
+/** TLS settings for a client. */
+export interface ClientTls {
+  /** PEM file of the certificate authority to trust, besides the system's. */
+  caFile?: string;
+}
+
+/** TLS settings for a server. */
+export interface ServerTls {
+  /** PEM certificate chain file. */
+  certFile: string;
+  /** PEM private key file. */
+  keyFile: string;
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new TransportError(
+      `Cannot read ${what} ${path}: ${fileErrorReason(error)}`,
+    );
+  }
+}
+
+/** Connects to `host`:`port` over TCP, or TLS when `tls` is given. */
+export async function connect(
+  host: string,
+  port: number,
+  tls?: ClientTls,
+): Promise<Deno.Conn> {
+  const where = formatHostPort(host, port);
+  let conn: Deno.Conn;
+  try {
+    if (tls === undefined) {
+      const tcp = await Deno.connect({ hostname: host, port });
+      // Frames are batched by the channel, so small control messages such
+      // as confirmations should leave at once instead of waiting for Nagle.
+      tcp.setNoDelay(true);
+      conn = tcp;
+    } else {
+      const caCerts = tls.caFile === undefined
+        ? undefined
+        : [await readPem(tls.caFile, "CA certificate")];
+      const tlsConn = await Deno.connectTls({ hostname: host, port, caCerts });
+      await tlsConn.handshake();
+      conn = tlsConn;
+    }
+  } catch (error) {
+    if (error instanceof TransportError) throw error;
+    const text = error instanceof Error ? error.message : String(error);
+    if (/certificate|tls|handshake/i.test(text) && tls !== undefined) {
+      throw new TransportError(
+        `TLS with ${where} failed: ${
+          text.split("\n")[0]
+        } (use --ca FILE for a self-signed certificate)`,
+      );
+    }
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      throw new TransportError(
+        `Connection refused by ${where}: is server.ts running there?`,
+        true,
+      );
+    }
+    if (error instanceof Deno.errors.TimedOut) {
+      throw new TransportError(
+        `Timed out connecting to ${where}: is the host up, and does a firewall let the port through?`,
+        true,
+      );
+    }
+    const why = error instanceof Error ? error.message : String(error);
+    if (/lookup|resolve|name or service|nodename/i.test(why)) {
+      throw new TransportError(`Cannot find host ${host}: check the name`);
+    }
+    throw new TransportError(`Cannot connect to ${where}: ${why}`);
+  }
+  return conn;
+}
+
+/**
+ * Listens on `host`:`port` (0 picks a free port), over TLS when `tls` is
+ * given.
+ */
+export async function listen(
+  host: string,
+  port: number,
+  tls?: ServerTls,
+): Promise<Deno.Listener> {
+  try {
+    if (tls === undefined) return Deno.listen({ hostname: host, port });
+    const cert = await readPem(tls.certFile, "certificate");
+    const key = await readPem(tls.keyFile, "private key");
+    return Deno.listenTls({ hostname: host, port, cert, key });
+  } catch (error) {
+    if (error instanceof TransportError) throw error;
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new TransportError(
+        `Port ${port} is already in use on ${host}: stop the other program or choose another --port`,
+      );
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      throw new TransportError(
+        `Cannot listen on ${host}: no interface of this machine has that address`,
+      );
+    }
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TransportError(
+      `Cannot listen on ${formatHostPort(host, port)}: ${why}`,
+    );
+  }
+}

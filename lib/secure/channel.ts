@@ -1,0 +1,204 @@
+/**
+ * The frame layer: a {@link Channel} sends and receives typed frames over a
+ * byte stream (TCP or TLS). The transfer layer only ever talks to a channel,
+ * never to the socket, so that encryption can sit between the two.
+ *
+ * @module
+ */
+
+import {
+  BufferedReader,
+  type ByteStream,
+  ConnectionClosedError,
+} from "../net/byte_stream.ts";
+import {
+  FRAME_HEADER_LENGTH,
+  FrameType,
+  KEEP_ALIVE_MS,
+  MAX_FRAME_PAYLOAD,
+} from "../protocol/constants.ts";
+import { checkFrameType, readFrameLength } from "../protocol/frame.ts";
+import { encodeMessage } from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { FrameWriter } from "./frame_writer.ts";
+import {
+  readRecordLength,
+  RECORD_HEADER_LENGTH,
+  RecordOpener,
+} from "./record.ts";
+
+/** One received frame. */
+export interface Frame {
+  /** Control or data. */
+  type: FrameType;
+  /**
+   * The payload: a view that is only valid until the next `receive`,
+   * unless `detached`.
+   */
+  payload: Uint8Array;
+  /** True when the payload is memory of its own, the receiver's to keep. */
+  detached: boolean;
+}
+
+/** Sends and receives frames; implemented in the clear and encrypted. */
+export interface Channel {
+  /** Queues a frame; it goes out when the buffer fills or on `flush`. */
+  send(type: FrameType, payload: Uint8Array): Promise<void>;
+  /** Writes out everything queued. */
+  flush(): Promise<void>;
+  /** The next frame, or null when the peer closed cleanly between frames. */
+  receive(): Promise<Frame | null>;
+  /**
+   * Whether bytes after the last frame received have already arrived, so
+   * that the next `receive` does not start by waiting for the network.
+   */
+  hasBuffered(): boolean;
+  /** Closes the underlying stream; pending reads and writes fail. */
+  close(): void;
+}
+
+/** What both channels share: the stream, its reader and its writer. */
+abstract class FramedChannel implements Channel {
+  /** The underlying stream. */
+  protected readonly stream: ByteStream;
+  /** Reads from the stream. */
+  protected readonly reader: BufferedReader;
+  /** Writes frames, in the clear or sealed, to the stream. */
+  protected readonly writer: FrameWriter;
+
+  /**
+   * Frames over `stream`; `reader` and `writer` may carry bytes already
+   * buffered during the hello.
+   */
+  constructor(stream: ByteStream, reader: BufferedReader, writer: FrameWriter) {
+    this.stream = stream;
+    this.reader = reader;
+    this.writer = writer;
+  }
+
+  /** See {@link Channel.send}. */
+  send(type: FrameType, payload: Uint8Array): Promise<void> {
+    return this.writer.send(type, payload);
+  }
+
+  /** See {@link Channel.flush}. */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  /** See {@link Channel.receive}. */
+  abstract receive(): Promise<Frame | null>;
+
+  /** See {@link Channel.hasBuffered}. */
+  hasBuffered(): boolean {
+    return this.reader.buffered > 0;
+  }
+
+  /** See {@link Channel.close}. */
+  close(): void {
+    try {
+      this.stream.close();
+    } catch {
+      // Already closed: nothing left to release.
+    }
+  }
+}
+
+/** A channel that frames bytes in the clear, as the protocol's base layer. */
+export class PlainChannel extends FramedChannel {
+  /**
+   * See {@link Channel.receive}; a frame whose payload is longer than
+   * `limit` is refused before it is read.
+   */
+  async receive(limit = MAX_FRAME_PAYLOAD): Promise<Frame | null> {
+    const header = await this.reader.readExact(
+      FRAME_HEADER_LENGTH,
+      "a frame header",
+    );
+    if (header === null) return null;
+    const length = readFrameLength(header, 0);
+    if (length > limit) {
+      throw new ProtocolError(
+        `Frame of ${length} bytes from peer where at most ${limit} fit`,
+      );
+    }
+    const type = checkFrameType(header[4]);
+    const payload = await this.reader.readExact(length, "a frame");
+    if (payload === null) {
+      throw new ConnectionClosedError(
+        "Connection closed in the middle of a frame",
+      );
+    }
+    return { type, payload, detached: false };
+  }
+}
+
+/**
+ * A channel whose frames travel as authenticated, encrypted records; the
+ * writer must already seal with the matching `RecordSealer`.
+ */
+export class SecureChannel extends FramedChannel {
+  #opener: RecordOpener;
+
+  /** Reads records with `opener` and writes through the sealing `writer`. */
+  constructor(
+    stream: ByteStream,
+    reader: BufferedReader,
+    writer: FrameWriter,
+    opener: RecordOpener,
+  ) {
+    super(stream, reader, writer);
+    this.#opener = opener;
+  }
+
+  /** See {@link Channel.receive}. */
+  async receive(): Promise<Frame | null> {
+    const view = await this.reader.readExact(
+      RECORD_HEADER_LENGTH,
+      "a record header",
+    );
+    if (view === null) return null;
+    // The next read may move the buffer under this view.
+    const header = view.slice();
+    const body = await this.reader.readExact(
+      readRecordLength(header),
+      "a record",
+    );
+    if (body === null) {
+      throw new ConnectionClosedError(
+        "Connection closed in the middle of a record",
+      );
+    }
+    const frame = this.#opener.open(header, body);
+    if (frame.type === FrameType.Handshake) {
+      throw new ProtocolError(
+        "Peer sent a handshake frame after the key exchange",
+      );
+    }
+    // Opening a record decrypts into new memory.
+    return { ...frame, detached: true };
+  }
+}
+
+/**
+ * Runs `work` while sending a `wait` message now and then, so that the
+ * peer's idle timeout knows this side is busy (hashing), not gone.
+ */
+export async function whileBusy<T>(
+  channel: Channel,
+  work: () => Promise<T>,
+): Promise<T> {
+  const wait = encodeMessage({ type: "wait" });
+  const timer = setInterval(() => {
+    channel.send(FrameType.Control, wait)
+      .then(() => channel.flush())
+      .catch(() => {
+        // The connection failed; the work's caller finds out soon enough.
+      });
+  }, KEEP_ALIVE_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The write side of a channel: frames collected in a buffer and written in
+ * large batches, in the clear or sealed as records.
+ *
+ * @module
+ */
+
+import { writeAll } from "../common/write_all.ts";
+import { releaseBuffer } from "../common/release.ts";
+import { type ByteStream, INITIAL_BUFFER_SIZE } from "../net/byte_stream.ts";
+import {
+  FRAME_HEADER_LENGTH,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+} from "../protocol/constants.ts";
+import { writeFrameHeader } from "../protocol/frame.ts";
+import {
+  RECORD_HEADER_LENGTH,
+  type RecordSealer,
+  TAG_LENGTH,
+} from "./record.ts";
+
+// Room for the largest frame or record, so that every frame is one copy.
+const WRITE_BUFFER_SIZE = MAX_FRAME_PAYLOAD + 64 * 1024;
+// Sealed frames at least this large skip the batch buffer: copying them
+// would cost more than the extra writes.
+const SEAL_APART_SIZE = 64 * 1024;
+
+/**
+ * Collects frames in a buffer and writes them in large batches. Two
+ * buffers take turns: one is written to the stream while frames are sealed
+ * into the other, so that encryption overlaps the socket's copying.
+ */
+export class FrameWriter {
+  #stream: ByteStream;
+  #buffer = new Uint8Array(INITIAL_BUFFER_SIZE);
+  #spare: Uint8Array<ArrayBuffer> | null = null;
+  #length = 0;
+  #writing: Promise<void> = Promise.resolve();
+  #tail: Promise<void> = Promise.resolve();
+  #sealer: RecordSealer | null = null;
+
+  /** Writes to `stream`. */
+  constructor(stream: ByteStream) {
+    this.#stream = stream;
+  }
+
+  /** Queues one frame; writes run one at a time in call order. */
+  send(type: FrameType, payload: Uint8Array): Promise<void> {
+    return this.#serialize(async () => {
+      if (this.#sealer !== null && payload.length >= SEAL_APART_SIZE) {
+        // The sealed payload is new memory of its own: it is written as it
+        // is, while the caller refills `payload`. Its small head and tag
+        // travel with the batched bytes around it.
+        const [head, body, tag] = this.#sealer.sealApart(type, payload);
+        await this.#queue(head);
+        await this.#startWrite();
+        this.#writing = this.#writing
+          .then(() => writeAll(this.#stream, body))
+          .then(() => releaseBuffer(body));
+        this.#writing.catch(() => {});
+        await this.#queue(tag);
+        return;
+      }
+      const total = this.#sealer === null
+        ? FRAME_HEADER_LENGTH + payload.length
+        : RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH;
+      const fits = () => this.#length + total <= this.#buffer.length;
+      if (!fits() && this.#buffer.length < WRITE_BUFFER_SIZE) {
+        const grown = new Uint8Array(WRITE_BUFFER_SIZE);
+        grown.set(this.#buffer.subarray(0, this.#length));
+        this.#buffer = grown;
+      }
+      if (!fits()) await this.#startWrite();
+      if (this.#sealer === null) {
+        writeFrameHeader(this.#buffer, this.#length, type, payload.length);
+        this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);
+      } else {
+        this.#sealer.seal(type, payload, this.#buffer, this.#length);
+      }
+      this.#length += total;
+    });
+  }
+
+  /** Encrypts every frame queued from now on with `sealer`. */
+  startSealing(sealer: RecordSealer): Promise<void> {
+    return this.#serialize(() => {
+      this.#sealer = sealer;
+      return Promise.resolve();
+    });
+  }
+
+  /** Writes out everything queued. */
+  flush(): Promise<void> {
+    return this.#serialize(async () => {
+      await this.#startWrite();
+      await this.#writing;
+    });
+  }
+
+  /** Writes raw bytes after everything queued, bypassing framing. */
+  sendRaw(bytes: Uint8Array): Promise<void> {
+    return this.#serialize(async () => {
+      await this.#startWrite();
+      await this.#writing;
+      await writeAll(this.#stream, bytes);
+    });
+  }
+
+  /** Appends raw bytes to the batch, writing the batch first if full. */
+  async #queue(bytes: Uint8Array): Promise<void> {
+    if (this.#length + bytes.length > this.#buffer.length) {
+      await this.#startWrite();
+    }
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  /**
+   * Starts writing what is queued and switches to the other buffer, once
+   * the write before has finished with it.
+   */
+  async #startWrite(): Promise<void> {
+    // The write before must be done with the spare buffer first.
+    await this.#writing;
+    if (this.#length === 0) return;
+    const full = this.#buffer;
+    this.#writing = writeAll(this.#stream, full.subarray(0, this.#length));
+    // Observed when the next write or flush awaits it.
+    this.#writing.catch(() => {});
+    this.#buffer = this.#spare?.length === full.length
+      ? this.#spare
+      : new Uint8Array(full.length);
+    this.#spare = full;
+    this.#length = 0;
+  }
+
+  #serialize(operation: () => Promise<void>): Promise<void> {
+    const result = this.#tail.then(operation);
+    // A failed write must not wedge the writes queued after it.
+    this.#tail = result.catch(() => {});
+    return result;
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The server's destination folder: decides what to do with each offered
+ * entry and checks what a client proves it has (both in
+ * `destination_decisions.ts`), stages arriving data in the private staging
+ * folder ({@link ./staging.ts}) and moves each verified file to its name
+ * through folders held open by descriptor, never through a link and never
+ * over something that appeared there meanwhile.
+ *
+ * @module
+ */
+
+import fs from "node:fs";
+import type { Decision, Entry } from "../protocol/messages.ts";
+import { quote } from "../protocol/text.ts";
+import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
+import {
+  errorCode,
+  FolderHandle,
+  FolderTree,
+  nameOf,
+  NotAFolderError,
+  parentOf,
+} from "./folder_handle.ts";
+import { newHash } from "./hash.ts";
+import type { FdFile } from "./fd_file.ts";
+import { DestinationDecisions } from "./destination_decisions.ts";
+import { DestinationRoot } from "./destination_root.ts";
+import type { StagedFile } from "./staging.ts";
+
+export { DestinationRoot };
+
+/** Raised when a path on the server cannot be written safely. */
+export class DestinationError extends Error {
+  /** Creates the error with a one-line message naming the path. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DestinationError";
+  }
+}
+
+/**
+ * Staged files at least this large get their record when they are
+ * created, so that even a crash of the server leaves them resumable;
+ * smaller ones cost little to send again and get it only when a session
+ * ends early.
+ */
+const RECORD_AT_CREATION = 1024 * 1024;
+
+/** Data of an entry being received into the staging folder. */
+interface Staged extends PartialFile {
+  /** The open staged file. */
+  file: FdFile;
+  /** The staged inode. */
+  staged: StagedFile;
+  /** The entry's name key. */
+  key: string;
+  /** Whether its record is written. */
+  recorded: boolean;
+}
+
+/** Whether `error` says the file system cannot make hard links. */
+function noLinks(error: unknown): boolean {
+  const code = errorCode(error);
+  return code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" ||
+    code === "ENOSYS" || code === "EMLINK";
+}
+
+/** One session's view of the folder files are received into. */
+export class Destination implements FileStore {
+  #root: DestinationRoot;
+  #tree: FolderTree;
+  #decisions: DestinationDecisions;
+  /** Folders this session created, as relative paths. */
+  #created = new Set<string>();
+  /** Ids of the staged files this session created, held from others. */
+  #held = new Set<string>();
+
+  /** A session's view of `root`. */
+  constructor(root: DestinationRoot) {
+    this.#root = root;
+    this.#tree = new FolderTree(root.folder);
+    this.#decisions = new DestinationDecisions(root, this.#tree);
+  }
+
+  /** Absolute path of the destination folder. */
+  get root(): string {
+    return this.#root.path;
+  }
+
+  /** Any manifest may come: each entry is decided on its own. */
+  refuseManifest(): string | null {
+    return null;
+  }
+
+  /** See {@link DestinationDecisions.decide}. */
+  decide(entry: Entry): Promise<Decision> {
+    return this.#decisions.decide(entry);
+  }
+
+  /** See {@link DestinationDecisions.prove}. */
+  prove(entry: Entry, sha256: string): Promise<boolean> {
+    return this.#decisions.prove(entry, sha256);
+  }
+
+  /** The folder `relative` goes in, retained for the caller. */
+  #openParent(relative: string): FolderHandle {
+    try {
+      return this.#tree.get(parentOf(relative));
+    } catch (error) {
+      if (error instanceof NotAFolderError) {
+        throw new DestinationError(
+          `Cannot save ${quote(relative)}: ${error.message} on the server`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Creates the folder `relative` and its missing parents, one component
+   * at a time and never through a link; only components not reached
+   * before cost anything.
+   */
+  makeFolder(relative: string): void {
+    try {
+      this.#tree.get(relative, true, (made) => this.#created.add(made))
+        .release();
+    } catch (error) {
+      if (error instanceof NotAFolderError) {
+        throw new DestinationError(
+          `Cannot create folder ${
+            quote(relative)
+          }: ${error.message} on the server`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the staged file of `entry`: the kept data the client proved it
+   * shares when `offset` is its length, a new empty file when 0.
+   */
+  // deno-lint-ignore require-await
+  async createPartial(entry: Entry, offset: number): Promise<PartialFile> {
+    const parent = parentOf(entry.path);
+    if (parent !== "") this.makeFolder(parent);
+    const key = this.#root.key(entry.path);
+    const staging = this.#root.staging;
+    const resumable = this.#decisions.takeResumable(entry.path);
+    if (offset > 0) {
+      if (resumable === undefined || resumable.kept.length !== offset) {
+        throw new DestinationError(
+          `No kept data of ${offset} bytes for ${quote(entry.path)}`,
+        );
+      }
+      const file = staging.openKept(resumable.kept, entry.path, true);
+      const staged: Staged = {
+        entry,
+        file,
+        hash: resumable.hash,
+        staged: resumable.kept,
+        key,
+        recorded: true,
+      };
+      return staged;
+    }
+    const { staged, file } = staging.create(key);
+    this.#hold(staged.id);
+    const recorded = entry.size >= RECORD_AT_CREATION;
+    if (recorded) staging.writeRecord(key, staged);
+    const created: Staged = {
+      entry,
+      file,
+      hash: newHash(),
+      staged,
+      key,
+      recorded,
+    };
+    return created;
+  }
+
+  /**
+   * Makes a verified staged file's data durable and gives it the entry's
+   * mode (less the server's umask) and time, through its descriptor.
+   * Many files may be sealed at once, so that the disk flushes them
+   * together.
+   */
+  async seal(partial: PartialFile): Promise<void> {
+    const { entry, file } = partial as Staged;
+    try {
+      await file.syncData();
+      const mode = entry.mode & 0o777 & ~this.#root.staging.umask;
+      file.setMetadata(mode, new Date(entry.mtime));
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Gives a sealed file its final name, never replacing what appeared
+   * there meanwhile (unless `--overwrite` and it is a regular file), and
+   * only from the very inode that was written; returns the folder whose
+   * sync makes it durable, which the caller releases.
+   */
+  install(partial: PartialFile): FolderSync {
+    const { entry, staged, recorded } = partial as Staged;
+    const staging = this.#root.staging;
+    if (!staging.holds(staged)) {
+      throw new DestinationError(
+        `The staged data of ${quote(entry.path)} changed on the server`,
+      );
+    }
+    const folder = this.#openParent(entry.path);
+    try {
+      this.#place(staging.partPath(staged.id), folder, entry.path);
+    } catch (error) {
+      folder.release();
+      throw error;
+    }
+    if (recorded) staging.removeRecord(staged.id);
+    return folder;
+  }
+
+  #place(from: string, folder: FolderHandle, relative: string): void {
+    const target = folder.entry(nameOf(relative));
+    const taken = () =>
+      new DestinationError(
+        `Cannot save ${
+          quote(relative)
+        }: something else appeared under its name`,
+      );
+    if (!this.#root.overwrite) {
+      // A link fails if anything is there, where a rename would replace it.
+      try {
+        fs.linkSync(from, target);
+        fs.unlinkSync(from);
+        return;
+      } catch (error) {
+        if (errorCode(error) === "EEXIST") throw taken();
+        if (!noLinks(error)) throw error;
+      }
+    }
+    const info = folder.lstat(nameOf(relative));
+    if (info !== undefined && !(info.isFile() && this.#root.overwrite)) {
+      throw taken();
+    }
+    fs.renameSync(from, target);
+  }
+
+  /** Makes the new names in `folders` durable, each folder once. */
+  async syncFolders(folders: Iterable<FolderSync>): Promise<void> {
+    const seen = new Set<FolderSync>();
+    try {
+      for (const folder of folders) {
+        if (seen.has(folder)) continue;
+        seen.add(folder);
+        await folder.sync();
+      }
+    } finally {
+      for (const folder of folders) folder.release();
+    }
+  }
+
+  /** Closes and deletes staged data that is of no use. */
+  discard(partial: PartialFile): Promise<void> {
+    const { file, staged } = partial as Staged;
+    file.close();
+    this.#root.staging.remove(staged.id);
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes staged data and keeps it for a later session to resume;
+   * resolves to the bytes kept (none kept when there are none).
+   */
+  keep(partial: PartialFile): Promise<number> {
+    const { file, staged, key, recorded } = partial as Staged;
+    const staging = this.#root.staging;
+    let length = 0;
+    if (staging.holds(staged)) {
+      length = fs.lstatSync(staging.partPath(staged.id)).size;
+    }
+    file.close();
+    if (length === 0) staging.remove(staged.id);
+    else if (!recorded) staging.writeRecord(key, staged);
+    return Promise.resolve(length);
+  }
+
+  /**
+   * Applies a folder's mode (less the umask) and time, once everything
+   * inside is written, if this session created the folder.
+   */
+  finishFolder(entry: Entry): Promise<void> {
+    // A folder that was already there keeps its mode and time: the client
+    // must not loosen the permissions of what it did not create.
+    if (!this.#created.has(entry.path)) return Promise.resolve();
+    const folder = this.#tree.get(entry.path);
+    try {
+      const mode = entry.mode & 0o777 & ~this.#root.staging.umask;
+      const mtime = new Date(entry.mtime);
+      if (folder.fd === null) {
+        fs.chmodSync(folder.path, mode);
+        fs.utimesSync(folder.path, mtime, mtime);
+      } else {
+        fs.fchmodSync(folder.fd, mode);
+        fs.futimesSync(folder.fd, mtime, mtime);
+      }
+    } finally {
+      folder.release();
+    }
+    return Promise.resolve();
+  }
+
+  #hold(id: string): void {
+    this.#held.add(id);
+    this.#root.holdStaged(id);
+  }
+
+  /** Releases every path this session claimed and every folder it held. */
+  release(): void {
+    for (const id of this.#held) this.#root.holdStaged(id, false);
+    this.#held.clear();
+    this.#decisions.release();
+    this.#tree.close();
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * The server's private staging folder: where data gathers until it is
+ * verified, and where the data of interrupted transfers is kept to be
+ * resumed. It lives in the destination (so that a verified file moves to
+ * its name in one step, on the same file system), is created 0700 and must
+ * belong to the server's user, and is only ever reached through its open
+ * descriptor: other local users can neither plant nor swap anything in it.
+ *
+ * Each destination path has one staging id, the SHA-256 of the path as the
+ * destination compares names: `ID.part` holds the data, and `ID.rec`
+ * records which path and which inode it is, so that data is adopted only
+ * when it is exactly what the server itself wrote for that path.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import { quote } from "../protocol/text.ts";
+import { FdFile } from "./fd_file.ts";
+import { errorCode, FolderHandle, NotAFolderError } from "./folder_handle.ts";
+
+/** Name of the staging folder inside the destination. */
+export const STAGING_NAME = ".ft-staging";
+
+/** Suffix of staged data. */
+export const PART_SUFFIX = ".part";
+
+/** Suffix of the record that says what staged data belongs to. */
+export const RECORD_SUFFIX = ".rec";
+
+/** Longest record the server writes, with room to spare. */
+const MAX_RECORD_BYTES = 64 * 1024;
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_APPEND } = fs.constants;
+const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+
+/** Raised when the staging folder or staged data cannot be trusted. */
+export class StagingError extends Error {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "StagingError";
+  }
+}
+
+/** A staged file and the inode it was created as. */
+export interface StagedFile {
+  /** Its staging id. */
+  id: string;
+  /** Device of the inode. */
+  dev: number;
+  /** The inode. */
+  ino: number;
+}
+
+/** Data kept from an interrupted transfer. */
+export interface KeptData extends StagedFile {
+  /** Its length in bytes. */
+  length: number;
+}
+
+/** What `ID.rec` holds. */
+interface StagedRecord {
+  key: string;
+  dev: number;
+  ino: number;
+}
+
+/** The staging id of a destination path, given as its name key. */
+export function stagingId(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+function unlinkIfThere(path: string): void {
+  try {
+    fs.unlinkSync(path);
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT") throw error;
+  }
+}
+
+/** The staging folder of one destination. */
+export class Staging {
+  /** The open folder. */
+  readonly folder: FolderHandle;
+  /** The server's user id, as the files it creates show it. */
+  readonly uid: number;
+  /** The server's umask, as the files it creates show it. */
+  readonly umask: number;
+  /**
+   * Ids that have a record: looking for kept data where there is none
+   * then costs no failed open, each an exception in node:fs.
+   */
+  #recorded = new Set<string>();
+
+  private constructor(folder: FolderHandle, uid: number, umask: number) {
+    this.folder = folder;
+    this.uid = uid;
+    this.umask = umask;
+    for (const name of fs.readdirSync(folder.self)) {
+      if (name.endsWith(RECORD_SUFFIX)) {
+        this.#recorded.add(name.slice(0, -RECORD_SUFFIX.length));
+      }
+    }
+  }
+
+  /**
+   * Opens the staging folder inside `root`, creating it if needed, and
+   * checks that it is a real folder of the server's own user that no one
+   * else may enter, on the destination's file system.
+   */
+  static open(root: FolderHandle): Staging {
+    const shown = `${root.path}/${STAGING_NAME}`;
+    try {
+      fs.mkdirSync(root.entry(STAGING_NAME), { mode: 0o700 });
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") throw error;
+    }
+    let folder: FolderHandle;
+    try {
+      folder = root.openFolder(STAGING_NAME);
+    } catch (error) {
+      if (error instanceof NotAFolderError) {
+        throw new StagingError(
+          `${error.message}, not the server's staging folder: remove it or choose another --dir`,
+        );
+      }
+      throw error;
+    }
+    try {
+      const { uid, umask } = Staging.#probe(folder, shown);
+      const info = folder.fd === null
+        ? fs.statSync(folder.path)
+        : fs.fstatSync(folder.fd);
+      if (Deno.build.os !== "windows") {
+        if (info.uid !== uid || (info.mode & 0o077) !== 0) {
+          throw new StagingError(
+            `${shown} belongs to another user or is open to others (mode ${
+              (info.mode & 0o777).toString(8)
+            }): remove it or choose another --dir`,
+          );
+        }
+      }
+      if (info.dev !== root.dev) {
+        throw new StagingError(
+          `${shown} is on another file system than the destination: remove it or choose another --dir`,
+        );
+      }
+      return new Staging(folder, uid, umask);
+    } catch (error) {
+      folder.release();
+      throw error;
+    }
+  }
+
+  /** The user and umask that files created here get. */
+  static #probe(
+    folder: FolderHandle,
+    shown: string,
+  ): { uid: number; umask: number } {
+    const name = `probe-${crypto.randomUUID()}`;
+    let fd: number;
+    try {
+      fd = fs.openSync(
+        folder.entry(name),
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+        0o777,
+      );
+    } catch (error) {
+      if (errorCode(error) === "EACCES" || errorCode(error) === "EPERM") {
+        throw new StagingError(
+          `Cannot write in ${shown}: it is not the server's own folder (remove it or choose another --dir)`,
+        );
+      }
+      throw error;
+    }
+    try {
+      const info = fs.fstatSync(fd);
+      return { uid: info.uid, umask: ~info.mode & 0o777 };
+    } finally {
+      fs.closeSync(fd);
+      unlinkIfThere(folder.entry(name));
+    }
+  }
+
+  /** Path of the data of `id`, through the folder's descriptor. */
+  partPath(id: string): string {
+    return this.folder.entry(id + PART_SUFFIX);
+  }
+
+  #recordPath(id: string): string {
+    return this.folder.entry(id + RECORD_SUFFIX);
+  }
+
+  /**
+   * A new, empty staged file for `key`, replacing whatever was staged for
+   * it before.
+   */
+  create(key: string): { staged: StagedFile; file: FdFile } {
+    const id = stagingId(key);
+    const open = () =>
+      fs.openSync(
+        this.partPath(id),
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+        0o600,
+      );
+    let fd: number;
+    try {
+      // Most files have nothing staged: trying first costs no failed
+      // deletions, each of which is an exception in node:fs.
+      fd = open();
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") throw error;
+      this.remove(id);
+      fd = open();
+    }
+    const info = fs.fstatSync(fd);
+    return {
+      staged: { id, dev: info.dev, ino: info.ino },
+      file: new FdFile(fd),
+    };
+  }
+
+  /**
+   * Records that the staged file `staged` holds data of `key`, so that a
+   * later session may resume from it.
+   */
+  writeRecord(key: string, staged: StagedFile): void {
+    const record: StagedRecord = { key, dev: staged.dev, ino: staged.ino };
+    const fd = fs.openSync(
+      this.#recordPath(staged.id),
+      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      fs.writeSync(fd, JSON.stringify(record));
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.#recorded.add(staged.id);
+  }
+
+  /**
+   * The data kept for `key`, if there is any the server can trust: a
+   * regular file of the server's user with one link, non-empty, the very
+   * inode its record names for that key.
+   */
+  findKept(key: string): KeptData | null {
+    const id = stagingId(key);
+    const record = this.#readRecord(id);
+    if (record === null || record.key !== key) return null;
+    const info = this.folder.lstat(id + PART_SUFFIX);
+    if (!this.#isOwn(info, record) || info.size === 0) return null;
+    return { id, dev: info.dev, ino: info.ino, length: info.size };
+  }
+
+  /**
+   * Opens kept data to read it (or, with `append`, to add to it), checking
+   * that it is still the very file of exactly its length.
+   */
+  openKept(kept: KeptData, path: string, append: boolean): FdFile {
+    const fd = fs.openSync(
+      this.partPath(kept.id),
+      (append ? O_WRONLY | O_APPEND : O_RDONLY) | O_NOFOLLOW,
+    );
+    const file = new FdFile(fd);
+    const info = file.stat();
+    if (!this.#isOwn(info, kept) || info.size !== kept.length) {
+      file.close();
+      throw new StagingError(
+        `The kept data of ${quote(path)} changed on the server`,
+      );
+    }
+    return file;
+  }
+
+  /** Whether the staged data of `staged` is still that very file. */
+  holds(staged: StagedFile): boolean {
+    return this.#isOwn(this.folder.lstat(staged.id + PART_SUFFIX), staged);
+  }
+
+  /** Deletes the data and record of `id`, if any. */
+  remove(id: string): void {
+    unlinkIfThere(this.partPath(id));
+    this.removeRecord(id);
+  }
+
+  /**
+   * Deletes the record of `id`, if any: its data is no longer kept. With
+   * `listed`, the caller saw the record in the folder itself.
+   */
+  removeRecord(id: string, listed = false): void {
+    if (!listed && !this.#recorded.has(id)) return;
+    unlinkIfThere(this.#recordPath(id));
+    this.#recorded.delete(id);
+  }
+
+  #isOwn(
+    info: fs.Stats | undefined,
+    expected: { dev: number; ino: number },
+  ): info is fs.Stats {
+    return info !== undefined && info.isFile() && info.nlink === 1 &&
+      (Deno.build.os === "windows" || info.uid === this.uid) &&
+      info.dev === expected.dev && info.ino === expected.ino;
+  }
+
+  #readRecord(id: string): StagedRecord | null {
+    if (!this.#recorded.has(id)) return null;
+    let fd: number;
+    try {
+      fd = fs.openSync(this.#recordPath(id), O_RDONLY | O_NOFOLLOW);
+    } catch (error) {
+      if (errorCode(error) === "ENOENT") return null;
+      throw error;
+    }
+    try {
+      const info = fs.fstatSync(fd);
+      if (!info.isFile() || info.size > MAX_RECORD_BYTES) return null;
+      const value = JSON.parse(fs.readFileSync(fd, "utf8"));
+      if (
+        typeof value?.key !== "string" || typeof value.dev !== "number" ||
+        typeof value.ino !== "number"
+      ) return null;
+      return value as StagedRecord;
+    } catch {
+      // A torn record, as after a crash: its data is not trusted.
+      return null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

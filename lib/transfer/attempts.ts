@@ -1,0 +1,189 @@
+/**
+ * The client's run as a series of attempts: connect, key exchange, send;
+ * when the connection drops, wait, reconnect and resume, until everything
+ * is sent or the retries run out.
+ *
+ * @module
+ */
+
+import {
+  establishChannel,
+  KeyExchangeDroppedError,
+  NoHelloError,
+  ServerBusyError,
+} from "../secure/handshake.ts";
+import { IdleTimeoutStream } from "../net/idle.ts";
+import { formatHostPort } from "../net/address.ts";
+import {
+  beforeDeadline,
+  keyExchangeDeadlineMs,
+  KeyExchangeTimeoutError,
+  limitWaits,
+  WaitLimit,
+  waitLimitMs,
+} from "./client_limits.ts";
+import { errorMessage } from "../common/errors.ts";
+import { isRetryable, retryDelay } from "./retry.ts";
+import { sendEntries } from "./sender.ts";
+import type { SendResult, SendRun } from "./send_run.ts";
+import { type ClientTls, connect, TransportError } from "../net/transport.ts";
+import { Role } from "../protocol/constants.ts";
+
+/** Where and how the client connects, and how hard it keeps trying. */
+export interface AttemptOptions {
+  host: string;
+  port: number;
+  tls?: ClientTls;
+  /** SPAKE2's w, or its derivation still under way. */
+  password: bigint | Promise<bigint>;
+  /** Reconnections in a row without progress before giving up. */
+  retries: number;
+  /** Wait before the first retry; it doubles with each one after. */
+  retryWaitMs: number;
+  /**
+   * A connection with no progress for this long is dropped; connecting and
+   * the key exchange must be done within twice that, and the server's
+   * `wait` messages are accepted for about that plus its hashing time.
+   */
+  idleTimeoutMs: number;
+  /** Told of each retry before its wait. */
+  onRetry: (error: unknown, waitMs: number, retry: number) => void;
+}
+
+async function attempt(
+  run: SendRun,
+  options: AttemptOptions & { onChannel: () => void; number: number },
+): Promise<SendResult> {
+  const peer = formatHostPort(options.host, options.port);
+  // A peer that trickles a byte now and then keeps the idle timeout quiet:
+  // the whole way to an authenticated channel has a deadline too.
+  const limitMs = keyExchangeDeadlineMs(options.idleTimeoutMs);
+  const deadline = performance.now() + limitMs;
+  const seconds = limitMs / 1000;
+  const conn = await beforeDeadline(
+    connect(options.host, options.port, options.tls),
+    deadline,
+    () =>
+      new TransportError(
+        `Timed out connecting to ${peer} after ${seconds} s: is the host up, and does a firewall let the port through?`,
+        true,
+      ),
+    (late) => late.close(),
+  );
+  run.emit({ type: "connected", peer, attempt: options.number });
+  const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
+  try {
+    const channel = await beforeDeadline(
+      establishChannel(stream, {
+        role: Role.Sender,
+        password: options.password,
+      }),
+      deadline,
+      () =>
+        new KeyExchangeTimeoutError(
+          `Key exchange with ${peer} not done within ${seconds} s (twice --idle-timeout): check the address the server printed (another program may listen there), or try again later`,
+        ),
+    );
+    run.emit({ type: "handshake", peer, tls: options.tls !== undefined });
+    options.onChannel();
+    limitWaits(
+      channel,
+      new WaitLimit(
+        waitLimitMs(run.entries, options.idleTimeoutMs),
+        () => run.progress,
+      ),
+    );
+    return await sendEntries(channel, run);
+  } finally {
+    stream.close();
+  }
+}
+
+/**
+ * Sends `run` to the server, reconnecting after a lost connection. The
+ * first key exchange must succeed: a server that cannot be reached or
+ * authenticated at all is reported at once, unless it is busy or dropped
+ * the key exchange after its hello. The count of retries starts again
+ * whenever an attempt made progress.
+ */
+export async function sendWithRetries(
+  run: SendRun,
+  options: AttemptOptions,
+): Promise<SendResult> {
+  let connected = false;
+  let failures = 0;
+  for (let number = 1;; number++) {
+    const before = run.progress;
+    try {
+      const result = await attempt(run, {
+        ...options,
+        number,
+        onChannel: () => {
+          connected = true;
+        },
+      });
+      if (run.deferred.size === 0) return result;
+      failures = run.progress > before ? 1 : failures + 1;
+      if (failures > options.retries) {
+        run.failDeferred();
+        return run.result();
+      }
+      const wait = retryDelay(failures, options.retryWaitMs);
+      options.onRetry(
+        new FilesDeferredError(run.deferred.size),
+        wait,
+        failures,
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    } catch (error) {
+      // A busy server is worth waiting for, and so is one that said its
+      // hello and dropped the key exchange (its handshake limit struck
+      // while it held the attempt back); otherwise a first connection that
+      // fails is more likely a wrong address or code. Once through, a
+      // connection closed even before the hello is just another drop.
+      const retryable = isRetryable(error) ||
+        (connected && error instanceof NoHelloError);
+      const worthWaiting = error instanceof ServerBusyError ||
+        error instanceof KeyExchangeDroppedError;
+      if (!retryable || (!connected && !worthWaiting)) throw error;
+      failures = run.progress > before ? 1 : failures + 1;
+      if (failures > options.retries) {
+        throw new RetriesExhaustedError(error, options.retries);
+      }
+      const wait = retryDelay(failures, options.retryWaitMs);
+      options.onRetry(error, wait, failures);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/**
+ * Why a run goes on after a complete attempt: the server was still busy
+ * with some of its files, most likely for an earlier connection of this
+ * very client that it has not yet seen drop.
+ */
+export class FilesDeferredError extends Error {
+  /** Creates the error for `count` files left for later. */
+  constructor(count: number) {
+    super(
+      `the server is still receiving ${count} of these files from another connection`,
+    );
+    this.name = "FilesDeferredError";
+  }
+}
+
+/** Raised when the connection kept failing after every retry. */
+export class RetriesExhaustedError extends Error {
+  /** Wraps the last failure `cause` after `retries` retries. */
+  constructor(cause: unknown, retries: number) {
+    super(
+      retries === 0
+        ? errorMessage(cause)
+        : `${errorMessage(cause)} (gave up after ${retries} ${
+          retries === 1 ? "retry" : "retries"
+        } without progress)`,
+      { cause },
+    );
+    this.name = "RetriesExhaustedError";
+  }
+}

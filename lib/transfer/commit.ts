@@ -1,0 +1,115 @@
+/**
+ * Putting verified files in place, a group at a time: their data flushed
+ * to disk together, each moved to its name, each folder synced once, and
+ * only then each confirmed to the client.
+ *
+ * @module
+ */
+
+import type { Channel } from "../secure/channel.ts";
+import type { Entry } from "../protocol/messages.ts";
+import { clipMessage } from "../protocol/text.ts";
+import { publicMessage } from "../common/errors.ts";
+import type { EventSink } from "./events.ts";
+import type {
+  FileStore,
+  FolderSync,
+  PartialFile,
+} from "../store/file_store.ts";
+import { send } from "./receive_setup.ts";
+
+/** Files flushed to disk at the same time. */
+const SEAL_PARALLEL = 32;
+
+/** A file whose data arrived whole and matched its hash. */
+export interface VerifiedFile {
+  /** Its index in the manifest. */
+  index: number;
+  /** Its SHA-256. */
+  sha256: string;
+  /** Where its data is; null when saving it failed. */
+  partial: PartialFile | null;
+  /** Why saving it failed, if it did. */
+  failure: string | null;
+}
+
+/** The cause of a local failure to save, fit for the client to read. */
+export function saveFailure(error: unknown): string {
+  return clipMessage(`cannot save: ${publicMessage(error)}`);
+}
+
+/** Counts of a session that a commit adds to. */
+export interface CommitTotals {
+  verified: number;
+  failed: number;
+}
+
+/**
+ * Puts the files of `group` under their final names and confirms each to
+ * the client: `verified` for those that are durable under their names,
+ * `failed` for the others.
+ */
+export async function commitGroup(
+  group: readonly VerifiedFile[],
+  entries: readonly Entry[],
+  store: FileStore,
+  channel: Channel,
+  emit: EventSink,
+  totals: CommitTotals,
+): Promise<void> {
+  const failures = new Map<number, string>();
+  for (let at = 0; at < group.length; at += SEAL_PARALLEL) {
+    await Promise.all(
+      group.slice(at, at + SEAL_PARALLEL).map(async ({ index, partial }) => {
+        if (partial === null) return;
+        try {
+          await store.seal(partial);
+        } catch (error) {
+          failures.set(index, saveFailure(error));
+        }
+      }),
+    );
+  }
+  const folders: FolderSync[] = [];
+  for (const { index, partial, failure } of group) {
+    const failed = failures.get(index) ?? failure;
+    if (failed !== null) {
+      failures.set(index, failed);
+      if (partial) await store.discard(partial);
+      continue;
+    }
+    try {
+      const folder = store.install(partial!);
+      if (folder !== null) folders.push(folder);
+    } catch (error) {
+      await store.discard(partial!);
+      failures.set(index, saveFailure(error));
+    }
+  }
+  try {
+    await store.syncFolders(folders);
+  } catch (error) {
+    // The files are in place; only their durability is in doubt.
+    for (const { index } of group) {
+      if (!failures.has(index)) failures.set(index, saveFailure(error));
+    }
+  }
+  for (const { index, sha256 } of group) {
+    const entry = entries[index];
+    const message = failures.get(index);
+    if (message !== undefined) {
+      totals.failed++;
+      emit({ type: "file-failed", path: entry.path, message });
+      await send(channel, { type: "failed", index, message });
+      continue;
+    }
+    totals.verified++;
+    emit({
+      type: "file-verified",
+      path: entry.path,
+      size: entry.size,
+      sha256,
+    });
+    await send(channel, { type: "verified", index, sha256 });
+  }
+}

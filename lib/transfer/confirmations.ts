@@ -1,0 +1,94 @@
+/**
+ * The client's record of the files it sent and the server's word on each:
+ * a `verified` with the same hash, or a `failed` with the server's reason,
+ * until the server's summary.
+ *
+ * @module
+ */
+
+import type { Channel } from "../secure/channel.ts";
+import type { ServerMessage } from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { sanitize } from "../protocol/text.ts";
+import type { EventSink } from "./events.ts";
+import type { LocalEntry } from "../store/scan.ts";
+
+/** Tracks the files sent and waits for the server's word on each. */
+export class Confirmations {
+  #pending = new Map<number, { entry: LocalEntry; sha256: string }>();
+  #entries: readonly LocalEntry[];
+  #emit: EventSink;
+
+  /** Confirmations of `entries`, reported to `emit`. */
+  constructor(entries: readonly LocalEntry[], emit: EventSink) {
+    this.#entries = entries;
+    this.#emit = emit;
+  }
+
+  /** Notes that entry `index` was sent whole, hashing to `sha256`. */
+  expect(index: number, sha256: string): void {
+    this.#pending.set(index, { entry: this.#entries[index], sha256 });
+  }
+
+  /** Handles messages until the server's summary; rejects on errors. */
+  async run(
+    channel: Channel,
+    receive: (channel: Channel, what: string) => Promise<ServerMessage>,
+  ): Promise<void> {
+    for (;;) {
+      const message = await receive(channel, "confirmations");
+      switch (message.type) {
+        case "verified": {
+          const sent = this.#take(message.index);
+          if (message.sha256 !== sent.sha256) {
+            this.#emit({
+              type: "file-failed",
+              path: sent.entry.path,
+              message:
+                `server's hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
+            });
+          } else {
+            this.#emit({
+              type: "file-verified",
+              path: sent.entry.path,
+              size: sent.entry.size,
+              sha256: message.sha256,
+            });
+          }
+          break;
+        }
+        case "failed": {
+          const sent = this.#take(message.index);
+          this.#emit({
+            type: "file-failed",
+            path: sent.entry.path,
+            message: `server: ${sanitize(message.message)}`,
+          });
+          break;
+        }
+        case "summary":
+          if (this.#pending.size > 0) {
+            throw new ProtocolError(
+              `Server ended the session without confirming ${this.#pending.size} files`,
+            );
+          }
+          return;
+        default:
+          throw new ProtocolError(
+            `Server sent an unexpected ${message.type} message`,
+          );
+      }
+    }
+  }
+
+  #take(index: number): { entry: LocalEntry; sha256: string } {
+    const sent = this.#pending.get(index);
+    if (sent === undefined) {
+      throw new ProtocolError(
+        `Server confirmed file ${index}, which is not awaiting confirmation`,
+      );
+    }
+    this.#pending.delete(index);
+    return sent;
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The server's side of a session before any data flows: it takes the
+ * manifest within the server's memory budget, decides on every entry,
+ * sends the decisions, and checks what the client proves it already has.
+ * Long loops give way to other sessions every few milliseconds, and the
+ * whole phase has a deadline for the time spent waiting on the client.
+ *
+ * @module
+ */
+
+import { type Channel, type Frame, whileBusy } from "../secure/channel.ts";
+import {
+  FrameType,
+  MAX_ENTRIES,
+  MAX_FRAME_PAYLOAD,
+  MAX_MANIFEST_BYTES,
+} from "../protocol/constants.ts";
+import { decodeClientMessage } from "../protocol/decode.ts";
+import {
+  type ClientMessage,
+  type Decision,
+  encodeMessage,
+  type Entry,
+  type ServerMessage,
+} from "../protocol/messages.ts";
+import { ManifestChecker } from "../protocol/paths.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { sanitize } from "../protocol/text.ts";
+import { RemoteError } from "../common/errors.ts";
+import type { FileStore } from "../store/file_store.ts";
+import { estimateManifestBytes, type Reservation } from "./memory_budget.ts";
+import { Pacer } from "../common/pace.ts";
+import { formatBytes } from "../common/format.ts";
+
+/** Raised when the server turns a whole session down, before any data. */
+export class SessionRefusedError extends Error {
+  /** Creates the error with a one-line message the client also sees. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SessionRefusedError";
+  }
+}
+
+/** How long a session waits for room in the memory budget. */
+export const BUDGET_WAIT_MS = 30_000;
+
+const CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
+
+/** Sends `message` on `channel`. */
+export function send(channel: Channel, message: ServerMessage): Promise<void> {
+  return channel.send(FrameType.Control, encodeMessage(message));
+}
+
+/** The control message in `frame`; a client `error` ends the session. */
+export function controlMessage(frame: Frame): ClientMessage {
+  if (frame.type !== FrameType.Control) {
+    throw new ProtocolError("Client sent file data outside a file");
+  }
+  const message = decodeClientMessage(frame.payload);
+  if (message.type === "error") {
+    throw new RemoteError(`Client error: ${sanitize(message.message)}`);
+  }
+  return message;
+}
+
+/**
+ * Receives the whole manifest, checking it as it arrives and holding it
+ * within `reservation`; refuses the session beyond `maxEntries`.
+ */
+export async function receiveManifest(
+  channel: Channel,
+  maxEntries: number,
+  reservation: Reservation,
+): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  const checker = new ManifestChecker();
+  const pacer = new Pacer();
+  let manifestBytes = 0;
+  for (;;) {
+    const frame = await channel.receive();
+    if (frame === null) {
+      throw new ProtocolError("Client disconnected before sending a manifest");
+    }
+    manifestBytes += frame.payload.length;
+    if (manifestBytes > MAX_MANIFEST_BYTES) {
+      throw new ProtocolError(
+        `Manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
+      );
+    }
+    const payloadBytes = frame.payload.length;
+    const message = controlMessage(frame);
+    if (message.type !== "manifest") {
+      throw new ProtocolError(
+        `Client sent a ${message.type} message before its manifest`,
+      );
+    }
+    const count = entries.length + message.entries.length;
+    if (count > MAX_ENTRIES) {
+      throw new ProtocolError(`Manifest has more than ${MAX_ENTRIES} entries`);
+    }
+    if (count > maxEntries) {
+      throw new SessionRefusedError(
+        `The manifest has more than the ${maxEntries} entries this server takes in one session (its --max-entries)`,
+      );
+    }
+    if (message.more && message.entries.length === 0) {
+      throw new ProtocolError("Manifest part with no entries and more to come");
+    }
+    const needed = estimateManifestBytes(payloadBytes, message.entries.length);
+    if (reservation.bytes + needed > reservation.limit) {
+      throw new SessionRefusedError(
+        `The file list is larger than this server holds for one session (its --max-memory, ${
+          formatBytes(reservation.limit)
+        } for one): send fewer files at once, or start the server with a larger --max-memory`,
+      );
+    }
+    const granted = await whileBusy(
+      channel,
+      () => reservation.grow(needed, BUDGET_WAIT_MS),
+    );
+    if (!granted) {
+      throw new SessionRefusedError(
+        "The server is busy: other sessions' file lists fill its memory (its --max-memory); try again later",
+      );
+    }
+    for (const entry of message.entries) {
+      checker.add(entry);
+      entries.push(entry);
+      await pacer.pace();
+    }
+    if (!message.more) break;
+  }
+  reservation.settle();
+  return entries;
+}
+
+/**
+ * Decides on every entry in order, giving way to other sessions every few
+ * milliseconds.
+ */
+export async function decideAll(
+  channel: Channel,
+  store: FileStore,
+  entries: readonly Entry[],
+): Promise<Decision[]> {
+  const decisions: Decision[] = [];
+  const pacer = new Pacer();
+  await whileBusy(channel, async () => {
+    for (const entry of entries) {
+      decisions.push(await store.decide(entry));
+      await pacer.pace();
+    }
+  });
+  return decisions;
+}
+
+/** Sends the decisions in as many messages as their size needs. */
+export async function sendDecisions(
+  channel: Channel,
+  decisions: readonly Decision[],
+): Promise<void> {
+  let start = 0;
+  let budget = 0;
+  for (let i = 0; i < decisions.length; i++) {
+    const decision = decisions[i];
+    const cost = decision.action === "refuse"
+      ? 3 * decision.reason.length + 64
+      : 64;
+    if (budget + cost > CHUNK_BUDGET) {
+      const items = decisions.slice(start, i);
+      await send(channel, { type: "decisions", start, items, more: true });
+      start = i;
+      budget = 0;
+    }
+    budget += cost;
+  }
+  const items = decisions.slice(start);
+  await send(channel, { type: "decisions", start, items, more: false });
+  await channel.flush();
+}
+
+/** Whether `decision` asks the client to prove what it holds. */
+export function asksForProof(decision: Decision): boolean {
+  return decision.action === "compare" ||
+    (decision.action === "send" && decision.offset > 0);
+}
+
+/** What became of one proof. */
+export type ProofOutcome = "match" | "differs" | "unreadable";
+
+/**
+ * Reads the client's proofs, one for each entry whose decision asked for
+ * one, and checks each with `check`; then answers all of them at once
+ * (answering while reading could fill both directions of the connection).
+ * Resolves to the outcome of each proven entry.
+ */
+export async function receiveProofs(
+  channel: Channel,
+  decisions: readonly Decision[],
+  check: (index: number, sha256: string) => Promise<boolean>,
+): Promise<Map<number, ProofOutcome>> {
+  const asked = new Set<number>();
+  for (const [index, decision] of decisions.entries()) {
+    if (asksForProof(decision)) asked.add(index);
+  }
+  const outcomes = new Map<number, ProofOutcome>();
+  if (asked.size === 0) return outcomes;
+  const pacer = new Pacer();
+  for (let more = true; more;) {
+    const frame = await channel.receive();
+    if (frame === null) {
+      throw new ProtocolError("Client disconnected before sending its proofs");
+    }
+    const message = controlMessage(frame);
+    if (message.type === "wait") continue;
+    if (message.type !== "proofs") {
+      throw new ProtocolError(
+        `Client sent a ${message.type} message instead of its proofs`,
+      );
+    }
+    if (message.more && message.items.length === 0) {
+      throw new ProtocolError("Proofs part with no items and more to come");
+    }
+    await whileBusy(channel, async () => {
+      for (const { index, sha256 } of message.items) {
+        if (!asked.has(index)) {
+          throw new ProtocolError(
+            outcomes.has(index)
+              ? `Client sent a second proof for entry ${index}`
+              : `Client sent a proof for entry ${index}, whose decision asked for none`,
+          );
+        }
+        asked.delete(index);
+        outcomes.set(
+          index,
+          sha256 === null
+            ? "unreadable"
+            : (await check(index, sha256))
+            ? "match"
+            : "differs",
+        );
+        await pacer.pace();
+      }
+    });
+    more = message.more;
+  }
+  if (asked.size > 0) {
+    throw new ProtocolError(`Client sent no proof for ${asked.size} entries`);
+  }
+  const items = [...outcomes].map(([index, outcome]) => ({
+    index,
+    match: outcome === "match",
+  }));
+  const perMessage = Math.floor(CHUNK_BUDGET / 40);
+  for (let at = 0; at < items.length; at += perMessage) {
+    await send(channel, {
+      type: "matches",
+      items: items.slice(at, at + perMessage),
+      more: at + perMessage < items.length,
+    });
+  }
+  await channel.flush();
+  return outcomes;
+}

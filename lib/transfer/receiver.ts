@@ -1,0 +1,311 @@
+/**
+ * The server's side of a transfer session: takes the manifest and decides
+ * on it ({@link ./receive_setup.ts}), writes the streamed data to staged
+ * files and confirms each file by hash once it is durable under its name
+ * ({@link ./commit.ts}).
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../net/byte_stream.ts";
+import type { Channel } from "../secure/channel.ts";
+import { clipMessage } from "../protocol/text.ts";
+import { publicMessage, RemoteError } from "../common/errors.ts";
+import { type EventSink, ProgressCounter } from "./events.ts";
+import type { FileStore } from "../store/file_store.ts";
+import type { MemoryBudget, Reservation } from "./memory_budget.ts";
+import { Pacer } from "../common/pace.ts";
+import { DataPhase, type SessionState } from "./receive_data.ts";
+import { IndexSet } from "./index_set.ts";
+import {
+  decideAll,
+  type ProofOutcome,
+  receiveManifest,
+  receiveProofs,
+  send,
+  sendDecisions,
+  SessionRefusedError,
+} from "./receive_setup.ts";
+import { type PeerMeter, SetupClock } from "./setup_clock.ts";
+import { formatBytes } from "../common/format.ts";
+import { statfs } from "node:fs/promises";
+
+export { SessionRefusedError };
+
+/** Totals of one session, from the server's point of view. */
+export interface ReceiveResult {
+  /** Files written and verified, or already there with the same hash. */
+  verified: number;
+  /** Files refused or failed. */
+  failed: number;
+  /** File bytes received. */
+  bytes: number;
+}
+
+/** What one session may send to this server. */
+export interface SessionLimits {
+  /** Entries in the manifest, at most the protocol's MAX_ENTRIES. */
+  maxEntries: number;
+  /** Bytes of all files together. */
+  maxBytes: number;
+}
+
+/** How a session reports and what it may take. */
+export interface SessionOptions {
+  /** Receives the session's events. */
+  emit: EventSink;
+  /** What the session may send. */
+  limits: SessionLimits;
+  /** What all sessions together may hold in memory. */
+  budget: MemoryBudget;
+  /** The connection's record of the client's pace, for the setup deadline. */
+  meter?: PeerMeter;
+}
+
+/** The slowest hashing a client's proofs are given time for: 32 MiB/s. */
+const PROOF_BYTES_PER_MS = 32 * 1024 * 1024 / 1000;
+
+/** Room left on the disk beyond the files, for folders and metadata. */
+const SPACE_MARGIN = 1024 * 1024;
+
+/** One client session against a destination folder. */
+class Session {
+  #state: SessionState;
+  #options: SessionOptions;
+  #data: DataPhase | null = null;
+
+  constructor(channel: Channel, store: FileStore, options: SessionOptions) {
+    this.#options = options;
+    const state: SessionState = {
+      channel,
+      store,
+      emit: (event) => {
+        if (event.type === "file-start") {
+          state.progress?.start(event.path, event.offset);
+        } else if (
+          event.type === "file-verified" || event.type === "file-skipped" ||
+          event.type === "file-failed"
+        ) {
+          state.progress?.settle(event.path);
+        }
+        options.emit(event);
+      },
+      entries: [],
+      decisions: [],
+      open: new IndexSet(0),
+      resumable: new Set(),
+      result: { verified: 0, failed: 0, bytes: 0 },
+      progress: null,
+    };
+    this.#state = state;
+  }
+
+  async run(): Promise<ReceiveResult> {
+    const reservation = this.#options.budget.reserve();
+    try {
+      const clock = new SetupClock(
+        this.#options.meter,
+        () => this.#state.channel.close(),
+      );
+      await clock.watch(() => this.#setUp(reservation, clock));
+      this.#data = new DataPhase(this.#state);
+      await this.#data.run();
+      return this.#state.result;
+    } catch (error) {
+      // Files already verified are complete: they still go in place, even
+      // if the client can no longer be told.
+      const kept = await this.#data?.abandon() ?? null;
+      // One line tells both what went wrong and what is left to resume.
+      if (kept !== null && error instanceof Error) error.message += `; ${kept}`;
+      throw error;
+    } finally {
+      this.#state.store.release();
+      reservation.release();
+    }
+  }
+
+  /** Everything before the data: manifest, decisions, proofs. */
+  async #setUp(reservation: Reservation, clock: SetupClock): Promise<void> {
+    const { limits } = this.#options;
+    this.#state.entries = await receiveManifest(
+      this.#state.channel,
+      limits.maxEntries,
+      reservation,
+    );
+    this.#checkSize();
+    const refusal = this.#state.store.refuseManifest(this.#state.entries);
+    if (refusal !== null) throw new SessionRefusedError(refusal);
+    this.#state.decisions = await decideAll(
+      this.#state.channel,
+      this.#state.store,
+      this.#state.entries,
+    );
+    await this.#checkSpace();
+    this.#state.open = new IndexSet(this.#state.entries.length);
+    this.#state.progress = new ProgressCounter(
+      this.#state.entries,
+      this.#state.emit,
+    );
+    for (const [index, decision] of this.#state.decisions.entries()) {
+      const entry = this.#state.entries[index];
+      if (decision.action === "refuse") {
+        this.#state.result.failed++;
+        this.#state.emit({
+          type: "file-failed",
+          path: entry.path,
+          message: `refused: ${decision.reason}`,
+        });
+      } else if (entry.kind === "file") {
+        this.#state.open.add(index);
+      }
+    }
+    await sendDecisions(this.#state.channel, this.#state.decisions);
+    const pacer = new Pacer();
+    for (const [index, decision] of this.#state.decisions.entries()) {
+      const entry = this.#state.entries[index];
+      if (entry.kind === "folder" && decision.action === "accept") {
+        this.#state.store.makeFolder(entry.path);
+        await pacer.pace();
+      }
+    }
+    // Hashing what it is to prove is the client's work, not a stall.
+    clock.extend(this.#bytesToProve() / PROOF_BYTES_PER_MS);
+    const proven = new Map<number, string>();
+    const outcomes = await receiveProofs(
+      this.#state.channel,
+      this.#state.decisions,
+      async (index, sha256) => {
+        const same = await this.#state.store.prove(
+          this.#state.entries[index],
+          sha256,
+        );
+        if (same) proven.set(index, sha256);
+        return same;
+      },
+    );
+    for (const [index, outcome] of outcomes) {
+      this.#settleProof(index, outcome, proven.get(index));
+    }
+  }
+
+  /** Bytes the client hashes for its proofs. */
+  #bytesToProve(): number {
+    let bytes = 0;
+    for (const [index, decision] of this.#state.decisions.entries()) {
+      if (decision.action === "compare") {
+        bytes += this.#state.entries[index].size;
+      }
+      if (decision.action === "send") bytes += decision.offset;
+    }
+    return bytes;
+  }
+
+  /** Acts on what a proof showed: already there, resumable, or neither. */
+  #settleProof(
+    index: number,
+    outcome: ProofOutcome,
+    sha256: string | undefined,
+  ): void {
+    const entry = this.#state.entries[index];
+    const decision = this.#state.decisions[index];
+    if (outcome === "unreadable") {
+      this.#close(index, "the client could not read it");
+      return;
+    }
+    if (decision.action === "send") {
+      if (outcome === "match") this.#state.resumable.add(index);
+      return;
+    }
+    if (outcome === "match") {
+      this.#state.open.delete(index);
+      this.#state.result.verified++;
+      this.#state.emit({
+        type: "file-skipped",
+        path: entry.path,
+        reason: "already-there",
+        sha256,
+      });
+    } else if (decision.action === "compare" && !decision.replace) {
+      this.#close(index, "a different file with this name is already here");
+    }
+  }
+
+  /** Settles an open file as failed for `message`. */
+  #close(index: number, message: string): void {
+    this.#state.open.delete(index);
+    this.#state.result.failed++;
+    this.#state.emit({
+      type: "file-failed",
+      path: this.#state.entries[index].path,
+      message,
+    });
+  }
+
+  #checkSize(): void {
+    const total = this.#state.entries.reduce(
+      (sum, entry) => sum + entry.size,
+      0,
+    );
+    if (total > this.#options.limits.maxBytes) {
+      throw new SessionRefusedError(
+        `The files total ${formatBytes(total)}, more than the ${
+          formatBytes(this.#options.limits.maxBytes)
+        } this server takes in one session (its --max-size)`,
+      );
+    }
+  }
+
+  /** Refuses the session up front when its files cannot fit on the disk. */
+  async #checkSpace(): Promise<void> {
+    let needed = 0;
+    for (const [index, decision] of this.#state.decisions.entries()) {
+      const entry = this.#state.entries[index];
+      if (decision.action === "send") needed += entry.size - decision.offset;
+      if (decision.action === "compare" && decision.replace) {
+        needed += entry.size;
+      }
+    }
+    const root = this.#state.store.root;
+    if (needed === 0 || root === null) return;
+    const disk = await statfs(root);
+    const free = disk.bavail * disk.bsize;
+    if (needed + SPACE_MARGIN > free) {
+      throw new SessionRefusedError(
+        `Not enough space on the server: the files need ${
+          formatBytes(needed)
+        } and ${formatBytes(Math.max(0, free - SPACE_MARGIN))} is free`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs one client session over an established `channel`, writing into
+ * `store`. A protocol violation is reported to the client, then rethrown;
+ * partial files are never left under a final name.
+ */
+export async function receiveSession(
+  channel: Channel,
+  store: FileStore,
+  options: SessionOptions,
+): Promise<ReceiveResult> {
+  try {
+    return await new Session(channel, store, options).run();
+  } catch (error) {
+    if (
+      !(error instanceof RemoteError) &&
+      !(error instanceof ConnectionClosedError)
+    ) {
+      try {
+        await send(channel, {
+          type: "error",
+          message: clipMessage(publicMessage(error)),
+        });
+        await channel.flush();
+      } catch {
+        // The client may already be gone; the error is still logged.
+      }
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * When and how soon the client tries again after losing its connection:
+ * only failures a new connection can cure are retried, with a growing,
+ * slightly random wait.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../net/byte_stream.ts";
+import { KeyExchangeTimeoutError } from "./client_limits.ts";
+import { ServerBusyError } from "../secure/handshake.ts";
+import { IdleTimeoutError } from "../net/idle.ts";
+import { TransportError } from "../net/transport.ts";
+import { errorMessage } from "../common/errors.ts";
+
+/** The longest wait between two attempts. */
+const MAX_DELAY_MS = 30_000;
+
+const NETWORK_ERRORS = [
+  Deno.errors.ConnectionRefused,
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.NotConnected,
+  Deno.errors.BrokenPipe,
+  Deno.errors.UnexpectedEof,
+  Deno.errors.TimedOut,
+  Deno.errors.NetworkUnreachable,
+];
+
+/**
+ * Whether `error` is a lost or refused connection, which a new attempt
+ * may get past; a wrong code, a refusal by the server or a local problem
+ * is not.
+ */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof ConnectionClosedError ||
+    error instanceof IdleTimeoutError ||
+    error instanceof KeyExchangeTimeoutError ||
+    error instanceof ServerBusyError ||
+    (error instanceof TransportError && error.transient) ||
+    NETWORK_ERRORS.some((type) => error instanceof type);
+}
+
+/** Says in plain words how a connection was lost. */
+export function describeLoss(error: unknown): string {
+  if (
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted
+  ) {
+    return "the connection broke";
+  }
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    return "the connection closed early";
+  }
+  return errorMessage(error);
+}
+
+/**
+ * How long to wait before retry number `retry` (1 for the first): the
+ * base doubles each time up to 30 s, less up to a fifth at random so that
+ * many clients cut off together do not come back together.
+ */
+export function retryDelay(retry: number, baseMs: number): number {
+  const full = Math.min(MAX_DELAY_MS, baseMs * 2 ** (retry - 1));
+  return Math.round(full * (1 - Math.random() / 5));
+}

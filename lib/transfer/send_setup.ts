@@ -1,0 +1,170 @@
+/**
+ * The client's side of a session before any data flows: it sends the
+ * manifest, receives the server's decisions and checks that each is one
+ * the server may give; and the reading of the server's messages that the
+ * later phases share.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError } from "../net/byte_stream.ts";
+import type { Channel } from "../secure/channel.ts";
+import { FrameType, MAX_FRAME_PAYLOAD } from "../protocol/constants.ts";
+import { decodeServerMessage } from "../protocol/decode.ts";
+import {
+  type ClientMessage,
+  type Decision,
+  encodeMessage,
+  type ServerMessage,
+} from "../protocol/messages.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { quote, sanitize } from "../protocol/text.ts";
+import { RemoteError } from "../common/errors.ts";
+import type { LocalEntry } from "../store/scan.ts";
+import { waitLimitOf } from "./client_limits.ts";
+
+// JSON of one entry is at most 3 UTF-8 bytes per UTF-16 unit; keep each
+// manifest frame well below the frame limit.
+const MANIFEST_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
+
+/** Sends one control message (queued: it goes out on the next flush). */
+export function send(channel: Channel, message: ClientMessage): Promise<void> {
+  return channel.send(FrameType.Control, encodeMessage(message));
+}
+
+/**
+ * The next message from the server that is not a `wait`, counting each
+ * `wait` against how long the client lets the server hash; `waitingFor`
+ * names what the client waits for, for the error when the server closes.
+ */
+export async function receiveMessage(
+  channel: Channel,
+  waitingFor: string,
+): Promise<ServerMessage> {
+  const limit = waitLimitOf(channel);
+  for (;;) {
+    const message = await receiveAny(channel, waitingFor);
+    if (message.type !== "wait") {
+      limit?.progressed();
+      return message;
+    }
+    // The server is busy hashing: it said so to keep the line alive, but
+    // not for longer than hashing these files can take.
+    limit?.waited(waitingFor);
+  }
+}
+
+async function receiveAny(
+  channel: Channel,
+  waitingFor: string,
+): Promise<ServerMessage> {
+  const frame = await channel.receive();
+  if (frame === null) {
+    throw new ConnectionClosedError(
+      `Server closed the connection while the client waited for ${waitingFor}`,
+    );
+  }
+  if (frame.type !== FrameType.Control) {
+    throw new ProtocolError("Server sent a data frame");
+  }
+  const message = decodeServerMessage(frame.payload);
+  if (message.type === "error") {
+    throw new RemoteError(`Server error: ${sanitize(message.message)}`);
+  }
+  return message;
+}
+
+/** Sends the manifest of `entries`, in frames well below the limit. */
+export async function sendManifest(
+  channel: Channel,
+  entries: readonly LocalEntry[],
+): Promise<void> {
+  let chunk: LocalEntry[] = [];
+  let budget = 0;
+  const flushChunk = (more: boolean) =>
+    send(channel, {
+      type: "manifest",
+      more,
+      entries: chunk.map(({ path, kind, size, mode, mtime }) => ({
+        path,
+        kind,
+        size,
+        mode,
+        mtime,
+      })),
+    });
+  for (const entry of entries) {
+    const cost = 3 * entry.path.length + 100;
+    if (budget + cost > MANIFEST_CHUNK_BUDGET) {
+      await flushChunk(true);
+      chunk = [];
+      budget = 0;
+    }
+    chunk.push(entry);
+    budget += cost;
+  }
+  await flushChunk(false);
+  await channel.flush();
+}
+
+/** Receives the server's decisions, one for each of `count` entries. */
+export async function receiveDecisions(
+  channel: Channel,
+  count: number,
+): Promise<Decision[]> {
+  const decisions: Decision[] = [];
+  for (;;) {
+    const message = await receiveMessage(channel, "the server's decisions");
+    if (message.type !== "decisions") {
+      throw new ProtocolError(
+        `Server sent a ${message.type} message instead of decisions`,
+      );
+    }
+    if (message.start !== decisions.length) {
+      throw new ProtocolError("Server sent decisions out of order");
+    }
+    decisions.push(...message.items);
+    if (decisions.length > count) {
+      throw new ProtocolError("Server sent more decisions than entries");
+    }
+    if (message.more && message.items.length === 0) {
+      throw new ProtocolError("Server sent empty decisions with more to come");
+    }
+    if (!message.more) break;
+  }
+  if (decisions.length !== count) {
+    throw new ProtocolError("Server sent fewer decisions than entries");
+  }
+  return decisions;
+}
+
+/**
+ * Checks that each decision is one the server may give for its entry,
+ * before anything is hashed or sent.
+ */
+export function checkDecisions(
+  entries: readonly LocalEntry[],
+  decisions: readonly Decision[],
+): void {
+  for (const [index, decision] of decisions.entries()) {
+    const entry = entries[index];
+    if (decision.action === "refuse") continue;
+    if (entry.kind === "folder" && decision.action !== "accept") {
+      throw new ProtocolError(
+        `Server answered ${decision.action} for folder ${quote(entry.path)}`,
+      );
+    }
+    if (entry.kind === "file" && decision.action === "accept") {
+      throw new ProtocolError(
+        `Server answered accept for file ${quote(entry.path)}`,
+      );
+    }
+    if (decision.action === "send" && decision.offset > entry.size) {
+      throw new ProtocolError(
+        `Server offered to resume ${
+          quote(entry.path)
+        } from offset ${decision.offset}, beyond its size`,
+      );
+    }
+  }
+}

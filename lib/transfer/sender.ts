@@ -1,0 +1,269 @@
+/**
+ * The client's side of a transfer session: offers a manifest and reads the
+ * server's decisions (`send_setup.ts`), exchanges proofs
+ * (`send_proofs.ts`), streams file data back to back and collects the
+ * server's hash confirmations as they arrive (`confirmations.ts`).
+ *
+ * @module
+ */
+
+import type { Channel } from "../secure/channel.ts";
+import {
+  DATA_CHUNK_SIZE,
+  DATA_FRAME_SIZE,
+  FrameType,
+} from "../protocol/constants.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import { clipMessage, quote, sanitize } from "../protocol/text.ts";
+import { fileErrorReason, RemoteError } from "../common/errors.ts";
+import { type Hash, newHash } from "../store/hash.ts";
+import { Confirmations } from "./confirmations.ts";
+import { exchangeProofs } from "./send_proofs.ts";
+import { fileIdentity, type LocalEntry } from "../store/scan.ts";
+import type { SendResult, SendRun } from "./send_run.ts";
+import {
+  checkDecisions,
+  receiveDecisions,
+  receiveMessage,
+  send,
+  sendManifest,
+} from "./send_setup.ts";
+
+/** Raised when a source file changes while it is being read. */
+class SourceChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SourceChangedError";
+  }
+}
+
+/** What {@link streamFile} needs besides a progress callback. */
+interface FileStream {
+  channel: Channel;
+  entry: LocalEntry;
+  /**
+   * Where to resume, with the hash of the bytes before it, when the server
+   * proved to hold them.
+   */
+  resume: { offset: number; hash: Hash } | null;
+  /** Two read buffers, used in turn. */
+  buffers: readonly [Uint8Array, Uint8Array];
+  /** Announces the file from `offset`, once the file is known readable. */
+  start: (offset: number) => Promise<void>;
+}
+
+/**
+ * Streams one file as data frames and returns its SHA-256: from where the
+ * server's kept data ends when it matched, from 0 otherwise. The next chunk is read from disk while the current one
+ * is hashed, sealed and sent. Throws {@link SourceChangedError} when the
+ * file is not what was scanned.
+ */
+async function streamFile(
+  { channel, entry, resume, buffers, start }: FileStream,
+  onBytes: (count: number) => void,
+): Promise<string> {
+  // Opening follows links and blocks on a FIFO: check what is there now
+  // is still the regular file that was scanned.
+  // Synchronous calls: with thousands of small files, a hand-off to a
+  // worker thread per call cost more than the calls themselves.
+  if (!Deno.lstatSync(entry.source).isFile) {
+    throw new SourceChangedError("it is no longer a regular file");
+  }
+  using file = Deno.openSync(entry.source, { read: true });
+  if (fileIdentity(file.statSync()) !== entry.identity) {
+    throw new SourceChangedError("it was replaced by another file");
+  }
+  const hash = resume?.hash ?? newHash();
+  const offset = resume?.offset ?? 0;
+  if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
+  await start(offset);
+  let unread = entry.size - offset;
+  let turn = 0;
+  // A file that fits one chunk is read at once; larger ones are read
+  // ahead on a worker thread while the current chunk is sealed.
+  const small = unread <= buffers[0].length;
+  const readNext = () => {
+    const target = buffers[turn].subarray(
+      0,
+      Math.min(buffers[turn].length, unread),
+    );
+    return small ? Promise.resolve(file.readSync(target)) : file.read(target);
+  };
+  let reading = unread > 0 ? readNext() : null;
+  try {
+    while (reading !== null) {
+      const count = await reading;
+      if (count === null) {
+        throw new SourceChangedError("it shrank while being sent");
+      }
+      const chunk = buffers[turn].subarray(0, count);
+      unread -= count;
+      turn ^= 1;
+      reading = unread > 0 ? readNext() : null;
+      hash.update(chunk);
+      for (let at = 0; at < count; at += DATA_FRAME_SIZE) {
+        const end = Math.min(at + DATA_FRAME_SIZE, count);
+        await channel.send(FrameType.Data, chunk.subarray(at, end));
+      }
+      onBytes(count);
+    }
+  } finally {
+    // The file closes on the way out; a read still running must end first.
+    await reading?.catch(() => null);
+  }
+  const after = file.statSync();
+  if (
+    after.size !== entry.size ||
+    Math.trunc(after.mtime?.getTime() ?? entry.mtime) !== entry.mtime
+  ) {
+    throw new SourceChangedError("it changed while being sent");
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Runs one attempt of `run` over an established `channel`: sends what the
+ * server does not have yet, resuming files it kept, and reports each
+ * outcome through the run.
+ */
+export async function sendEntries(
+  channel: Channel,
+  run: SendRun,
+): Promise<SendResult> {
+  const { entries, emit } = run;
+  run.deferred.clear();
+  await sendManifest(channel, entries);
+  const decisions = await receiveDecisions(channel, entries.length);
+  checkDecisions(entries, decisions);
+  const proofs = await exchangeProofs(
+    channel,
+    entries,
+    decisions,
+    (index) => run.confirmedHash(index),
+    () => receiveMessage(channel, "the server's answers to the proofs"),
+  );
+  const confirmations = new Confirmations(entries, emit);
+  const reading = confirmations.run(channel, receiveMessage);
+  // If the server fails the session, stop sending at once.
+  const readingFailed = reading.catch((error) => {
+    channel.close();
+    throw error;
+  });
+  // Awaited below; handled now so that a failure while the sending loop is
+  // busy elsewhere is not reported as unhandled.
+  readingFailed.catch(() => {});
+  const buffers = [
+    new Uint8Array(DATA_CHUNK_SIZE),
+    new Uint8Array(DATA_CHUNK_SIZE),
+  ] as const;
+  try {
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index];
+      const decision = decisions[index];
+      if (decision.action === "refuse") {
+        if (decision.later) {
+          // Possibly this client's own earlier connection, not yet timed
+          // out on the server: try again after this attempt.
+          run.defer(index, sanitize(decision.reason));
+          continue;
+        }
+        emit({
+          type: "file-failed",
+          path: entry.path,
+          message: `refused by the server: ${sanitize(decision.reason)}`,
+        });
+        continue;
+      }
+      if (entry.kind === "folder") continue;
+      const proof = proofs.get(index);
+      if (proof?.unreadable !== undefined) {
+        // The server was told with the proof and settled it.
+        emit({
+          type: "file-failed",
+          path: entry.path,
+          message: `cannot read: ${proof.unreadable}`,
+        });
+        continue;
+      }
+      if (decision.action === "compare") {
+        if (proof!.match) {
+          emit({
+            type: "file-skipped",
+            path: entry.path,
+            reason: "already-there",
+            sha256: proof!.sha256!,
+          });
+          continue;
+        }
+        if (!decision.replace) {
+          emit({
+            type: "file-failed",
+            path: entry.path,
+            message:
+              "a different file with this name is on the server (start the server with --overwrite to replace it)",
+          });
+          continue;
+        }
+      }
+      const resume = decision.action === "send" && proof?.match && proof.prefix
+        ? { offset: decision.offset, hash: proof.prefix }
+        : null;
+      let started = false;
+      const start = async (offset: number) => {
+        started = true;
+        emit({
+          type: "file-start",
+          path: entry.path,
+          size: entry.size,
+          offset,
+        });
+        await send(channel, { type: "file", index, offset });
+      };
+      try {
+        const sha256 = await streamFile(
+          { channel, entry, resume, buffers, start },
+          (count) => {
+            run.addBytes(count);
+          },
+        );
+        confirmations.expect(index, sha256);
+        await send(channel, { type: "end", index, sha256 });
+      } catch (error) {
+        if (
+          !(error instanceof SourceChangedError) &&
+          !(error instanceof Deno.errors.NotFound) &&
+          !(error instanceof Deno.errors.PermissionDenied)
+        ) throw error;
+        const message = clipMessage(
+          `cannot send ${quote(entry.path)}: ${fileErrorReason(error)}`,
+        );
+        emit({ type: "file-failed", path: entry.path, message });
+        await send(
+          channel,
+          started
+            ? { type: "abort", index, message }
+            : { type: "skip", index, reason: "unreadable" },
+        );
+      }
+    }
+    await send(channel, { type: "done" });
+    await channel.flush();
+  } catch (error) {
+    channel.close();
+    const readerError = await readingFailed.then(() => null, (e) => e);
+    // The server's own word explains a broken write better than the write,
+    // and a write cut off by closing the channel has the reader's cause.
+    if (readerError instanceof RemoteError) throw readerError;
+    if (readerError instanceof ProtocolError) throw readerError;
+    if (
+      readerError &&
+      (error instanceof Deno.errors.BadResource ||
+        error instanceof Deno.errors.Interrupted)
+    ) {
+      throw readerError;
+    }
+    throw error;
+  }
+  await readingFailed;
+  return run.result();
+}
