@@ -26,7 +26,9 @@ Deno.test("sessions with huge manifests read slowly stay within the memory budge
   ]);
   const idle = await peakRss(server.child.pid);
   // Each manifest alone would take about 60 MiB of the server's memory;
-  // eight of them without a budget, about 480 MiB.
+  // eight of them without a budget grew the server by about 560 MiB, and
+  // with it by about 190 MiB (the rest of the bound is for a loaded
+  // machine's garbage collector, which may lag).
   const result = await runMemoryAttack({
     port: server.port,
     sessions: 8,
@@ -46,8 +48,8 @@ Deno.test("sessions with huge manifests read slowly stay within the memory budge
   );
   assert.ok(result.manifestsSent < 8, "the budget held sessions back");
   assert.ok(
-    peak - idle < 300 * MiB,
-    `peak RSS ${peak} grew more than 300 MiB over ${idle}`,
+    peak - idle < 400 * MiB,
+    `peak RSS ${peak} grew more than 400 MiB over ${idle}`,
   );
 });
 

@@ -153,14 +153,22 @@ export class FolderHandle {
     name: string,
     mode: number,
   ): { folder: FolderHandle; created: boolean } {
-    let created = false;
-    try {
-      fs.mkdirSync(this.entry(name), { mode });
-      created = true;
-    } catch (error) {
-      if (errorCode(error) !== "EEXIST") throw error;
+    // Another user may take the folder away between the two calls; a few
+    // tries make the folder again rather than fail the session for it.
+    for (let attempt = 1;; attempt++) {
+      let created = false;
+      try {
+        fs.mkdirSync(this.entry(name), { mode });
+        created = true;
+      } catch (error) {
+        if (errorCode(error) !== "EEXIST") throw error;
+      }
+      try {
+        return { folder: this.openFolder(name), created };
+      } catch (error) {
+        if (errorCode(error) !== "ENOENT" || attempt === 3) throw error;
+      }
     }
-    return { folder: this.openFolder(name), created };
   }
 
   /** Makes the entries of this folder durable. */
