@@ -53,8 +53,10 @@ export async function codeFromSources(
 export async function promptForCode(): Promise<string | undefined> {
   if (!Deno.stdin.isTerminal()) return undefined;
   const encoder = new TextEncoder();
-  Deno.stderr.writeSync(encoder.encode("Code (as shown by the server): "));
+  // Echo is off before the prompt shows, so that a code typed at once is
+  // never echoed.
   Deno.stdin.setRaw(true);
+  Deno.stderr.writeSync(encoder.encode("Code (as shown by the server): "));
   const typed: number[] = [];
   const buffer = new Uint8Array(64);
   try {
