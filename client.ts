@@ -1,135 +1,56 @@
 /**
- * Sends files and folders to a running `server.ts`.
+ * Sends files and folders to a running `server.ts`, or gets the files a
+ * server shares.
  *
- *     deno run -A client.ts [HOST[:PORT]] [PATH...]
- *     producer | deno run -A client.ts HOST - --name NAME
+ *     deno run -A client.ts [HOST[:PORT]] PATH...
+ *     deno run -A client.ts --get [HOST[:PORT]] [--dir DIR]
+ *     producer | deno run -A client.ts [HOST] - --name NAME
  *
  * @module
  */
 
-import { parseHostPort } from "./lib/net/address.ts";
 import {
   EXIT_FAILED,
   EXIT_OK,
   exitStatusOf,
   parseFlags,
   versionLine,
-  withCommands,
 } from "./lib/cli/cli.ts";
-import { Output, outputModeOf } from "./lib/cli/console_output.ts";
-import { errorMessage, UsageError } from "./lib/common/errors.ts";
-import { formatBytes, formatRate, shortHash } from "./lib/common/format.ts";
+import { clientHelp } from "./lib/cli/client_help.ts";
 import {
-  FilesDeferredError,
-  sendWithRetries,
-} from "./lib/transfer/attempts.ts";
-import { parseCount, parseDuration } from "./lib/cli/flags.ts";
-import { describeLoss } from "./lib/transfer/retry.ts";
-import { scanSources } from "./lib/store/scan.ts";
-import { SendRun } from "./lib/transfer/send_run.ts";
+  type Direction,
+  showClientEvent,
+  showRetry,
+  showSummary,
+} from "./lib/cli/client_display.ts";
 import {
   CODE_ENV,
   codeFromSources,
   promptForCode,
 } from "./lib/cli/code_input.ts";
+import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { parseCount, parseDuration } from "./lib/cli/flags.ts";
+import { findServers } from "./lib/cli/find_server.ts";
+import { readTargets } from "./lib/cli/targets.ts";
+import { errorMessage, UsageError } from "./lib/common/errors.ts";
+import type { HostPort } from "./lib/net/address.ts";
+import { HandshakeError } from "./lib/secure/handshake.ts";
 import { deriveCodeScalar } from "./lib/secure/pake.ts";
-import { DEFAULT_PORT } from "./protocol.ts";
-import type { TransferEvent } from "./lib/transfer/events.ts";
+import { DestinationRoot } from "./lib/store/destination.ts";
+import { scanSources } from "./lib/store/scan.ts";
 import { copyStdin } from "./lib/store/stdin_spool.ts";
+import {
+  type AttemptOptions,
+  type ClientJob,
+  runWithRetries,
+  sendJob,
+} from "./lib/transfer/attempts.ts";
+import { receiveJob, ReceiveRun } from "./lib/transfer/receive_run.ts";
+import { type SendResult, SendRun } from "./lib/transfer/send_run.ts";
+import { MAX_ENTRIES } from "./protocol.ts";
 
-const HELP = `Send files and folders to a server started with server.ts.
-
-Usage: deno run -A client.ts [options] [HOST[:PORT]] [PATH...]
-       PRODUCER | deno run -A client.ts [options] HOST - --name NAME
-
-HOST defaults to localhost and PORT to ${DEFAULT_PORT}; PATH defaults to main.txt.
-Folders are sent recursively; symbolic links are skipped, never followed.
-A file is reported only once the server has confirmed it by SHA-256.
-An interrupted transfer resumes where it stopped, on its own when the
-connection drops, or when the same command runs again.
-
-The code printed by the server is required. It is read from --code,
---code-file or FT_CODE, or asked for on the terminal (without echo).
-
-Options:
-      --code-file F   Read the code from the first line of file F
-      --code CODE     Use CODE (other local users can see it in the process
-                      list: prefer FT_CODE or --code-file)
-      --name NAME     With PATH -, send standard input as a file named NAME
-                      (it is read to the end, into a temporary file, first)
-      --tls           Connect with TLS (the code is still required)
-      --ca FILE       Trust this PEM certificate authority for --tls
-      --retries N     When the connection drops, reconnect and resume up to
-                      N times in a row without progress (default 5; 0 never)
-      --idle-timeout S  Drop a connection that makes no progress for S
-                      seconds (default 30), then retry; connecting and the
-                      key exchange must be done within 2×S, and a server
-                      busy hashing gets S plus 1 s per 4 MiB of the files
-      --json          Write events as JSON lines on stdout (docs/EVENTS.md)
-  -q, --quiet         Print errors only
-  -V, --version       Show the version
-  -h, --help          Show this help
-
-Output: a line per confirmed file and a summary on stdout; problems on
-stderr, and a live progress line there when it is a terminal (plain
-carriage returns, no escape codes, when NO_COLOR is set).
-
-Environment:
-  FT_CODE             The code, when neither --code nor --code-file is given
-  NO_COLOR            Draw the progress line without escape codes
-
-Examples:
-  deno run -A client.ts                          send main.txt to localhost (asks for the code)
-  FT_CODE=4071-apple-river-stone deno run -A client.ts 192.168.1.20 notes.txt
-  deno run -A client.ts 192.168.1.20 photos/     send a folder to another machine
-  tar c photos | deno run -A client.ts 192.168.1.20 - --name photos.tar
-  deno run -A client.ts --json 192.168.1.20 a.iso | jq -c 'select(.type=="done")'
-  deno run -A client.ts --tls --ca ca.pem files.example.org:7000 report.pdf
-  deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
-
-Exit status: 0 when every file was confirmed, 1 when a file or the
-connection failed, 2 for usage errors (a bad flag, value or code).`;
-
-/** Shows transfer events in the chosen output mode. */
-function showEvent(output: Output, event: TransferEvent): void {
-  switch (event.type) {
-    case "progress":
-      output.progress(event);
-      return;
-    case "warning":
-      output.event(event);
-      output.problem(`warning: ${event.message}`);
-      return;
-    case "file-failed":
-      output.event(event);
-      output.problem(`failed  ${event.path}: ${event.message}`);
-      return;
-  }
-  output.event(event);
-  switch (event.type) {
-    case "file-verified":
-      output.info(
-        `verified  ${event.path}  ${formatBytes(event.size)}  sha256:${
-          shortHash(event.sha256)
-        }`,
-      );
-      break;
-    case "file-start":
-      if (event.offset > 0) {
-        output.info(
-          `resuming  ${event.path}  from ${formatBytes(event.offset)} of ${
-            formatBytes(event.size)
-          }`,
-        );
-      }
-      break;
-    case "file-skipped":
-      output.info(
-        `already there  ${event.path}  sha256:${shortHash(event.sha256 ?? "")}`,
-      );
-      break;
-  }
-}
+/** Bytes one download may bring at most: what a server takes by default. */
+const MAX_GET_SIZE = 2 ** 40;
 
 /** Checks what `--name` gives standard input (-) before anything else. */
 function checkStdinName(name: string | undefined): string {
@@ -157,6 +78,9 @@ async function main(args: string[], output: Output): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
+      get: { type: "boolean", default: false },
+      dir: { type: "string" },
+      overwrite: { type: "boolean", default: false },
       code: { type: "string" },
       "code-file": { type: "string" },
       name: { type: "string" },
@@ -171,19 +95,28 @@ async function main(args: string[], output: Output): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(withCommands(HELP));
+    console.log(clientHelp());
     return EXIT_OK;
   }
   if (values.version) {
     console.log(versionLine("ft-client"));
     return EXIT_OK;
   }
-  const target = parseHostPort(positionals[0] ?? "localhost");
-  const sources = positionals.length > 1 ? positionals.slice(1) : ["main.txt"];
+  const get = values.get;
+  if (!get && (values.dir !== undefined || values.overwrite)) {
+    throw new UsageError(
+      `${
+        values.dir !== undefined ? "--dir" : "--overwrite"
+      } only applies with --get`,
+    );
+  }
+  const retries = parseCount(values.retries, "--retries", 1000);
+  const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
+  const targets = readTargets(positionals, get);
   if (values.ca !== undefined && !values.tls) {
     throw new UsageError("--ca only applies with --tls");
   }
-  const stdinCount = sources.filter((source) => source === "-").length;
+  const stdinCount = targets.paths.filter((path) => path === "-").length;
   if (stdinCount > 1) {
     throw new UsageError("Standard input (-) can be sent once");
   }
@@ -191,8 +124,6 @@ async function main(args: string[], output: Output): Promise<number> {
     throw new UsageError("--name only applies when sending standard input (-)");
   }
   const stdinName = stdinCount > 0 ? checkStdinName(values.name) : null;
-  const retries = parseCount(values.retries, "--retries", 1000);
-  const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
   const code = await codeFromSources({
     code: values.code,
     codeFile: values["code-file"],
@@ -205,88 +136,96 @@ async function main(args: string[], output: Output): Promise<number> {
   const password = deriveCodeScalar(code);
   // Settled here too, so that a failed connect leaves no unhandled error.
   password.catch(() => {});
+  const direction: Direction = get ? "get" : "send";
+  const connection = {
+    tls: values.tls ? { caFile: values.ca } : undefined,
+    password,
+    retries,
+    retryWaitMs: 1000,
+    idleTimeoutMs: idleTimeout * 1000,
+    onRetry: (error: unknown, waitMs: number, retry: number) =>
+      showRetry(output, error, waitMs, retry, retries),
+  };
+  const servers = () => findServers(output, code, targets, get, values.tls);
+  if (get) {
+    const root = await DestinationRoot.open(
+      values.dir ?? ".",
+      values.overwrite,
+    );
+    try {
+      for (const message of root.warnings()) {
+        showClientEvent(output, { type: "warning", message });
+      }
+      const run = new ReceiveRun(
+        root,
+        (event) => showClientEvent(output, event, direction),
+      );
+      const job = receiveJob(run, {
+        maxEntries: MAX_ENTRIES,
+        maxBytes: MAX_GET_SIZE,
+      });
+      return await transfer(output, job, await servers(), connection, null);
+    } finally {
+      root.close();
+    }
+  }
   const stdin = stdinName === null ? null : await copyStdin(stdinName);
   try {
     const scan = await scanSources(
-      sources.map((source) => source === "-" ? stdin!.path : source),
+      targets.paths.map((path) => path === "-" ? stdin!.path : path),
     );
-    return await send(output, scan, target, {
-      tls: values.tls ? { caFile: values.ca } : undefined,
-      password,
-      retries,
-      idleTimeoutMs: idleTimeout * 1000,
-    });
+    for (const message of scan.warnings) {
+      showClientEvent(output, { type: "warning", message });
+    }
+    const run = new SendRun(
+      scan.entries,
+      (event) => showClientEvent(output, event, direction),
+    );
+    const files = scan.entries.filter((entry) => entry.kind === "file").length;
+    return await transfer(
+      output,
+      sendJob(run),
+      await servers(),
+      connection,
+      files,
+    );
   } finally {
     stdin?.remove();
   }
 }
 
-/** Sends what `scan` found and reports it; resolves to the exit status. */
-async function send(
+/**
+ * Runs `job` against the first of `servers` that has the code (a server
+ * found on the network with the same number but another code costs one
+ * failed guess there, and the next is tried), and reports the outcome;
+ * resolves to the exit status.
+ */
+async function transfer(
   output: Output,
-  scan: Awaited<ReturnType<typeof scanSources>>,
-  target: { host: string; port: number },
-  options: {
-    tls: { caFile?: string } | undefined;
-    password: Promise<bigint>;
-    retries: number;
-    idleTimeoutMs: number;
-  },
+  job: ClientJob<SendResult>,
+  servers: HostPort[],
+  connection: Omit<AttemptOptions, "host" | "port">,
+  files: number | null,
 ): Promise<number> {
-  for (const message of scan.warnings) {
-    showEvent(output, { type: "warning", message });
-  }
   const started = performance.now();
-  const run = new SendRun(scan.entries, (event) => showEvent(output, event));
-  const result = await sendWithRetries(run, {
-    host: target.host,
-    port: target.port,
-    tls: options.tls,
-    password: options.password,
-    retries: options.retries,
-    retryWaitMs: 1000,
-    idleTimeoutMs: options.idleTimeoutMs,
-    onRetry: (error, waitMs, retry) => {
-      const why = error instanceof FilesDeferredError
-        ? error.message
-        : `connection lost: ${describeLoss(error)}`;
-      output.event({
-        type: "error",
-        message: why,
-        fatal: false,
-        retryIn: waitMs / 1000,
-        retry,
-        retries: options.retries,
-      });
+  let result: SendResult | undefined;
+  for (const [i, server] of servers.entries()) {
+    try {
+      result = await runWithRetries(job, { ...server, ...connection });
+      break;
+    } catch (error) {
+      if (!(error instanceof HandshakeError) || i === servers.length - 1) {
+        throw error;
+      }
       output.problem(
-        `${why}; retrying in ${
-          (waitMs / 1000).toFixed(1)
-        } s (retry ${retry} of ${options.retries})`,
+        `${errorMessage(error)} (${server.host}); trying the next server found`,
       );
-    },
-  });
+    }
+  }
   output.endProgress();
   const seconds = (performance.now() - started) / 1000;
-  const files = scan.entries.filter((entry) => entry.kind === "file").length;
-  const ok = result.failed === 0;
-  output.event({
-    type: "done",
-    ok,
-    files,
-    verified: result.verified,
-    skipped: result.skipped,
-    failed: result.failed,
-    bytes: result.bytes,
-    seconds: Number(seconds.toFixed(3)),
-  });
-  const verdict = ok ? "all verified by SHA-256" : `${result.failed} failed`;
-  output.info(
-    `${result.verified} of ${files} files sent and verified, ${result.skipped} already there, ${result.failed} failed; ` +
-      `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
-        formatRate(result.bytes, seconds)
-      }); ${verdict}`,
-  );
-  return ok ? EXIT_OK : EXIT_FAILED;
+  showSummary(output, result!, files, seconds, files === null ? "get" : "send");
+  return result!.failed === 0 ? EXIT_OK : EXIT_FAILED;
 }
 
 if (import.meta.main) {

@@ -18,12 +18,17 @@ import {
   exitStatusOf,
   parseFlags,
   versionLine,
-  withCommands,
 } from "./lib/cli/cli.ts";
 import { generateCode } from "./lib/secure/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_MEMORY,
+  DEFAULT_MAX_SIZE,
+  serverHelp,
+} from "./lib/cli/server_help.ts";
 import { Destination, DestinationRoot } from "./lib/store/destination.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
 import { codeToScalar } from "./lib/secure/pake.ts";
@@ -35,83 +40,10 @@ import { parseCount, parseDuration, parseSize } from "./lib/cli/flags.ts";
 import { formatBytes } from "./lib/common/format.ts";
 import { removeStalePartials } from "./lib/store/partial_cleanup.ts";
 import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
-
-/** Clients served at once unless --max-connections says otherwise. */
-const DEFAULT_MAX_CONNECTIONS = 64;
-
-/** Bytes one session may send unless --max-size says otherwise. */
-const DEFAULT_MAX_SIZE = 2 ** 40;
-
-/** Memory all sessions' file lists may take unless --max-memory says otherwise. */
-const DEFAULT_MAX_MEMORY = 512 * 1024 * 1024;
+import { type LocalEntry, scanSources } from "./lib/store/scan.ts";
 
 /** The least --max-memory that still takes an ordinary session. */
 const MIN_MAX_MEMORY = 32 * 1024 * 1024;
-
-const HELP = `Receive files and folders sent with client.ts.
-
-Usage: deno run -A server.ts [options]
-
-A short code authenticates clients and keys the encrypted channel. Unless
-one is given, the server makes one up and prints it with the client command.
-It stays valid for as long as the server runs.
-
-Options:
-      --host ADDR     Address to listen on (default 0.0.0.0, all IPv4
-                      interfaces; use :: for IPv6 as well)
-      --port N        TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
-      --dir PATH      Folder to save into (default ./received)
-      --once          Exit after the first session; exit status 0 only if
-                      every file of it was verified
-      --stdout        With --once: write the one file received to standard
-                      output (redirected or piped, not a terminal) instead
-                      of --dir, as it arrives (no resuming); everything else
-                      goes to stderr
-      --overwrite     Replace an existing file whose content differs
-      --code-file F   Read the code from the first line of file F
-      --code CODE     Use CODE (other local users can see it in the process
-                      list: prefer ${CODE_ENV} or --code-file)
-      --cert FILE     Listen with TLS, with this PEM certificate chain...
-      --key FILE      ...and this PEM private key (the code is still needed)
-
-Limits:
-      --max-connections N  Clients served at once; more are told to retry
-                      later (default ${DEFAULT_MAX_CONNECTIONS})
-      --max-entries N Files and folders in one session (default ${MAX_ENTRIES})
-      --max-size SIZE Bytes of all files in one session, such as 500M, 20G
-                      or 2T (default ${formatBytes(DEFAULT_MAX_SIZE)})
-      --max-memory SIZE  Memory the file lists of all sessions together may
-                      take; a session beyond it waits, then is refused
-                      (default ${formatBytes(DEFAULT_MAX_MEMORY)})
-      --idle-timeout S  Drop a client that makes no progress for S seconds
-                      (default 30)
-      --keep-partial AGE  Delete data kept from interrupted transfers once
-                      it is older than AGE, such as 12h or 7d (default 7d)
-
-Output:
-      --json          Write events as JSON lines on stdout (docs/EVENTS.md)
-  -q, --quiet         Print errors only
-  -V, --version       Show the version
-  -h, --help          Show this help
-
-Data is gathered in .ft-staging inside --dir, a folder only the server's
-user may enter, and moved to its name once verified; an interrupted file
-is kept there, and the client resumes it. SIGINT or SIGTERM stops the server: it takes no
-new connections, keeps what arrived and exits 0; a second signal exits at
-once.
-
-Environment:
-  ${CODE_ENV}             The code, when neither --code nor --code-file is given
-
-Examples:
-  deno run -A server.ts                        receive into ./received on port ${DEFAULT_PORT}
-  deno run -A server.ts --dir ~/inbox --once   one transfer, then exit
-  deno run -A server.ts --once --stdout | tar x   unpack what a client pipes in
-  deno run -A server.ts --json --port 0 | jq -c 'select(.type=="listening")'
-  ${CODE_ENV}=4071-apple-river-stone deno run -A server.ts --cert c.pem --key k.pem
-
-Exit status: 0 on success (with --once: every file verified), 1 on errors,
-2 for usage errors, 130 when a second signal stopped it at once.`;
 
 /** How often kept data is checked for its age while the server runs. */
 const CLEANUP_INTERVAL_MS = 6 * 3600 * 1000;
@@ -178,15 +110,56 @@ function stopSignal(output: Output): AbortSignal {
   return controller.signal;
 }
 
+/** Refuses flags that do not go with --share, or --share without paths. */
+function checkShareFlags(
+  values: Record<string, unknown>,
+  positionals: readonly string[],
+): void {
+  if (!values.share) {
+    if (positionals.length > 0) {
+      throw new UsageError(
+        `Unexpected argument ${
+          positionals[0]
+        }: to share files, give --share before them`,
+      );
+    }
+    if (values["keep-sharing"]) {
+      throw new UsageError("--keep-sharing only applies with --share");
+    }
+    return;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError("--share needs the files or folders to share");
+  }
+  for (const flag of ["dir", "once", "stdout", "overwrite"]) {
+    if (values[flag] !== undefined && values[flag] !== false) {
+      throw new UsageError(
+        `--${flag} does not go with --share: a sharing server writes nothing`,
+      );
+    }
+  }
+}
+
+/** A few words on what is shared: how many files, and how large. */
+function describeShare(entries: readonly LocalEntry[]): string {
+  const files = entries.filter((entry) => entry.kind === "file");
+  const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
+  return `${files.length} ${files.length === 1 ? "file" : "files"} (${
+    formatBytes(bytes)
+  })`;
+}
+
 async function main(args: string[], output: Output): Promise<number> {
-  const { values } = parseFlags({
+  const { values, positionals } = parseFlags({
     args,
     strict: true,
-    allowPositionals: false,
+    allowPositionals: true,
     options: {
+      share: { type: "boolean", default: false },
+      "keep-sharing": { type: "boolean", default: false },
       host: { type: "string", default: "0.0.0.0" },
       port: { type: "string", default: String(DEFAULT_PORT) },
-      dir: { type: "string", default: "received" },
+      dir: { type: "string" },
       once: { type: "boolean", default: false },
       stdout: { type: "boolean", default: false },
       overwrite: { type: "boolean", default: false },
@@ -210,13 +183,15 @@ async function main(args: string[], output: Output): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(withCommands(HELP));
+    console.log(serverHelp());
     return EXIT_OK;
   }
   if (values.version) {
     console.log(versionLine("ft-server"));
     return EXIT_OK;
   }
+  const sharing = values.share;
+  checkShareFlags(values, positionals);
   if (values.stdout && !values.once) {
     throw new UsageError(
       "--stdout needs --once: standard output takes a single transfer",
@@ -267,9 +242,10 @@ async function main(args: string[], output: Output): Promise<number> {
   });
   const code = given ?? generateCode();
   const password = codeToScalar(code);
-  const root = values.stdout
+  const shared = sharing ? await scanSources(positionals) : null;
+  const root = values.stdout || sharing
     ? null
-    : await DestinationRoot.open(values.dir, values.overwrite);
+    : await DestinationRoot.open(values.dir ?? "received", values.overwrite);
   const listener = await listen(values.host, port, tls);
   const actualPort = (listener.addr as Deno.NetAddr).port;
   const portSuffix = actualPort === DEFAULT_PORT ? "" : `:${actualPort}`;
@@ -281,6 +257,7 @@ async function main(args: string[], output: Output): Promise<number> {
     host: values.host,
     port: actualPort,
     dir: root?.path ?? null,
+    ...(shared === null ? {} : { shared: shared.entries.length }),
     tls: tls !== undefined,
     addresses,
     code: given === undefined ? code : null,
@@ -288,7 +265,9 @@ async function main(args: string[], output: Output): Promise<number> {
   const secured = tls ? " with TLS" : "";
   output.info(
     `Listening on ${formatHostPort(values.host, actualPort)}${secured}, ${
-      root === null
+      shared !== null
+        ? `sharing ${describeShare(shared.entries)}`
+        : root === null
         ? "writing the file to standard output"
         : `saving into ${root.path}`
     }`,
@@ -308,12 +287,31 @@ async function main(args: string[], output: Output): Promise<number> {
   );
   const codePrefix = given === undefined ? `${CODE_ENV}=${code} ` : "";
   const tlsFlag = tls ? " --tls" : "";
-  const what = root === null ? " - --name NAME" : " FILE...";
-  output.info(root === null ? "Pipe one file in with:" : "Send files with:");
+  const what = shared !== null
+    ? ""
+    : root === null
+    ? " - --name NAME"
+    : " FILE...";
+  const get = shared !== null ? " --get" : "";
+  output.info(
+    shared !== null
+      ? "Get them with:"
+      : root === null
+      ? "Pipe one file in with:"
+      : "Send files with:",
+  );
   for (const address of addresses) {
     output.info(
-      `  ${codePrefix}${commandFor("client")}${tlsFlag} ${address}${what}`,
+      `  ${codePrefix}${
+        commandFor("client")
+      }${tlsFlag}${get} ${address}${what}`,
     );
+  }
+  if (shared !== null) {
+    for (const message of shared.warnings) {
+      output.event({ type: "warning", message });
+      output.problem(`warning: ${message}`);
+    }
   }
   if (root !== null) {
     for (const message of root.warnings()) {
@@ -324,15 +322,24 @@ async function main(args: string[], output: Output): Promise<number> {
   }
   const stdoutStore = root === null ? new StdoutStore() : null;
   return await serve(listener, {
-    store: () => stdoutStore ?? new Destination(root!),
+    work: shared !== null
+      ? {
+        kind: "share",
+        entries: shared.entries,
+        untilDownloaded: !values["keep-sharing"],
+      }
+      : {
+        kind: "receive",
+        store: () => stdoutStore ?? new Destination(root!),
+        limits,
+        budget: new MemoryBudget(maxMemory),
+        once: values.once,
+      },
     password,
     tls: tls !== undefined,
-    report: (event) => showServerEvent(output, event),
-    once: values.once,
+    report: (event) => showServerEvent(output, event, shared !== null),
     maxConnections: Math.max(1, maxConnections),
     idleTimeoutMs,
-    limits,
-    budget: new MemoryBudget(maxMemory),
     signal: stopSignal(output),
   });
 }

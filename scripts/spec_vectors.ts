@@ -142,15 +142,15 @@ function frameBlocks(frames: readonly Sent[], out: Map<string, string>): Sent {
   out.set(
     "hellos",
     fence([
-      hello(Role.Sender, 0, "role 1 (sender), flags 0"),
-      hello(Role.Receiver, 0, "role 2 (receiver), flags 0"),
+      hello(Role.Client, 0, "role 1 (sender), flags 0"),
+      hello(Role.Server, 0, "role 2 (receiver), flags 0"),
     ]),
   );
   out.set(
     "hello-busy",
     fence([
       hello(
-        Role.Receiver,
+        Role.Server,
         HELLO_FLAG_BUSY,
         "role 2 (receiver), flags 1 (BUSY)",
       ),

@@ -142,7 +142,11 @@ Deno.test("--json: a file already there and a fatal error are events too", async
   await using dest = await tempDir();
   await Deno.copyFile(join(ROOT, "main.txt"), join(dest.path, "main.txt"));
   await using server = await startServer(["--dir", dest.path, "--once"]);
-  const again = await runClient(["--json", `127.0.0.1:${server.port}`]);
+  const again = await runClient([
+    "--json",
+    `127.0.0.1:${server.port}`,
+    "main.txt",
+  ]);
   assert.equal(again.code, 0, again.stderr);
   const skipped = events(again.stdout).find((e) => e.type === "file-skipped");
   assert.equal(skipped?.path, "main.txt");
@@ -150,7 +154,11 @@ Deno.test("--json: a file already there and a fatal error are events too", async
   await server.exited();
 
   // The server is gone: connection refused.
-  const failed = await runClient(["--json", `127.0.0.1:${server.port}`]);
+  const failed = await runClient([
+    "--json",
+    `127.0.0.1:${server.port}`,
+    "main.txt",
+  ]);
   assert.equal(failed.code, 1);
   const last = events(failed.stdout).at(-1)!;
   assert.equal(last.type, "error");
@@ -206,7 +214,11 @@ Deno.test({
     }).spawn();
     const finished = server.output();
     await waitForListening(port);
-    const result = await runClient(["--quiet", `127.0.0.1:${port}`]);
+    const result = await runClient([
+      "--quiet",
+      `127.0.0.1:${port}`,
+      "main.txt",
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, "");
     assert.equal(result.stderr, "");
@@ -247,7 +259,7 @@ Deno.test("--version and --help answer on stdout with status 0", async () => {
     assert.equal(version.code, 0);
     assert.match(
       new TextDecoder().decode(version.stdout),
-      new RegExp(`^ft-${program} \\d+\\.\\d+\\.\\d+ \\(protocol 3, Deno `),
+      new RegExp(`^ft-${program} \\d+\\.\\d+\\.\\d+ \\(protocol 4, Deno `),
     );
     const help = await run(["--help"]);
     assert.equal(help.code, 0);

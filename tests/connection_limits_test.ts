@@ -202,7 +202,7 @@ async function waitForCount(
   }
 }
 
-const BUSY_HELLO = encodeHello(Role.Receiver, HELLO_FLAG_BUSY);
+const BUSY_HELLO = encodeHello(Role.Server, HELLO_FLAG_BUSY);
 
 Deno.test("idle sockets from one address hold at most 16 places; a client from another gets in", async () => {
   await using dest = await tempDir();

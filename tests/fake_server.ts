@@ -25,7 +25,7 @@ import { BufferedReader } from "../lib/net/byte_stream.ts";
 import { establishChannel } from "../lib/secure/handshake.ts";
 import { SHARE_LENGTH } from "../lib/secure/pake.ts";
 import {
-  decodeClientMessage,
+  decodeSenderMessage,
   encodeHello,
   encodeMessage,
   FRAME_HEADER_LENGTH,
@@ -67,7 +67,7 @@ async function trickle(conn: Deno.Conn): Promise<void> {
   const share = new Uint8Array(FRAME_HEADER_LENGTH + SHARE_LENGTH + 32);
   new DataView(share.buffer).setUint32(0, share.length - 4);
   share[4] = FrameType.Handshake;
-  const bytes = [...encodeHello(Role.Receiver), ...share];
+  const bytes = [...encodeHello(Role.Server), ...share];
   for (const byte of bytes) {
     await conn.write(Uint8Array.of(byte));
     await sleep(intervalMs);
@@ -76,14 +76,14 @@ async function trickle(conn: Deno.Conn): Promise<void> {
 
 async function waitForever(conn: Deno.Conn): Promise<void> {
   const channel = await establishChannel(conn, {
-    role: Role.Receiver,
+    role: Role.Server,
     password: testCodeScalar(),
     flushBeforeBlocking: true,
   });
   for (;;) {
     const frame = await channel.receive();
     if (frame === null) return;
-    const message = decodeClientMessage(frame.payload);
+    const message = decodeSenderMessage(frame.payload);
     if (message.type === "manifest" && !message.more) break;
   }
   const wait = encodeMessage({ type: "wait" });
@@ -109,7 +109,7 @@ async function serve(conn: Deno.Conn, number: number): Promise<void> {
   if (mode === "wait") return await waitForever(conn);
   if (mode === "mute") return await readClient(conn, HELLO_LENGTH);
   if (mode === "drop" && number === 1) {
-    await conn.write(encodeHello(Role.Receiver));
+    await conn.write(encodeHello(Role.Server));
     return await readClient(
       conn,
       HELLO_LENGTH + FRAME_HEADER_LENGTH + SHARE_LENGTH,

@@ -15,13 +15,13 @@ Deno.test("the same code gives an encrypted channel both ways", async () => {
   using pair = await socketPair();
   const outcomes: string[] = [];
   const serverSide = establishChannel(pair[1], {
-    role: Role.Receiver,
+    role: Role.Server,
     password: right,
     flushBeforeBlocking: true,
     gate: () => Promise.resolve((ok) => outcomes.push(ok)),
   });
   const client = await establishChannel(pair[0], {
-    role: Role.Sender,
+    role: Role.Client,
     password: right,
   });
   // The client's key confirmation leaves with its first frame.
@@ -48,14 +48,14 @@ Deno.test("different codes fail on both sides, and the server's gate hears of it
   using pair = await socketPair();
   const outcomes: string[] = [];
   const [client, server] = await Promise.allSettled([
-    establishChannel(pair[0], { role: Role.Sender, password: wrong }).catch(
+    establishChannel(pair[0], { role: Role.Client, password: wrong }).catch(
       (error) => {
         pair[0].close();
         throw error;
       },
     ),
     establishChannel(pair[1], {
-      role: Role.Receiver,
+      role: Role.Server,
       password: right,
       flushBeforeBlocking: true,
       gate: () => Promise.resolve((ok) => outcomes.push(ok)),
@@ -72,9 +72,9 @@ Deno.test("different codes fail on both sides, and the server's gate hears of it
 
 Deno.test("a peer with the wrong role is refused before the key exchange", async () => {
   using pair = await socketPair();
-  await pair[0].write(encodeHello(Role.Receiver));
+  await pair[0].write(encodeHello(Role.Server));
   await assert.rejects(
-    () => establishChannel(pair[1], { role: Role.Receiver, password: right }),
+    () => establishChannel(pair[1], { role: Role.Server, password: right }),
     /Peer is a server/,
   );
 });

@@ -36,17 +36,17 @@ import {
   TAG_LENGTH,
 } from "../lib/secure/record.ts";
 import {
-  type ClientMessage,
   decodeHello,
-  decodeServerMessage,
+  decodeReceiverMessage,
   encodeHello,
   encodeMessage,
   type Entry,
   FRAME_HEADER_LENGTH,
   FrameType,
   HELLO_LENGTH,
+  type ReceiverMessage,
   Role,
-  type ServerMessage,
+  type SenderMessage,
 } from "../protocol.ts";
 import { TEST_CODE } from "./helpers.ts";
 
@@ -64,7 +64,7 @@ export function testCodeScalar(): bigint {
 export function helloBytes(
   changes: { version?: number; role?: number; flags?: number } = {},
 ): Uint8Array {
-  const bytes = encodeHello(Role.Sender);
+  const bytes = encodeHello(Role.Client);
   const view = new DataView(bytes.buffer);
   if (changes.version !== undefined) view.setUint16(4, changes.version);
   if (changes.role !== undefined) bytes[6] = changes.role;
@@ -125,7 +125,7 @@ export function folderEntry(path: string): Entry {
 /** What the server sent until it closed the connection. */
 export interface Ending {
   /** Every control message received, in order. */
-  messages: ServerMessage[];
+  messages: ReceiverMessage[];
   /** Whether the connection ended with a reset instead of a clean close. */
   reset: boolean;
 }
@@ -174,7 +174,7 @@ export class HostileClient implements Disposable {
     await this.raw(helloBytes());
     const hello = await this.readHello();
     if (hello === null) throw new Error("Server closed before its hello");
-    decodeHello(hello, Role.Receiver);
+    decodeHello(hello, Role.Server);
   }
 
   /**
@@ -183,7 +183,7 @@ export class HostileClient implements Disposable {
    * returns the keys. The server now waits for the client's confirmation.
    */
   async exchangeShares(): Promise<PakeKeys> {
-    const pake = newPake(Role.Sender, testCodeScalar());
+    const pake = newPake(Role.Client, testCodeScalar());
     await this.frame(FrameType.Handshake, pake.share);
     const frame = await this.#channel.receive();
     if (frame === null) throw new Error("Server closed before its key share");
@@ -239,7 +239,7 @@ export class HostileClient implements Disposable {
   }
 
   /** Sends a well-formed control message. */
-  async send(message: ClientMessage): Promise<void> {
+  async send(message: SenderMessage): Promise<void> {
     await this.queue(message);
     await this.flush();
   }
@@ -265,7 +265,7 @@ export class HostileClient implements Disposable {
   }
 
   /** Queues a control message without writing it yet. */
-  queue(message: ClientMessage): Promise<void> {
+  queue(message: SenderMessage): Promise<void> {
     return this.#writer.send(FrameType.Control, encodeMessage(message));
   }
 
@@ -293,31 +293,31 @@ export class HostileClient implements Disposable {
   }
 
   /** The next control message, or null when the server closed. */
-  async receive(): Promise<ServerMessage | null> {
+  async receive(): Promise<ReceiverMessage | null> {
     const frame = await this.#channel.receive();
     if (frame === null) return null;
     if (frame.type !== FrameType.Control) {
       throw new Error(`Server sent a frame of type ${frame.type}`);
     }
-    return decodeServerMessage(frame.payload);
+    return decodeReceiverMessage(frame.payload);
   }
 
   /** The next control message, which must be of `type`. */
-  async expect<T extends ServerMessage["type"]>(
+  async expect<T extends ReceiverMessage["type"]>(
     type: T,
-  ): Promise<Extract<ServerMessage, { type: T }>> {
+  ): Promise<Extract<ReceiverMessage, { type: T }>> {
     const message = await this.receive();
     if (message?.type !== type) {
       throw new Error(
         `Expected a ${type} message, got ${JSON.stringify(message)}`,
       );
     }
-    return message as Extract<ServerMessage, { type: T }>;
+    return message as Extract<ReceiverMessage, { type: T }>;
   }
 
   /** Reads control messages until the server closes the connection. */
   async readToEnd(): Promise<Ending> {
-    const messages: ServerMessage[] = [];
+    const messages: ReceiverMessage[] = [];
     try {
       for (;;) {
         const message = await this.receive();

@@ -45,7 +45,7 @@ Deno.test("hostile: bad hellos", async (t) => {
     t,
     "the receiver role instead of the sender role",
     hello(
-      helloBytes({ role: Role.Receiver }),
+      helloBytes({ role: Role.Server }),
       "Peer is a server, expected the other side",
     ),
   );

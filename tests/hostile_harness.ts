@@ -44,14 +44,14 @@ import { type Ending, fileEntry, HostileClient } from "./hostile_client.ts";
 import {
   encodeHello,
   type Entry,
+  type ReceiverMessage,
   Role,
-  type ServerMessage,
 } from "../protocol.ts";
 
 /** Encodes the text the cases send. */
 export const encoder = new TextEncoder();
 /** The hello a server answers with. */
-export const SERVER_HELLO = encodeHello(Role.Receiver);
+export const SERVER_HELLO = encodeHello(Role.Server);
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Data the server keeps to resume from, in its private staging folder. */
@@ -365,7 +365,7 @@ export class Harness {
 export async function offer(
   client: HostileClient,
   entries: Entry[],
-): Promise<ServerMessage> {
+): Promise<ReceiverMessage> {
   await client.send({ type: "manifest", entries, more: false });
   return await client.expect("decisions");
 }

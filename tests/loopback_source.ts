@@ -105,8 +105,8 @@ const scalars = new Map<string, bigint>();
 export function guessBytes(code: string): Uint8Array {
   let scalar = scalars.get(code);
   if (scalar === undefined) scalars.set(code, scalar = codeToScalar(code));
-  const share = newPake(Role.Sender, scalar).share;
-  const hello = encodeHello(Role.Sender);
+  const share = newPake(Role.Client, scalar).share;
+  const hello = encodeHello(Role.Client);
   const bytes = new Uint8Array(hello.length + FRAME_HEADER_LENGTH + 65);
   bytes.set(hello);
   bytes.set(handshakeFrame(share), hello.length);
@@ -119,7 +119,7 @@ export function invalidShareBytes(): Uint8Array {
   share[0] = 0x04;
   share[32] = 1;
   share[64] = 1;
-  const hello = encodeHello(Role.Sender);
+  const hello = encodeHello(Role.Client);
   const bytes = new Uint8Array(hello.length + FRAME_HEADER_LENGTH + 65);
   bytes.set(hello);
   bytes.set(handshakeFrame(share), hello.length);

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import {
   checkManifest,
   checkRelativePath,
-  decodeClientMessage,
   decodeHello,
-  decodeServerMessage,
+  decodeReceiverMessage,
+  decodeSenderMessage,
   encodeHello,
   encodeMessage,
   type Entry,
@@ -22,36 +22,37 @@ import {
 } from "../protocol.ts";
 
 Deno.test("hello: round trip, and every wrong field is named", () => {
-  const hello = encodeHello(Role.Sender);
+  const hello = encodeHello(Role.Client);
   assert.equal(hello.length, HELLO_LENGTH);
-  assert.deepEqual([...hello], [0x44, 0x46, 0x54, 0x50, 0, 3, 1, 0]);
-  assert.deepEqual(decodeHello(hello, Role.Sender), {
-    version: 3,
+  assert.deepEqual([...hello], [0x44, 0x46, 0x54, 0x50, 0, 4, 1, 0]);
+  assert.deepEqual(decodeHello(hello, Role.Client), {
+    version: 4,
     role: 1,
     busy: false,
+    serverSends: false,
   });
-  const busy = encodeHello(Role.Receiver, HELLO_FLAG_BUSY);
-  assert.equal(decodeHello(busy, Role.Receiver).busy, true);
+  const busy = encodeHello(Role.Server, HELLO_FLAG_BUSY);
+  assert.equal(decodeHello(busy, Role.Server).busy, true);
   // Only a server can be busy.
   assert.throws(
-    () => decodeHello(encodeHello(Role.Sender, 1), Role.Sender),
+    () => decodeHello(encodeHello(Role.Client, 1), Role.Client),
     /Unknown hello flags 1/,
   );
 
   const version = hello.slice();
-  version[5] = 2;
+  version[5] = 3;
   assert.throws(
-    () => decodeHello(version, Role.Sender),
-    /Peer speaks protocol version 2, this program speaks version 3/,
+    () => decodeHello(version, Role.Client),
+    /Peer speaks protocol version 3, this program speaks version 4/,
   );
   const tls = Uint8Array.of(0x15, 3, 3, 0, 2, 2, 40, 0);
-  assert.throws(() => decodeHello(tls, Role.Sender), /Peer speaks TLS/);
+  assert.throws(() => decodeHello(tls, Role.Client), /Peer speaks TLS/);
   const magic = new TextEncoder().encode("GET / HT");
-  assert.throws(() => decodeHello(magic, Role.Sender), /wrong magic/);
-  assert.throws(() => decodeHello(hello, Role.Receiver), /Peer is a client/);
+  assert.throws(() => decodeHello(magic, Role.Client), /wrong magic/);
+  assert.throws(() => decodeHello(hello, Role.Server), /Peer is a client/);
   const flags = hello.slice();
   flags[7] = 1;
-  assert.throws(() => decodeHello(flags, Role.Sender), /Unknown hello flags/);
+  assert.throws(() => decodeHello(flags, Role.Client), /Unknown hello flags/);
 });
 
 Deno.test("frame header: length counts the type byte and is bounded", () => {
@@ -142,7 +143,7 @@ Deno.test("client messages: valid ones decode, invalid fields are named", () => 
       extra: 1,
     }],
   };
-  assert.deepEqual(decodeClientMessage(payload(manifest)), {
+  assert.deepEqual(decodeSenderMessage(payload(manifest)), {
     type: "manifest",
     more: false,
     entries: [{ path: "a.txt", kind: "file", size: 5, mode: 0o644, mtime: 1 }],
@@ -151,38 +152,38 @@ Deno.test("client messages: valid ones decode, invalid fields are named", () => 
     ...manifest,
     entries: [{ ...manifest.entries[0], size }],
   });
-  assert.throws(() => decodeClientMessage(payload(withSize(-1))), /below 0/);
+  assert.throws(() => decodeSenderMessage(payload(withSize(-1))), /below 0/);
   assert.throws(
-    () => decodeClientMessage(payload(withSize(1.5))),
+    () => decodeSenderMessage(payload(withSize(1.5))),
     /not an integer/,
   );
   assert.throws(
-    () => decodeClientMessage(payload(withSize("5"))),
+    () => decodeSenderMessage(payload(withSize("5"))),
     /not an integer/,
   );
   assert.throws(
-    () => decodeClientMessage(payload(withSize(2 ** 60))),
+    () => decodeSenderMessage(payload(withSize(2 ** 60))),
     /beyond the limit/,
   );
   assert.throws(
-    () => decodeClientMessage(new TextEncoder().encode("{nope")),
+    () => decodeSenderMessage(new TextEncoder().encode("{nope")),
     /not JSON/,
   );
-  assert.throws(() => decodeClientMessage(payload([1])), /not an object/);
+  assert.throws(() => decodeSenderMessage(payload([1])), /not an object/);
   assert.throws(
-    () => decodeClientMessage(payload({ type: "dance" })),
+    () => decodeSenderMessage(payload({ type: "dance" })),
     /Unknown control message type "dance"/,
   );
   assert.throws(
-    () => decodeClientMessage(payload({ index: 1 })),
+    () => decodeSenderMessage(payload({ index: 1 })),
     /Missing field type/,
   );
   assert.throws(
-    () => decodeClientMessage(payload({ type: "end", index: 0, sha256: "AB" })),
+    () => decodeSenderMessage(payload({ type: "end", index: 0, sha256: "AB" })),
     /not a lowercase hex SHA-256/,
   );
   assert.throws(
-    () => decodeClientMessage(new Uint8Array([0x22, 0xff, 0x22])),
+    () => decodeSenderMessage(new Uint8Array([0x22, 0xff, 0x22])),
     /not JSON/,
   );
 });
@@ -201,10 +202,10 @@ Deno.test("server messages: decisions and confirmations round trip", () => {
       { action: "send" as const, offset: 5 },
     ],
   };
-  assert.deepEqual(decodeServerMessage(encodeMessage(decisions)), decisions);
+  assert.deepEqual(decodeReceiverMessage(encodeMessage(decisions)), decisions);
   assert.throws(
     () =>
-      decodeServerMessage(
+      decodeReceiverMessage(
         payload({
           ...decisions,
           items: [{ action: "refuse", reason: "x", later: 1 }],
@@ -214,7 +215,7 @@ Deno.test("server messages: decisions and confirmations round trip", () => {
   );
   // A hash of what the server holds is never sent, and never read.
   assert.deepEqual(
-    decodeServerMessage(
+    decodeReceiverMessage(
       payload({
         ...decisions,
         items: [{ action: "compare", replace: true, sha256: "b".repeat(64) }],
@@ -224,7 +225,7 @@ Deno.test("server messages: decisions and confirmations round trip", () => {
   );
   assert.throws(
     () =>
-      decodeServerMessage(
+      decodeReceiverMessage(
         payload({ ...decisions, items: [{ action: "eat" }] }),
       ),
     /Unknown action/,
@@ -237,16 +238,16 @@ Deno.test("proofs and matches round trip, and bad items are named", () => {
     items: [{ index: 0, sha256: "c".repeat(64) }, { index: 7, sha256: null }],
     more: false,
   };
-  assert.deepEqual(decodeClientMessage(encodeMessage(proofs)), proofs);
+  assert.deepEqual(decodeSenderMessage(encodeMessage(proofs)), proofs);
   assert.throws(
     () =>
-      decodeClientMessage(
+      decodeSenderMessage(
         payload({ ...proofs, items: [{ index: 0, sha256: "ABC" }] }),
       ),
     /Field sha256 in proof 0 is not a lowercase hex SHA-256/,
   );
   assert.throws(
-    () => decodeClientMessage(payload({ ...proofs, items: [{ index: -1 }] })),
+    () => decodeSenderMessage(payload({ ...proofs, items: [{ index: -1 }] })),
     /Field index in proof 0 is -1, below 0/,
   );
   const matches = {
@@ -254,17 +255,17 @@ Deno.test("proofs and matches round trip, and bad items are named", () => {
     items: [{ index: 3, match: true }, { index: 4, match: false }],
     more: true,
   };
-  assert.deepEqual(decodeServerMessage(encodeMessage(matches)), matches);
+  assert.deepEqual(decodeReceiverMessage(encodeMessage(matches)), matches);
   assert.throws(
     () =>
-      decodeServerMessage(
+      decodeReceiverMessage(
         payload({ ...matches, items: [{ index: 3, match: "yes" }] }),
       ),
     /Field match in match 0 is not a boolean/,
   );
   assert.throws(
     () =>
-      decodeClientMessage(payload({ type: "skip", index: 0, reason: "same" })),
+      decodeSenderMessage(payload({ type: "skip", index: 0, reason: "same" })),
     /Unknown reason in skip message/,
   );
 });

@@ -9,8 +9,15 @@ import { formatBytes, shortHash } from "../common/format.ts";
 import type { ServerEvent } from "../transfer/serve.ts";
 import type { Output } from "./console_output.ts";
 
-/** Shows a server event in the chosen output mode. */
-export function showServerEvent(output: Output, event: ServerEvent): void {
+/**
+ * Shows a server event in the chosen output mode; `sharing` for a server
+ * that sends its files rather than receiving them.
+ */
+export function showServerEvent(
+  output: Output,
+  event: ServerEvent,
+  sharing = false,
+): void {
   if (event.type === "progress") {
     const { peer, ...progress } = event;
     output.progress(progress, { peer });
@@ -31,9 +38,9 @@ export function showServerEvent(output: Output, event: ServerEvent): void {
       break;
     case "file-verified":
       output.info(
-        `${who} received ${event.path} (${formatBytes(event.size)}, sha256 ${
-          shortHash(event.sha256)
-        })`,
+        `${who} ${sharing ? "sent" : "received"} ${event.path} (${
+          formatBytes(event.size)
+        }, sha256 ${shortHash(event.sha256)})`,
       );
       break;
     case "file-skipped":
@@ -50,9 +57,11 @@ export function showServerEvent(output: Output, event: ServerEvent): void {
       break;
     case "done":
       output.info(
-        `${who} done: ${event.verified} verified, ${event.failed} failed, ${
-          formatBytes(event.bytes)
-        } received in ${event.seconds.toFixed(2)} s`,
+        `${who} done: ${event.verified} verified, ${
+          event.skipped === undefined ? "" : `${event.skipped} already there, `
+        }${event.failed} failed, ${formatBytes(event.bytes)} ${
+          sharing ? "sent" : "received"
+        } in ${event.seconds.toFixed(2)} s`,
       );
       break;
   }

@@ -8,7 +8,7 @@
  */
 
 /** Version of the wire protocol; peers with another version refuse to talk. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Port the server listens on unless told otherwise. */
 export const DEFAULT_PORT = 65432;
@@ -25,6 +25,14 @@ export const HELLO_LENGTH = 8;
  * again later.
  */
 export const HELLO_FLAG_BUSY = 1;
+
+/**
+ * Hello flag of the way the files go: set by a server that shares files
+ * (it sends them) and by a client that asks for files (it receives them);
+ * clear on both when the client sends files to the server. Each side
+ * checks that the other's hello says the same.
+ */
+export const HELLO_FLAG_SERVER_SENDS = 2;
 
 /** Length in bytes of a frame header: a u32 length and a u8 frame type. */
 export const FRAME_HEADER_LENGTH = 5;
@@ -74,12 +82,15 @@ export const MAX_MESSAGE_CHARS = 1000;
 /** Largest absolute mtime, in milliseconds: the range of a JavaScript Date. */
 export const MAX_MTIME_MS = 8.64e15;
 
-/** Which side of the transfer a peer is; sent in the hello. */
+/**
+ * Which end of the connection a peer is; sent in the hello. Which way the
+ * files go is a flag of the hello ({@link HELLO_FLAG_SERVER_SENDS}).
+ */
 export const Role = {
-  /** The client: it sends files. */
-  Sender: 1,
-  /** The server: it receives files. */
-  Receiver: 2,
+  /** The side that connects. */
+  Client: 1,
+  /** The side that listens. */
+  Server: 2,
 } as const;
 
 /** A peer role as carried in the hello. */

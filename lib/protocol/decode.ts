@@ -23,12 +23,12 @@ import {
   text,
 } from "./fields.ts";
 import type {
-  ClientMessage,
   Decision,
   Entry,
   Match,
   Proof,
-  ServerMessage,
+  ReceiverMessage,
+  SenderMessage,
 } from "./messages.ts";
 import { checkRelativePath } from "./paths.ts";
 import { ProtocolError } from "./protocol_error.ts";
@@ -97,8 +97,14 @@ function messageType(object: Record<string, unknown>): string {
   return type;
 }
 
-/** Decodes and validates a control message the client sent. */
-export function decodeClientMessage(payload: Uint8Array): ClientMessage {
+/**
+ * Decodes and validates a control message the sender sent; `from` names it
+ * in the errors (the client, unless the server shares files).
+ */
+export function decodeSenderMessage(
+  payload: Uint8Array,
+  from: "client" | "server" = "client",
+): SenderMessage {
   const object = parseObject(payload);
   const type = messageType(object);
   const where = `${type} message`;
@@ -151,13 +157,19 @@ export function decodeClientMessage(payload: Uint8Array): ClientMessage {
       return { type, message: text(object, "message", where) };
     default:
       throw new ProtocolError(
-        `Unknown control message type ${quote(type)} from client`,
+        `Unknown control message type ${quote(type)} from ${from}`,
       );
   }
 }
 
-/** Decodes and validates a control message the server sent. */
-export function decodeServerMessage(payload: Uint8Array): ServerMessage {
+/**
+ * Decodes and validates a control message the receiver sent; `from` names
+ * it in the errors (the server, unless it shares files).
+ */
+export function decodeReceiverMessage(
+  payload: Uint8Array,
+  from: "client" | "server" = "server",
+): ReceiverMessage {
   const object = parseObject(payload);
   const type = messageType(object);
   const where = `${type} message`;
@@ -203,7 +215,7 @@ export function decodeServerMessage(payload: Uint8Array): ServerMessage {
       return { type, message: text(object, "message", where) };
     default:
       throw new ProtocolError(
-        `Unknown control message type ${quote(type)} from server`,
+        `Unknown control message type ${quote(type)} from ${from}`,
       );
   }
 }

@@ -7,6 +7,7 @@
 
 import {
   HELLO_FLAG_BUSY,
+  HELLO_FLAG_SERVER_SENDS,
   HELLO_LENGTH,
   MAGIC,
   PROTOCOL_VERSION,
@@ -22,6 +23,8 @@ export interface Hello {
   role: Role;
   /** A server at its connection limit, about to close. */
   busy: boolean;
+  /** The peer says the server sends the files (it shares them). */
+  serverSends: boolean;
 }
 
 /** Encodes the hello a peer with `role` sends first. */
@@ -61,16 +64,22 @@ export function decodeHello(bytes: Uint8Array, expected: Role): Hello {
   }
   const role = bytes[6];
   if (role !== expected) {
-    const what = role === Role.Sender
+    const what = role === Role.Client
       ? "a client"
-      : role === Role.Receiver
+      : role === Role.Server
       ? "a server"
       : `an unknown role (${role})`;
     throw new ProtocolError(`Peer is ${what}, expected the other side`);
   }
-  const known = role === Role.Receiver ? HELLO_FLAG_BUSY : 0;
+  const known = HELLO_FLAG_SERVER_SENDS |
+    (role === Role.Server ? HELLO_FLAG_BUSY : 0);
   if ((bytes[7] & ~known) !== 0) {
     throw new ProtocolError(`Unknown hello flags ${bytes[7]} from peer`);
   }
-  return { version, role, busy: (bytes[7] & HELLO_FLAG_BUSY) !== 0 };
+  return {
+    version,
+    role,
+    busy: (bytes[7] & HELLO_FLAG_BUSY) !== 0,
+    serverSends: (bytes[7] & HELLO_FLAG_SERVER_SENDS) !== 0,
+  };
 }

@@ -71,8 +71,8 @@ export interface Match {
   match: boolean;
 }
 
-/** Control messages the client sends. */
-export type ClientMessage =
+/** Control messages the sender of the files sends (the client, unless the server shares). */
+export type SenderMessage =
   | { type: "manifest"; entries: Entry[]; more: boolean }
   | { type: "proofs"; items: Proof[]; more: boolean }
   | { type: "file"; index: number; offset: number }
@@ -84,8 +84,8 @@ export type ClientMessage =
   | { type: "wait" }
   | { type: "error"; message: string };
 
-/** Control messages the server sends. */
-export type ServerMessage =
+/** Control messages the receiver of the files sends. */
+export type ReceiverMessage =
   | { type: "decisions"; start: number; items: Decision[]; more: boolean }
   | { type: "matches"; items: Match[]; more: boolean }
   | { type: "verified"; index: number; sha256: string }
@@ -99,7 +99,7 @@ const encoder = new TextEncoder();
 
 /** Encodes a control message as the payload of a control frame. */
 export function encodeMessage(
-  message: ClientMessage | ServerMessage,
+  message: SenderMessage | ReceiverMessage,
 ): Uint8Array {
   const bytes = encoder.encode(JSON.stringify(message));
   if (bytes.length > MAX_FRAME_PAYLOAD) {

@@ -25,6 +25,7 @@ import { RecordOpener, RecordSealer } from "./record.ts";
 import type { Outcome } from "./guess_limiter.ts";
 import {
   FrameType,
+  HELLO_FLAG_SERVER_SENDS,
   HELLO_LENGTH,
   PROTOCOL_VERSION,
   Role,
@@ -117,6 +118,32 @@ export interface ChannelOptions {
    * any answer; may delay, and learns whether the attempt succeeded.
    */
   gate?: AttemptGate;
+  /**
+   * Which way the files go: true when the server sends them (it shares,
+   * the client gets them). The peer's hello must say the same.
+   */
+  serverSends?: boolean;
+}
+
+/** Raised when the two sides want the files to go opposite ways. */
+export class DirectionError extends Error {
+  /** Creates the error with a one-line message saying what to do. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DirectionError";
+  }
+}
+
+/** Says why the hellos disagree on the way the files go, and what to do. */
+function directionMismatch(client: boolean, serverSends: boolean): string {
+  if (client) {
+    return serverSends
+      ? "This server receives files rather than sharing them: send files to it, or have it started with --share to get files from it"
+      : "This server shares files rather than receiving them: get them with --get";
+  }
+  return serverSends
+    ? "Client wants to send files, but this server shares files (--share)"
+    : "Client wants to get files, but this server receives them (start it with --share PATH to share files)";
 }
 
 function directionKey(
@@ -137,7 +164,7 @@ function directionKey(
 
 /** This protocol's SPAKE2 side for `role`: A for the client, B for the server. */
 export function newPake(role: Role, password: bigint): Spake2 {
-  return new Spake2(role === Role.Sender ? "A" : "B", password, PAKE_OPTIONS);
+  return new Spake2(role === Role.Client ? "A" : "B", password, PAKE_OPTIONS);
 }
 
 /** The record keys of both directions of a connection. */
@@ -206,8 +233,11 @@ export async function establishChannel(
     stream,
     options.flushBeforeBlocking ? () => writer.flush() : undefined,
   );
-  await writer.sendRaw(encodeHello(options.role));
-  const client = options.role === Role.Sender;
+  const serverSends = options.serverSends ?? false;
+  await writer.sendRaw(
+    encodeHello(options.role, serverSends ? HELLO_FLAG_SERVER_SENDS : 0),
+  );
+  const client = options.role === Role.Client;
   let hello: Uint8Array | null;
   try {
     hello = await reader.readExact(HELLO_LENGTH, "the hello");
@@ -226,12 +256,15 @@ export async function establishChannel(
   }
   const peerHello = decodeHello(
     hello,
-    options.role === Role.Sender ? Role.Receiver : Role.Sender,
+    options.role === Role.Client ? Role.Server : Role.Client,
   );
   if (peerHello.busy) {
     throw new ServerBusyError(
       "Server is busy: it is at its limit of simultaneous connections",
     );
+  }
+  if (peerHello.serverSends !== serverSends) {
+    throw new DirectionError(directionMismatch(client, serverSends));
   }
   const plain = new PlainChannel(stream, reader, writer);
 
@@ -271,8 +304,10 @@ export async function establishChannel(
       }
       throw error;
     }
-    // Sent with the first encrypted frame: no extra round trip.
+    // Sent with the first encrypted frame: no extra round trip. A client
+    // that gets files sends nothing first: it goes out alone.
     await writer.send(FrameType.Handshake, keys.confirmation);
+    if (serverSends) await writer.flush();
   } else {
     const share = await receiveHandshake(
       plain,

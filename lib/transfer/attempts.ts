@@ -1,7 +1,7 @@
 /**
- * The client's run as a series of attempts: connect, key exchange, send;
- * when the connection drops, wait, reconnect and resume, until everything
- * is sent or the retries run out.
+ * The client's run as a series of attempts: connect, key exchange, send
+ * or receive; when the connection drops, wait, reconnect and resume, until
+ * everything is through or the retries run out.
  *
  * @module
  */
@@ -27,6 +27,8 @@ import { isRetryable, retryDelay } from "./retry.ts";
 import { sendEntries } from "./sender.ts";
 import type { SendResult, SendRun } from "./send_run.ts";
 import { type ClientTls, connect, TransportError } from "../net/transport.ts";
+import type { Channel } from "../secure/channel.ts";
+import type { EventSink } from "./events.ts";
 import { Role } from "../protocol/constants.ts";
 
 /** Where and how the client connects, and how hard it keeps trying. */
@@ -50,10 +52,37 @@ export interface AttemptOptions {
   onRetry: (error: unknown, waitMs: number, retry: number) => void;
 }
 
-async function attempt(
-  run: SendRun,
+/**
+ * What one run of the client does over each authenticated connection:
+ * send files (upload) or receive them (`--get`), keeping what each attempt
+ * achieved for the next.
+ */
+export interface ClientJob<R> {
+  /** Whether the server sends the files: the client gets them. */
+  readonly serverSends: boolean;
+  /** Grows whenever an attempt gets anywhere: bytes moved, files settled. */
+  readonly progress: number;
+  /** Reports what happens. */
+  readonly emit: EventSink;
+  /** Files left for a later attempt (the server was busy with them). */
+  readonly deferred: number;
+  /**
+   * Runs one attempt over `channel`, whose stream `stream` times out after
+   * `idleTimeoutMs` without progress.
+   */
+  attempt(
+    channel: Channel,
+    stream: IdleTimeoutStream,
+    idleTimeoutMs: number,
+  ): Promise<R>;
+  /** Reports the deferred files as failed, when no retry is left. */
+  giveUp(): R;
+}
+
+async function attempt<R>(
+  job: ClientJob<R>,
   options: AttemptOptions & { onChannel: () => void; number: number },
-): Promise<SendResult> {
+): Promise<R> {
   const peer = formatHostPort(options.host, options.port);
   // A peer that trickles a byte now and then keeps the idle timeout quiet:
   // the whole way to an authenticated channel has a deadline too.
@@ -70,13 +99,14 @@ async function attempt(
       ),
     (late) => late.close(),
   );
-  run.emit({ type: "connected", peer, attempt: options.number });
+  job.emit({ type: "connected", peer, attempt: options.number });
   const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
   try {
     const channel = await beforeDeadline(
       establishChannel(stream, {
-        role: Role.Sender,
+        role: Role.Client,
         password: options.password,
+        serverSends: job.serverSends,
       }),
       deadline,
       () =>
@@ -84,56 +114,78 @@ async function attempt(
           `Key exchange with ${peer} not done within ${seconds} s (twice --idle-timeout): check the address the server printed (another program may listen there), or try again later`,
         ),
     );
-    run.emit({ type: "handshake", peer, tls: options.tls !== undefined });
+    job.emit({ type: "handshake", peer, tls: options.tls !== undefined });
     options.onChannel();
-    limitWaits(
-      channel,
-      new WaitLimit(
-        waitLimitMs(run.entries, options.idleTimeoutMs),
-        () => run.progress,
-      ),
-    );
-    return await sendEntries(channel, run);
+    return await job.attempt(channel, stream, options.idleTimeoutMs);
   } finally {
     stream.close();
   }
 }
 
+/** Sending `run`'s files to the server, as a {@link ClientJob}. */
+export function sendJob(run: SendRun): ClientJob<SendResult> {
+  return {
+    serverSends: false,
+    get progress() {
+      return run.progress;
+    },
+    emit: run.emit,
+    get deferred() {
+      return run.deferred.size;
+    },
+    attempt(channel, _stream, idleTimeoutMs) {
+      limitWaits(
+        channel,
+        new WaitLimit(
+          waitLimitMs(run.entries, idleTimeoutMs),
+          () => run.progress,
+        ),
+      );
+      return sendEntries(channel, run);
+    },
+    giveUp() {
+      run.failDeferred();
+      return run.result();
+    },
+  };
+}
+
+/** Sends `run` to the server, reconnecting after a lost connection. */
+export function sendWithRetries(
+  run: SendRun,
+  options: AttemptOptions,
+): Promise<SendResult> {
+  return runWithRetries(sendJob(run), options);
+}
+
 /**
- * Sends `run` to the server, reconnecting after a lost connection. The
+ * Runs `job` against the server, reconnecting after a lost connection. The
  * first key exchange must succeed: a server that cannot be reached or
  * authenticated at all is reported at once, unless it is busy or dropped
  * the key exchange after its hello. The count of retries starts again
  * whenever an attempt made progress.
  */
-export async function sendWithRetries(
-  run: SendRun,
+export async function runWithRetries<R>(
+  job: ClientJob<R>,
   options: AttemptOptions,
-): Promise<SendResult> {
+): Promise<R> {
   let connected = false;
   let failures = 0;
   for (let number = 1;; number++) {
-    const before = run.progress;
+    const before = job.progress;
     try {
-      const result = await attempt(run, {
+      const result = await attempt(job, {
         ...options,
         number,
         onChannel: () => {
           connected = true;
         },
       });
-      if (run.deferred.size === 0) return result;
-      failures = run.progress > before ? 1 : failures + 1;
-      if (failures > options.retries) {
-        run.failDeferred();
-        return run.result();
-      }
+      if (job.deferred === 0) return result;
+      failures = job.progress > before ? 1 : failures + 1;
+      if (failures > options.retries) return job.giveUp();
       const wait = retryDelay(failures, options.retryWaitMs);
-      options.onRetry(
-        new FilesDeferredError(run.deferred.size),
-        wait,
-        failures,
-      );
+      options.onRetry(new FilesDeferredError(job.deferred), wait, failures);
       await new Promise((resolve) => setTimeout(resolve, wait));
     } catch (error) {
       // A busy server is worth waiting for, and so is one that said its
@@ -146,7 +198,7 @@ export async function sendWithRetries(
       const worthWaiting = error instanceof ServerBusyError ||
         error instanceof KeyExchangeDroppedError;
       if (!retryable || (!connected && !worthWaiting)) throw error;
-      failures = run.progress > before ? 1 : failures + 1;
+      failures = job.progress > before ? 1 : failures + 1;
       if (failures > options.retries) {
         throw new RetriesExhaustedError(error, options.retries);
       }

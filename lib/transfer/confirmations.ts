@@ -7,20 +7,27 @@
  */
 
 import type { Channel } from "../secure/channel.ts";
-import type { ServerMessage } from "../protocol/messages.ts";
+import type { ReceiverMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { sanitize } from "../protocol/text.ts";
 import type { EventSink } from "./events.ts";
 import type { LocalEntry } from "../store/scan.ts";
+import { lower, type PeerName } from "./peer.ts";
 
 /** Tracks the files sent and waits for the server's word on each. */
 export class Confirmations {
   #pending = new Map<number, { entry: LocalEntry; sha256: string }>();
   #entries: readonly LocalEntry[];
   #emit: EventSink;
+  #peer: PeerName;
 
   /** Confirmations of `entries`, reported to `emit`. */
-  constructor(entries: readonly LocalEntry[], emit: EventSink) {
+  constructor(
+    entries: readonly LocalEntry[],
+    emit: EventSink,
+    peer: PeerName = "Server",
+  ) {
+    this.#peer = peer;
     this.#entries = entries;
     this.#emit = emit;
   }
@@ -33,10 +40,14 @@ export class Confirmations {
   /** Handles messages until the server's summary; rejects on errors. */
   async run(
     channel: Channel,
-    receive: (channel: Channel, what: string) => Promise<ServerMessage>,
+    receive: (
+      channel: Channel,
+      what: string,
+      peer: PeerName,
+    ) => Promise<ReceiverMessage>,
   ): Promise<void> {
     for (;;) {
-      const message = await receive(channel, "confirmations");
+      const message = await receive(channel, "confirmations", this.#peer);
       switch (message.type) {
         case "verified": {
           const sent = this.#take(message.index);
@@ -44,8 +55,9 @@ export class Confirmations {
             this.#emit({
               type: "file-failed",
               path: sent.entry.path,
-              message:
-                `server's hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
+              message: `${
+                lower(this.#peer)
+              }'s hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
             });
           } else {
             this.#emit({
@@ -62,20 +74,20 @@ export class Confirmations {
           this.#emit({
             type: "file-failed",
             path: sent.entry.path,
-            message: `server: ${sanitize(message.message)}`,
+            message: `${lower(this.#peer)}: ${sanitize(message.message)}`,
           });
           break;
         }
         case "summary":
           if (this.#pending.size > 0) {
             throw new ProtocolError(
-              `Server ended the session without confirming ${this.#pending.size} files`,
+              `${this.#peer} ended the session without confirming ${this.#pending.size} files`,
             );
           }
           return;
         default:
           throw new ProtocolError(
-            `Server sent an unexpected ${message.type} message`,
+            `${this.#peer} sent an unexpected ${message.type} message`,
           );
       }
     }
@@ -85,7 +97,7 @@ export class Confirmations {
     const sent = this.#pending.get(index);
     if (sent === undefined) {
       throw new ProtocolError(
-        `Server confirmed file ${index}, which is not awaiting confirmation`,
+        `${this.#peer} confirmed file ${index}, which is not awaiting confirmation`,
       );
     }
     this.#pending.delete(index);

@@ -14,6 +14,7 @@ import { saveFailure } from "./commit.ts";
 import type { FileStore, PartialFile } from "../store/file_store.ts";
 import { type Hash, newHash } from "../store/hash.ts";
 import { releaseBuffer } from "../common/release.ts";
+import type { PeerName } from "./peer.ts";
 import { WriteBehind } from "../store/write_behind.ts";
 
 /** The file whose data is arriving. */
@@ -34,6 +35,7 @@ export class IncomingFile {
   arrived = 0;
   #store: FileStore;
   #writer: WriteBehind | null;
+  #peer: PeerName;
 
   private constructor(
     store: FileStore,
@@ -42,8 +44,10 @@ export class IncomingFile {
     offset: number,
     partial: PartialFile | null,
     failure: string | null,
+    peer: PeerName,
   ) {
     this.#store = store;
+    this.#peer = peer;
     this.index = index;
     this.entry = entry;
     this.partial = partial;
@@ -63,10 +67,11 @@ export class IncomingFile {
     index: number,
     entry: Entry,
     offset: number,
+    peer: PeerName,
   ): Promise<IncomingFile> {
     try {
       const partial = await store.createPartial(entry, offset);
-      return new IncomingFile(store, index, entry, offset, partial, null);
+      return new IncomingFile(store, index, entry, offset, partial, null, peer);
     } catch (error) {
       return new IncomingFile(
         store,
@@ -75,6 +80,7 @@ export class IncomingFile {
         offset,
         null,
         saveFailure(error),
+        peer,
       );
     }
   }
@@ -88,7 +94,9 @@ export class IncomingFile {
     const data = frame.payload;
     if (this.received + data.length > this.entry.size) {
       throw new ProtocolError(
-        `Client sent more bytes than announced for ${quote(this.entry.path)}`,
+        `${this.#peer} sent more bytes than announced for ${
+          quote(this.entry.path)
+        }`,
       );
     }
     this.received += data.length;

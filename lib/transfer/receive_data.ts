@@ -8,7 +8,7 @@
 
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
-import type { ClientMessage, Decision, Entry } from "../protocol/messages.ts";
+import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
 import { commitGroup, type VerifiedFile } from "./commit.ts";
@@ -16,6 +16,7 @@ import { errorMessage } from "../common/errors.ts";
 import type { EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "../store/file_store.ts";
 import { IncomingFile } from "./incoming_file.ts";
+import type { PeerName } from "./peer.ts";
 import type { IndexSet } from "./index_set.ts";
 import { Pacer } from "../common/pace.ts";
 import { controlMessage, send } from "./receive_setup.ts";
@@ -40,6 +41,8 @@ export interface SessionState {
   result: { verified: number; failed: number; bytes: number };
   /** Progress of the session. */
   progress: ProgressCounter | null;
+  /** What the sender is called in messages. */
+  peer: PeerName;
 }
 
 /** Verified files put in place together, at most. */
@@ -118,7 +121,7 @@ export class DataPhase {
           : ` in the middle of ${
             quote(this.#session.entries[this.#incoming.index].path)
           }`;
-        throw new ProtocolError(`Client disconnected${where}`);
+        throw new ProtocolError(`${this.#session.peer} disconnected${where}`);
       }
       if (frame.type === FrameType.Data && this.#incoming !== null) {
         this.#session.result.bytes += frame.payload.length;
@@ -126,7 +129,7 @@ export class DataPhase {
         await this.#incoming.write(frame);
         continue;
       }
-      const message = controlMessage(frame);
+      const message = controlMessage(frame, this.#session.peer);
       if (message.type === "done") {
         await this.#finish();
         return;
@@ -139,14 +142,14 @@ export class DataPhase {
   #claim(index: number, what: string): Entry {
     if (this.#incoming !== null) {
       throw new ProtocolError(
-        `Client sent ${what} while ${
+        `${this.#session.peer} sent ${what} while ${
           quote(this.#session.entries[this.#incoming.index].path)
         } was unfinished`,
       );
     }
     if (!this.#session.open.has(index)) {
       throw new ProtocolError(
-        `Client sent ${what} for entry ${index}, which is not an expected file`,
+        `${this.#session.peer} sent ${what} for entry ${index}, which is not an expected file`,
       );
     }
     this.#session.open.delete(index);
@@ -162,7 +165,9 @@ export class DataPhase {
         : 0;
     if (offset !== 0 && offset !== resumable) {
       throw new ProtocolError(
-        `Client sent ${quote(entry.path)} from offset ${offset}, ${
+        `${this.#session.peer} sent ${
+          quote(entry.path)
+        } from offset ${offset}, ${
           resumable === 0
             ? "the server offered only 0"
             : `the server offered 0 or ${resumable}`
@@ -174,6 +179,7 @@ export class DataPhase {
       index,
       entry,
       offset,
+      this.#session.peer,
     );
     this.#session.emit({
       type: "file-start",
@@ -183,7 +189,7 @@ export class DataPhase {
     });
   }
 
-  async #handle(message: ClientMessage): Promise<void> {
+  async #handle(message: SenderMessage): Promise<void> {
     switch (message.type) {
       case "file":
         return await this.#startFile(message.index, message.offset);
@@ -193,7 +199,7 @@ export class DataPhase {
         const incoming = this.#incoming;
         if (incoming === null || incoming.index !== message.index) {
           throw new ProtocolError(
-            `Client aborted entry ${message.index}, which is not being sent`,
+            `${this.#session.peer} aborted entry ${message.index}, which is not being sent`,
           );
         }
         this.#incoming = null;
@@ -219,9 +225,11 @@ export class DataPhase {
       case "wait":
         return;
       case "manifest":
-        throw new ProtocolError("Client sent a second manifest");
+        throw new ProtocolError(`${this.#session.peer} sent a second manifest`);
       default:
-        throw new ProtocolError(`Client sent ${message.type} out of order`);
+        throw new ProtocolError(
+          `${this.#session.peer} sent ${message.type} out of order`,
+        );
     }
   }
 
@@ -229,13 +237,13 @@ export class DataPhase {
     const incoming = this.#incoming;
     if (incoming === null || incoming.index !== index) {
       throw new ProtocolError(
-        `Client ended entry ${index}, which is not being sent`,
+        `${this.#session.peer} ended entry ${index}, which is not being sent`,
       );
     }
     const entry = this.#session.entries[index];
     if (incoming.received !== entry.size) {
       throw new ProtocolError(
-        `Client sent ${incoming.received} bytes for ${
+        `${this.#session.peer} sent ${incoming.received} bytes for ${
           quote(entry.path)
         }, fewer than the ${entry.size} announced`,
       );
@@ -299,14 +307,14 @@ export class DataPhase {
   async #finish(): Promise<void> {
     if (this.#incoming !== null) {
       throw new ProtocolError(
-        `Client finished while ${
+        `${this.#session.peer} finished while ${
           quote(this.#session.entries[this.#incoming.index].path)
         } was unfinished`,
       );
     }
     if (this.#session.open.size > 0) {
       throw new ProtocolError(
-        `Client finished without sending ${this.#session.open.size} expected files`,
+        `${this.#session.peer} finished without sending ${this.#session.open.size} expected files`,
       );
     }
     await this.#startCommit();

@@ -15,13 +15,13 @@ import {
   MAX_FRAME_PAYLOAD,
   MAX_MANIFEST_BYTES,
 } from "../protocol/constants.ts";
-import { decodeClientMessage } from "../protocol/decode.ts";
+import { decodeSenderMessage } from "../protocol/decode.ts";
 import {
-  type ClientMessage,
   type Decision,
   encodeMessage,
   type Entry,
-  type ServerMessage,
+  type ReceiverMessage,
+  type SenderMessage,
 } from "../protocol/messages.ts";
 import { ManifestChecker } from "../protocol/paths.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
@@ -29,6 +29,7 @@ import { sanitize } from "../protocol/text.ts";
 import { RemoteError } from "../common/errors.ts";
 import type { FileStore } from "../store/file_store.ts";
 import { estimateManifestBytes, type Reservation } from "./memory_budget.ts";
+import { lower, type PeerName } from "./peer.ts";
 import { Pacer } from "../common/pace.ts";
 import { formatBytes } from "../common/format.ts";
 
@@ -47,18 +48,27 @@ export const BUDGET_WAIT_MS = 30_000;
 const CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
 
 /** Sends `message` on `channel`. */
-export function send(channel: Channel, message: ServerMessage): Promise<void> {
+export function send(
+  channel: Channel,
+  message: ReceiverMessage,
+): Promise<void> {
   return channel.send(FrameType.Control, encodeMessage(message));
 }
 
-/** The control message in `frame`; a client `error` ends the session. */
-export function controlMessage(frame: Frame): ClientMessage {
+/**
+ * The control message in `frame` from the sender, named `peer`; its
+ * `error` ends the session.
+ */
+export function controlMessage(
+  frame: Frame,
+  peer: PeerName = "Client",
+): SenderMessage {
   if (frame.type !== FrameType.Control) {
-    throw new ProtocolError("Client sent file data outside a file");
+    throw new ProtocolError(`${peer} sent file data outside a file`);
   }
-  const message = decodeClientMessage(frame.payload);
+  const message = decodeSenderMessage(frame.payload, lower(peer));
   if (message.type === "error") {
-    throw new RemoteError(`Client error: ${sanitize(message.message)}`);
+    throw new RemoteError(`${peer} error: ${sanitize(message.message)}`);
   }
   return message;
 }
@@ -71,6 +81,7 @@ export async function receiveManifest(
   channel: Channel,
   maxEntries: number,
   reservation: Reservation,
+  peer: PeerName = "Client",
 ): Promise<Entry[]> {
   const entries: Entry[] = [];
   const checker = new ManifestChecker();
@@ -79,7 +90,9 @@ export async function receiveManifest(
   for (;;) {
     const frame = await channel.receive();
     if (frame === null) {
-      throw new ProtocolError("Client disconnected before sending a manifest");
+      throw new ProtocolError(
+        `${peer} disconnected before sending a manifest`,
+      );
     }
     manifestBytes += frame.payload.length;
     if (manifestBytes > MAX_MANIFEST_BYTES) {
@@ -88,10 +101,10 @@ export async function receiveManifest(
       );
     }
     const payloadBytes = frame.payload.length;
-    const message = controlMessage(frame);
+    const message = controlMessage(frame, peer);
     if (message.type !== "manifest") {
       throw new ProtocolError(
-        `Client sent a ${message.type} message before its manifest`,
+        `${peer} sent a ${message.type} message before its manifest`,
       );
     }
     const count = entries.length + message.entries.length;
@@ -198,6 +211,7 @@ export async function receiveProofs(
   channel: Channel,
   decisions: readonly Decision[],
   check: (index: number, sha256: string) => Promise<boolean>,
+  peer: PeerName = "Client",
 ): Promise<Map<number, ProofOutcome>> {
   const asked = new Set<number>();
   for (const [index, decision] of decisions.entries()) {
@@ -209,13 +223,13 @@ export async function receiveProofs(
   for (let more = true; more;) {
     const frame = await channel.receive();
     if (frame === null) {
-      throw new ProtocolError("Client disconnected before sending its proofs");
+      throw new ProtocolError(`${peer} disconnected before sending its proofs`);
     }
-    const message = controlMessage(frame);
+    const message = controlMessage(frame, peer);
     if (message.type === "wait") continue;
     if (message.type !== "proofs") {
       throw new ProtocolError(
-        `Client sent a ${message.type} message instead of its proofs`,
+        `${peer} sent a ${message.type} message instead of its proofs`,
       );
     }
     if (message.more && message.items.length === 0) {
@@ -226,8 +240,8 @@ export async function receiveProofs(
         if (!asked.has(index)) {
           throw new ProtocolError(
             outcomes.has(index)
-              ? `Client sent a second proof for entry ${index}`
-              : `Client sent a proof for entry ${index}, whose decision asked for none`,
+              ? `${peer} sent a second proof for entry ${index}`
+              : `${peer} sent a proof for entry ${index}, whose decision asked for none`,
           );
         }
         asked.delete(index);
@@ -245,7 +259,7 @@ export async function receiveProofs(
     more = message.more;
   }
   if (asked.size > 0) {
-    throw new ProtocolError(`Client sent no proof for ${asked.size} entries`);
+    throw new ProtocolError(`${peer} sent no proof for ${asked.size} entries`);
   }
   const items = [...outcomes].map(([index, outcome]) => ({
     index,

@@ -27,6 +27,7 @@ import {
   SessionRefusedError,
 } from "./receive_setup.ts";
 import { type PeerMeter, SetupClock } from "./setup_clock.ts";
+import type { PeerName } from "./peer.ts";
 import { formatBytes } from "../common/format.ts";
 import { statfs } from "node:fs/promises";
 
@@ -60,6 +61,8 @@ export interface SessionOptions {
   budget: MemoryBudget;
   /** The connection's record of the client's pace, for the setup deadline. */
   meter?: PeerMeter;
+  /** What the sender is called in messages: the client by default. */
+  peer?: PeerName;
 }
 
 /** The slowest hashing a client's proofs are given time for: 32 MiB/s. */
@@ -96,6 +99,7 @@ class Session {
       resumable: new Set(),
       result: { verified: 0, failed: 0, bytes: 0 },
       progress: null,
+      peer: options.peer ?? "Client",
     };
     this.#state = state;
   }
@@ -106,6 +110,7 @@ class Session {
       const clock = new SetupClock(
         this.#options.meter,
         () => this.#state.channel.close(),
+        { peer: this.#state.peer },
       );
       await clock.watch(() => this.#setUp(reservation, clock));
       this.#data = new DataPhase(this.#state);
@@ -131,6 +136,7 @@ class Session {
       this.#state.channel,
       limits.maxEntries,
       reservation,
+      this.#state.peer,
     );
     this.#checkSize();
     const refusal = this.#state.store.refuseManifest(this.#state.entries);
@@ -182,6 +188,7 @@ class Session {
         if (same) proven.set(index, sha256);
         return same;
       },
+      this.#state.peer,
     );
     for (const [index, outcome] of outcomes) {
       this.#settleProof(index, outcome, proven.get(index));

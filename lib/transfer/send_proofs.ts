@@ -14,14 +14,15 @@ import {
   type Decision,
   encodeMessage,
   type Proof,
-  type ServerMessage,
+  type ReceiverMessage,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { fileErrorReason } from "../common/errors.ts";
 import { type Hash, hashFile, hashPrefix, peekDigest } from "../store/hash.ts";
 import { fileIdentity, type LocalEntry } from "../store/scan.ts";
 
-/** Proof items per message: each takes under 90 bytes of JSON. */
+/** Proof items per message: each takes under 90 bytes of JSON. */ import type { PeerName } from "./peer.ts";
+
 const PROOFS_PER_MESSAGE = Math.floor(MAX_FRAME_PAYLOAD / 2 / 90);
 
 /** What the client found and the server answered for one entry. */
@@ -67,7 +68,8 @@ export async function exchangeProofs(
   entries: readonly LocalEntry[],
   decisions: readonly Decision[],
   known: (index: number) => Promise<string | undefined>,
-  receive: () => Promise<ServerMessage>,
+  receive: () => Promise<ReceiverMessage>,
+  peer: PeerName = "Server",
 ): Promise<Map<number, ProofResult>> {
   const results = new Map<number, ProofResult>();
   const proofs: Proof[] = [];
@@ -107,14 +109,14 @@ export async function exchangeProofs(
     const message = await receive();
     if (message.type !== "matches") {
       throw new ProtocolError(
-        `Server sent a ${message.type} message instead of its answers to the proofs`,
+        `${peer} sent a ${message.type} message instead of its answers to the proofs`,
       );
     }
     for (const { index, match } of message.items) {
       const result = results.get(index);
       if (result === undefined || answered.has(index)) {
         throw new ProtocolError(
-          `Server answered a proof for entry ${index} ${
+          `${peer} answered a proof for entry ${index} ${
             result === undefined ? "that the client never sent" : "twice"
           }`,
         );
@@ -126,7 +128,7 @@ export async function exchangeProofs(
   }
   if (answered.size !== results.size) {
     throw new ProtocolError(
-      `Server answered ${answered.size} of ${results.size} proofs`,
+      `${peer} answered ${answered.size} of ${results.size} proofs`,
     );
   }
   return results;

@@ -10,25 +10,26 @@
 import { ConnectionClosedError } from "../net/byte_stream.ts";
 import type { Channel } from "../secure/channel.ts";
 import { FrameType, MAX_FRAME_PAYLOAD } from "../protocol/constants.ts";
-import { decodeServerMessage } from "../protocol/decode.ts";
+import { decodeReceiverMessage } from "../protocol/decode.ts";
 import {
-  type ClientMessage,
   type Decision,
   encodeMessage,
-  type ServerMessage,
+  type ReceiverMessage,
+  type SenderMessage,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
 import { RemoteError } from "../common/errors.ts";
 import type { LocalEntry } from "../store/scan.ts";
 import { waitLimitOf } from "./client_limits.ts";
+import { lower, ownEnd, type PeerName } from "./peer.ts";
 
 // JSON of one entry is at most 3 UTF-8 bytes per UTF-16 unit; keep each
 // manifest frame well below the frame limit.
 const MANIFEST_CHUNK_BUDGET = MAX_FRAME_PAYLOAD / 2;
 
 /** Sends one control message (queued: it goes out on the next flush). */
-export function send(channel: Channel, message: ClientMessage): Promise<void> {
+export function send(channel: Channel, message: SenderMessage): Promise<void> {
   return channel.send(FrameType.Control, encodeMessage(message));
 }
 
@@ -40,10 +41,11 @@ export function send(channel: Channel, message: ClientMessage): Promise<void> {
 export async function receiveMessage(
   channel: Channel,
   waitingFor: string,
-): Promise<ServerMessage> {
+  peer: PeerName = "Server",
+): Promise<ReceiverMessage> {
   const limit = waitLimitOf(channel);
   for (;;) {
-    const message = await receiveAny(channel, waitingFor);
+    const message = await receiveAny(channel, waitingFor, peer);
     if (message.type !== "wait") {
       limit?.progressed();
       return message;
@@ -57,19 +59,22 @@ export async function receiveMessage(
 async function receiveAny(
   channel: Channel,
   waitingFor: string,
-): Promise<ServerMessage> {
+  peer: PeerName,
+): Promise<ReceiverMessage> {
   const frame = await channel.receive();
   if (frame === null) {
     throw new ConnectionClosedError(
-      `Server closed the connection while the client waited for ${waitingFor}`,
+      `${peer} closed the connection while the ${
+        ownEnd(peer)
+      } waited for ${waitingFor}`,
     );
   }
   if (frame.type !== FrameType.Control) {
-    throw new ProtocolError("Server sent a data frame");
+    throw new ProtocolError(`${peer} sent a data frame`);
   }
-  const message = decodeServerMessage(frame.payload);
+  const message = decodeReceiverMessage(frame.payload, lower(peer));
   if (message.type === "error") {
-    throw new RemoteError(`Server error: ${sanitize(message.message)}`);
+    throw new RemoteError(`${peer} error: ${sanitize(message.message)}`);
   }
   return message;
 }
@@ -111,29 +116,34 @@ export async function sendManifest(
 export async function receiveDecisions(
   channel: Channel,
   count: number,
+  peer: PeerName = "Server",
 ): Promise<Decision[]> {
   const decisions: Decision[] = [];
   for (;;) {
-    const message = await receiveMessage(channel, "the server's decisions");
+    const message = await receiveMessage(
+      channel,
+      `the ${lower(peer)}'s decisions`,
+      peer,
+    );
     if (message.type !== "decisions") {
       throw new ProtocolError(
-        `Server sent a ${message.type} message instead of decisions`,
+        `${peer} sent a ${message.type} message instead of decisions`,
       );
     }
     if (message.start !== decisions.length) {
-      throw new ProtocolError("Server sent decisions out of order");
+      throw new ProtocolError(`${peer} sent decisions out of order`);
     }
     decisions.push(...message.items);
     if (decisions.length > count) {
-      throw new ProtocolError("Server sent more decisions than entries");
+      throw new ProtocolError(`${peer} sent more decisions than entries`);
     }
     if (message.more && message.items.length === 0) {
-      throw new ProtocolError("Server sent empty decisions with more to come");
+      throw new ProtocolError(`${peer} sent empty decisions with more to come`);
     }
     if (!message.more) break;
   }
   if (decisions.length !== count) {
-    throw new ProtocolError("Server sent fewer decisions than entries");
+    throw new ProtocolError(`${peer} sent fewer decisions than entries`);
   }
   return decisions;
 }
@@ -145,23 +155,24 @@ export async function receiveDecisions(
 export function checkDecisions(
   entries: readonly LocalEntry[],
   decisions: readonly Decision[],
+  peer: PeerName = "Server",
 ): void {
   for (const [index, decision] of decisions.entries()) {
     const entry = entries[index];
     if (decision.action === "refuse") continue;
     if (entry.kind === "folder" && decision.action !== "accept") {
       throw new ProtocolError(
-        `Server answered ${decision.action} for folder ${quote(entry.path)}`,
+        `${peer} answered ${decision.action} for folder ${quote(entry.path)}`,
       );
     }
     if (entry.kind === "file" && decision.action === "accept") {
       throw new ProtocolError(
-        `Server answered accept for file ${quote(entry.path)}`,
+        `${peer} answered accept for file ${quote(entry.path)}`,
       );
     }
     if (decision.action === "send" && decision.offset > entry.size) {
       throw new ProtocolError(
-        `Server offered to resume ${
+        `${peer} offered to resume ${
           quote(entry.path)
         } from offset ${decision.offset}, beyond its size`,
       );

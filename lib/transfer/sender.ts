@@ -20,6 +20,7 @@ import { type Hash, newHash } from "../store/hash.ts";
 import { Confirmations } from "./confirmations.ts";
 import { exchangeProofs } from "./send_proofs.ts";
 import { fileIdentity, type LocalEntry } from "../store/scan.ts";
+import { lower, type PeerName } from "./peer.ts";
 import type { SendResult, SendRun } from "./send_run.ts";
 import {
   checkDecisions,
@@ -129,20 +130,23 @@ async function streamFile(
 export async function sendEntries(
   channel: Channel,
   run: SendRun,
+  peer: PeerName = "Server",
 ): Promise<SendResult> {
   const { entries, emit } = run;
+  const other = lower(peer);
   run.deferred.clear();
   await sendManifest(channel, entries);
-  const decisions = await receiveDecisions(channel, entries.length);
-  checkDecisions(entries, decisions);
+  const decisions = await receiveDecisions(channel, entries.length, peer);
+  checkDecisions(entries, decisions, peer);
   const proofs = await exchangeProofs(
     channel,
     entries,
     decisions,
     (index) => run.confirmedHash(index),
-    () => receiveMessage(channel, "the server's answers to the proofs"),
+    () => receiveMessage(channel, `the ${other}'s answers to the proofs`, peer),
+    peer,
   );
-  const confirmations = new Confirmations(entries, emit);
+  const confirmations = new Confirmations(entries, emit, peer);
   const reading = confirmations.run(channel, receiveMessage);
   // If the server fails the session, stop sending at once.
   const readingFailed = reading.catch((error) => {
@@ -170,7 +174,7 @@ export async function sendEntries(
         emit({
           type: "file-failed",
           path: entry.path,
-          message: `refused by the server: ${sanitize(decision.reason)}`,
+          message: `refused by the ${other}: ${sanitize(decision.reason)}`,
         });
         continue;
       }
@@ -200,7 +204,7 @@ export async function sendEntries(
             type: "file-failed",
             path: entry.path,
             message:
-              "a different file with this name is on the server (start the server with --overwrite to replace it)",
+              `a different file with this name is on the ${other} (start the ${other} with --overwrite to replace it)`,
           });
           continue;
         }

@@ -14,14 +14,14 @@ import {
 } from "../net/connection_limiter.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { TransferEvent } from "./events.ts";
-import type { FileStore } from "../store/file_store.ts";
 import { GuessLimiter } from "../secure/guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "../secure/handshake.ts";
 import { HandshakeClock, unlessAborted } from "../secure/handshake_clock.ts";
 import { HangUpWatch } from "../net/hangup_watch.ts";
 import { IdleTimeoutStream } from "../net/idle.ts";
-import type { MemoryBudget } from "./memory_budget.ts";
-import { receiveSession, type SessionLimits } from "./receiver.ts";
+import { type ReceiveWork, runSession, type ShareWork } from "./server_work.ts";
+
+export type { ReceiveWork, ShareWork };
 import { HELLO_FLAG_BUSY, Role } from "../protocol/constants.ts";
 import { encodeHello } from "../protocol/hello.ts";
 
@@ -34,6 +34,8 @@ export type ServerEvent =
       type: "done";
       ok: boolean;
       verified: number;
+      /** Files the client already had (a sharing server's sessions). */
+      skipped?: number;
       failed: number;
       bytes: number;
       seconds: number;
@@ -43,26 +45,20 @@ export type ServerEvent =
 
 /** How the server runs. */
 export interface ServeOptions {
-  /** Where one session's files go: a new store for each session. */
-  store: () => FileStore;
+  /** What each session does: receive files, or send the shared ones. */
+  work: ReceiveWork | ShareWork;
   /** SPAKE2's w for the server's code. */
   password: bigint;
   /** Whether connections are wrapped in TLS. */
   tls: boolean;
   /** Receives what happens. */
   report: (event: ServerEvent) => void;
-  /** Stop after the first session. */
-  once: boolean;
   /** Limits code guessing; a fresh one by default. */
   limiter?: GuessLimiter;
   /** Connections served at once; more are turned away as busy. */
   maxConnections: number;
   /** A connection with no progress for this long is dropped. */
   idleTimeoutMs: number;
-  /** What one session may send. */
-  limits: SessionLimits;
-  /** What all sessions together may hold in memory. */
-  budget: MemoryBudget;
   /** Stops the service: no new connections, open ones are closed. */
   signal?: AbortSignal;
 }
@@ -176,9 +172,10 @@ async function handle(
   try {
     const channel = await unlessAborted(
       establishChannel(stream, {
-        role: Role.Receiver,
+        role: Role.Server,
         password: options.password,
         flushBeforeBlocking: true,
+        serverSends: options.work.kind === "share",
         gate: guessGate(limiter, connection, report, clock, watch),
       }),
       signal,
@@ -190,22 +187,24 @@ async function handle(
     onAuthenticated();
     const started = performance.now();
     try {
-      const result = await receiveSession(channel, options.store(), {
-        emit: (event) => report({ ...event, peer }),
-        limits: options.limits,
-        budget: options.budget,
-        meter: stream,
-      });
+      const result = await runSession(
+        channel,
+        stream,
+        options.work,
+        (event) => report({ ...event, peer }),
+      );
+      const ok = result.failed === 0;
       report({
         type: "done",
         peer,
-        ok: result.failed === 0,
+        ok,
         verified: result.verified,
+        ...(result.skipped === undefined ? {} : { skipped: result.skipped }),
         failed: result.failed,
         bytes: result.bytes,
         seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
       });
-      return result.failed === 0 ? 0 : 1;
+      return ok ? 0 : 1;
     } finally {
       channel.close();
     }
@@ -244,7 +243,7 @@ async function refuse(
   }
   if (refusal.busy) {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const write = conn.write(encodeHello(Role.Receiver, HELLO_FLAG_BUSY));
+    const write = conn.write(encodeHello(Role.Server, HELLO_FLAG_BUSY));
     // The client learns it from the closed connection instead.
     write.catch(() => {});
     await Promise.race([
@@ -330,13 +329,24 @@ export async function serve(
     }
     open.add(connection);
     const outcome = Promise.withResolvers<number | null>();
+    const { work } = options;
     const onAuthenticated = () => {
-      if (!options.once || chosen !== null) return;
+      if (work.kind !== "receive" || !work.once || chosen !== null) return;
       chosen = outcome.promise;
       stopAccepting();
     };
     handle(connection, options, limiter, admission.ticket, onAuthenticated)
-      .then(outcome.resolve);
+      .then((status) => {
+        outcome.resolve(status);
+        // Shared files that arrived whole end a sharing server's work.
+        if (
+          work.kind === "share" && work.untilDownloaded && status === 0 &&
+          chosen === null
+        ) {
+          chosen = outcome.promise;
+          stopAccepting();
+        }
+      });
     sessions.add(outcome.promise);
     outcome.promise.finally(() => {
       open.delete(connection);

@@ -42,6 +42,8 @@ export interface SetupAllowance {
   bytesPerMs?: number;
   /** How often to check. */
   checkEveryMs?: number;
+  /** What the peer is called in the error. */
+  peer?: string;
 }
 
 /**
@@ -61,6 +63,7 @@ export class SetupClock {
   #baseMs: number;
   #bytesPerMs: number;
   #checkEveryMs: number;
+  #peer: string;
 
   /** A clock on `meter` (none: no deadline) that ends with `close`. */
   constructor(
@@ -73,6 +76,7 @@ export class SetupClock {
     this.#baseMs = allowance.baseMs ?? SETUP_BASE_MS;
     this.#bytesPerMs = allowance.bytesPerMs ?? SETUP_BYTES_PER_MS;
     this.#checkEveryMs = allowance.checkEveryMs ?? CHECK_INTERVAL_MS;
+    this.#peer = allowance.peer ?? "Client";
   }
 
   /** Allows `ms` more of waiting, for work the client legitimately does. */
@@ -93,7 +97,7 @@ export class SetupClock {
     } catch (error) {
       if (!this.#expired) throw error;
       throw new SetupTimeoutError(
-        `Client took too long to exchange its file list (${
+        `${this.#peer} took too long to exchange its file list (${
           Math.round((meter.waitedMs - this.#startWaited) / 1000)
         } s waiting on it)`,
       );

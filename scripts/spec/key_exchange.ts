@@ -117,7 +117,7 @@ export function keyExchange() {
   // Our identities and AAD against the ones of lib/secure/handshake.ts: the two
   // sides only confirm each other when all three are the same.
   const ours = new Spake2("A", w, options);
-  const theirs = newPake(Role.Receiver, w);
+  const theirs = newPake(Role.Server, w);
   const oursKeys = ours.finish(theirs.share);
   const theirKeys = theirs.finish(ours.share);
   try {
@@ -280,8 +280,8 @@ export function wireBlocks(
   frames: readonly Sent[],
   out: Map<string, string>,
 ): void {
-  const client = hex(encodeHello(Role.Sender));
-  const server = hex(encodeHello(Role.Receiver));
+  const client = hex(encodeHello(Role.Client));
+  const server = hex(encodeHello(Role.Server));
   const sealers = {
     "C>": new RecordSealer(kx.c2s),
     "S>": new RecordSealer(kx.s2c),

@@ -20,7 +20,7 @@ import { SendRun } from "../../lib/transfer/send_run.ts";
 import { scanSources } from "../../lib/store/scan.ts";
 import {
   type Decision,
-  decodeServerMessage,
+  decodeReceiverMessage,
   encodeHello,
   encodeMessage,
   FrameType,
@@ -126,7 +126,7 @@ const folderAsFile: Client = async (channel, sources) => {
     for (;;) {
       const frame = await channel.receive();
       if (frame === null) throw new Error("The server closed the connection");
-      const message = decodeServerMessage(frame.payload);
+      const message = decodeReceiverMessage(frame.payload);
       if (message.type !== "wait") return message;
     }
   };
@@ -198,7 +198,7 @@ async function session(
   const server = (async () => {
     const conn = await listener.accept();
     const channel = await establishChannel(conn, {
-      role: Role.Receiver,
+      role: Role.Server,
       password,
       flushBeforeBlocking: true,
     });
@@ -224,7 +224,7 @@ async function session(
     port: listener.addr.port,
   });
   const channel = await establishChannel(conn, {
-    role: Role.Sender,
+    role: Role.Client,
     password,
   });
   try {
@@ -314,8 +314,8 @@ export function transcript(
 ): string[] {
   const lines = handshake
     ? [
-      `C> hello ${hexOf(encodeHello(Role.Sender))}`,
-      `S> hello ${hexOf(encodeHello(Role.Receiver))}`,
+      `C> hello ${hexOf(encodeHello(Role.Client))}`,
+      `S> hello ${hexOf(encodeHello(Role.Server))}`,
       "C> [handshake] pA",
       "S> [handshake] pB cB",
       "C> [handshake] cA",

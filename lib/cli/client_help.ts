@@ -1,0 +1,81 @@
+/**
+ * The client's `--help`.
+ *
+ * @module
+ */
+
+import { DEFAULT_PORT } from "../protocol/constants.ts";
+import { withCommands } from "./cli.ts";
+
+const HELP =
+  `Send files and folders to a server started with server.ts, or get the
+files a server shares (server.ts --share).
+
+Usage: deno run -A client.ts [options] [HOST[:PORT]] PATH...
+       deno run -A client.ts [options] --get [HOST[:PORT]] [--dir DIR]
+       PRODUCER | deno run -A client.ts [options] [HOST] - --name NAME
+
+Without HOST, the client finds the server with its code on the local
+network (by the code's number, which is not secret; the words are). A first
+argument that is a file or folder here, or -, means every argument is
+something to send; any other first argument is the server's address (PORT
+defaults to ${DEFAULT_PORT}). With no argument at all, main.txt goes to this
+machine. Folders are sent recursively; symbolic links are skipped, never
+followed. A file is reported only once its receiver confirmed it by SHA-256.
+An interrupted transfer resumes where it stopped, on its own when the
+connection drops, or when the same command runs again.
+
+The code printed by the server is required. It is read from --code,
+--code-file or FT_CODE, or asked for on the terminal (without echo).
+
+Options:
+      --get           Get the files the server shares, into --dir
+      --dir DIR       With --get: the folder to save into (default: the
+                      current folder); files are staged in DIR/.ft-staging
+                      and get their names only once verified
+      --overwrite     With --get: replace an existing file whose content
+                      differs (without it, such a file is kept and reported)
+      --code-file F   Read the code from the first line of file F
+      --code CODE     Use CODE (other local users can see it in the process
+                      list: prefer FT_CODE or --code-file)
+      --name NAME     With PATH -, send standard input as a file named NAME
+                      (it is read to the end, into a temporary file, first)
+      --tls           Connect with TLS (the code is still required)
+      --ca FILE       Trust this PEM certificate authority for --tls
+      --retries N     When the connection drops, reconnect and resume up to
+                      N times in a row without progress (default 5; 0 never)
+      --idle-timeout S  Drop a connection that makes no progress for S
+                      seconds (default 30), then retry; connecting and the
+                      key exchange must be done within 2×S, and a server
+                      busy hashing gets S plus 1 s per 4 MiB of the files
+      --json          Write events as JSON lines on stdout (docs/EVENTS.md)
+  -q, --quiet         Print errors only
+  -V, --version       Show the version
+  -h, --help          Show this help
+
+Output: a line per confirmed file and a summary on stdout; problems on
+stderr, and a live progress line there when it is a terminal (plain
+carriage returns, no escape codes, when NO_COLOR is set).
+
+Environment:
+  FT_CODE             The code, when neither --code nor --code-file is given
+  NO_COLOR            Draw the progress line without escape codes
+
+Examples:
+  deno run -A client.ts                          send main.txt to this machine (asks for the code)
+  FT_CODE=4071-apple-river-stone deno run -A client.ts notes.txt   find the server, send
+  FT_CODE=4071-apple-river-stone deno run -A client.ts --get       find the sharing server, get
+  deno run -A client.ts 192.168.1.20 photos/     send a folder to that machine
+  deno run -A client.ts --get 192.168.1.20 --dir inbox
+  tar c photos | deno run -A client.ts - --name photos.tar
+  deno run -A client.ts --json 192.168.1.20 a.iso | jq -c 'select(.type=="done")'
+  deno run -A client.ts --tls --ca ca.pem files.example.org:7000 report.pdf
+  deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
+
+Exit status: 0 when every file was confirmed, 1 when a file or the
+connection failed, 2 for usage errors (a bad flag, value or code).`;
+
+/** The client's `--help`, with the commands this program is run as. */
+export function clientHelp(): string {
+  return withCommands(HELP);
+}

@@ -1,0 +1,76 @@
+/**
+ * What a server does with each authenticated session: receive files into
+ * its destination, or send the files it shares (`--share`), with the
+ * transfer layer's receiver or sender, the very ones the client runs the
+ * other way.
+ *
+ * @module
+ */
+
+import type { IdleTimeoutStream } from "../net/idle.ts";
+import type { Channel } from "../secure/channel.ts";
+import type { FileStore } from "../store/file_store.ts";
+import type { LocalEntry } from "../store/scan.ts";
+import type { EventSink } from "./events.ts";
+import type { MemoryBudget } from "./memory_budget.ts";
+import { receiveSession, type SessionLimits } from "./receiver.ts";
+import { sendEntries } from "./sender.ts";
+import { SendRun } from "./send_run.ts";
+
+/** A server that receives files. */
+export interface ReceiveWork {
+  /** What the server does with each session. */
+  kind: "receive";
+  /** Where one session's files go: a new store for each session. */
+  store: () => FileStore;
+  /** What one session may send. */
+  limits: SessionLimits;
+  /** What all sessions together may hold in memory. */
+  budget: MemoryBudget;
+  /** Stop after the first session. */
+  once: boolean;
+}
+
+/** A server that shares files: each session sends them to its client. */
+export interface ShareWork {
+  /** What the server does with each session. */
+  kind: "share";
+  /** The files and folders shared, as scanned. */
+  entries: readonly LocalEntry[];
+  /** Stop after the first session that got every file. */
+  untilDownloaded: boolean;
+}
+
+/** What one session came to. */
+export interface SessionTotals {
+  /** Files verified (received, or sent and confirmed). */
+  verified: number;
+  /** Files the client already had, when sharing. */
+  skipped?: number;
+  /** Files refused or failed. */
+  failed: number;
+  /** File bytes moved. */
+  bytes: number;
+}
+
+/** Runs one authenticated session: receiving files, or sending the shared ones. */
+export async function runSession(
+  channel: Channel,
+  stream: IdleTimeoutStream,
+  work: ReceiveWork | ShareWork,
+  emit: EventSink,
+): Promise<SessionTotals> {
+  if (work.kind === "receive") {
+    return await receiveSession(channel, work.store(), {
+      emit,
+      limits: work.limits,
+      budget: work.budget,
+      meter: stream,
+    });
+  }
+  const run = new SendRun(work.entries, emit);
+  const result = await sendEntries(channel, run, "Client");
+  // A file the client could not take yet is not downloaded either.
+  run.failDeferred();
+  return { ...result, failed: run.result().failed };
+}
