@@ -24,6 +24,8 @@
  * - `stall`: after `afterBytes` bytes from client to server have been
  *   forwarded, stops forwarding in both directions but keeps both sockets
  *   open until the proxy is closed.
+ * - `cut-down`: the same as `cut`, counting bytes from server to client
+ *   (for a server that sends the files).
  * - `random-drop`: for every chunk read in either direction, closes both
  *   sides instead of forwarding it with probability `probability`, drawn
  *   from a deterministic generator seeded by `seed`.
@@ -31,6 +33,7 @@
 export type Fault =
   | { kind: "none" }
   | { kind: "cut"; afterBytes: number }
+  | { kind: "cut-down"; afterBytes: number }
   | { kind: "stall"; afterBytes: number }
   | { kind: "random-drop"; probability: number; seed: number };
 
@@ -73,6 +76,8 @@ class Link {
   server: Deno.Conn | null = null;
   /** Client-to-server bytes forwarded on this connection. */
   upBytes = 0;
+  /** Server-to-client bytes forwarded on this connection. */
+  downBytes = 0;
   closed = false;
   stalled = false;
 
@@ -282,6 +287,13 @@ export class FaultProxy {
             limitReached = true;
           }
         }
+        if (!upstream && fault.kind === "cut-down") {
+          const room = fault.afterBytes - link.downBytes;
+          if (count >= room) {
+            length = room;
+            limitReached = true;
+          }
+        }
         let written = 0;
         while (written < length) {
           const sent = await to.write(buffer.subarray(written, length));
@@ -289,11 +301,11 @@ export class FaultProxy {
           if (upstream) {
             link.upBytes += sent;
             this.#bytesUpstream += sent;
-          }
+          } else link.downBytes += sent;
         }
         if (upstream) this.#checkPauseMark();
         if (limitReached) {
-          if (fault.kind === "cut") link.close();
+          if (fault.kind !== "stall") link.close();
           else link.stalled = true;
           return;
         }

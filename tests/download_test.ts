@@ -1,0 +1,173 @@
+/**
+ * The other direction: a server that shares files (`server.ts --share`)
+ * and a client that gets them (`client.ts --get`), with everything the
+ * upload direction has: verified, durable files under their names, resume
+ * after a cut, automatic retries, no silent overwrite, and one clear line
+ * when the two sides want the files to go opposite ways.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FaultProxy } from "./fault_proxy.ts";
+import {
+  listTree,
+  randomFile,
+  runClient,
+  stagedFiles,
+  startServer,
+  tempDir,
+} from "./helpers.ts";
+
+const MiB = 1024 * 1024;
+
+Deno.test("a shared folder and file arrive verified with --get, and the server then exits", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  await Deno.mkdir(join(source.path, "photos/2026"), { recursive: true });
+  const beach = await randomFile(
+    join(source.path, "photos/2026/beach.jpg"),
+    300_000,
+  );
+  await Deno.writeTextFile(join(source.path, "notes.txt"), "shared notes\n");
+  await Deno.chmod(join(source.path, "notes.txt"), 0o640);
+  const server = await startServer([
+    "--share",
+    join(source.path, "photos"),
+    join(source.path, "notes.txt"),
+  ]);
+  const client = await runClient([
+    "--get",
+    `127.0.0.1:${server.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(client.code, 0, client.stderr);
+  assert.match(client.stdout, /received {2}photos\/2026\/beach\.jpg/);
+  assert.match(
+    client.stdout,
+    /2 files received and verified, 0 already there, 0 failed/,
+  );
+  const exit = await server.exited();
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.match(exit.stdout, /sent photos\/2026\/beach\.jpg/);
+  assert.deepEqual(await listTree(dest.path), [
+    "notes.txt",
+    "photos/",
+    "photos/2026/",
+    "photos/2026/beach.jpg",
+  ]);
+  assert.deepEqual(
+    await Deno.readFile(join(dest.path, "photos/2026/beach.jpg")),
+    beach,
+  );
+  assert.equal(
+    (await Deno.stat(join(dest.path, "notes.txt"))).mode! & 0o777,
+    0o640,
+  );
+  assert.deepEqual(await stagedFiles(dest.path), []);
+});
+
+Deno.test("a download cut in the middle resumes by itself and is verified", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const data = await randomFile(join(source.path, "big.bin"), 24 * MiB);
+  await using server = await startServer([
+    "--share",
+    "--keep-sharing",
+    join(source.path, "big.bin"),
+  ]);
+  // The first connection is cut 8 MiB into the data, the next goes through.
+  await using proxy = new FaultProxy(
+    server.port,
+    (index) =>
+      index === 0
+        ? { kind: "cut-down", afterBytes: 8 * MiB }
+        : { kind: "none" },
+  );
+  const client = await runClient([
+    "--get",
+    `127.0.0.1:${proxy.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(client.code, 0, client.stderr);
+  assert.match(client.stderr, /connection lost: .*retrying in/);
+  assert.match(client.stdout, /resuming {2}big\.bin {2}from [\d.]+ MiB/);
+  assert.match(client.stdout, /1 files received and verified/);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
+  assert.deepEqual(await stagedFiles(dest.path), []);
+});
+
+Deno.test("a get never silently replaces a different local file, unless --overwrite", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  await Deno.writeTextFile(join(source.path, "same.txt"), "same\n");
+  await Deno.writeTextFile(join(source.path, "other.txt"), "the server's\n");
+  await Deno.writeTextFile(join(dest.path, "same.txt"), "same\n");
+  await Deno.writeTextFile(join(dest.path, "other.txt"), "mine\n");
+  await using server = await startServer([
+    "--share",
+    "--keep-sharing",
+    join(source.path, "same.txt"),
+    join(source.path, "other.txt"),
+  ]);
+  const first = await runClient([
+    "--get",
+    `127.0.0.1:${server.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(first.code, 1, first.stdout + first.stderr);
+  assert.match(first.stdout, /already there {2}same\.txt/);
+  assert.match(first.stderr, /failed {2}other\.txt: /);
+  assert.equal(await Deno.readTextFile(join(dest.path, "other.txt")), "mine\n");
+  const second = await runClient([
+    "--get",
+    "--overwrite",
+    `127.0.0.1:${server.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.equal(
+    await Deno.readTextFile(join(dest.path, "other.txt")),
+    "the server's\n",
+  );
+});
+
+Deno.test("a client and a server that want the files to go opposite ways say so in one line", async () => {
+  await using source = await tempDir();
+  await Deno.writeTextFile(join(source.path, "a.txt"), "a\n");
+  await using sharing = await startServer([
+    "--share",
+    join(source.path, "a.txt"),
+  ]);
+  const upload = await runClient([
+    `127.0.0.1:${sharing.port}`,
+    join(source.path, "a.txt"),
+  ]);
+  assert.equal(upload.code, 1);
+  assert.match(
+    upload.stderr,
+    /^client: This server shares files rather than receiving them: get them with --get\n$/,
+  );
+  await sharing.waitFor(/Client wants to send files, but this server shares/);
+  await using dest = await tempDir();
+  await using receiving = await startServer(["--dir", dest.path]);
+  const get = await runClient([
+    "--get",
+    `127.0.0.1:${receiving.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(get.code, 1);
+  assert.match(
+    get.stderr,
+    /^client: This server receives files rather than sharing them: .*--share.*\n$/,
+  );
+  await receiving.waitFor(
+    /Client wants to get files, but this server receives/,
+  );
+});
