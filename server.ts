@@ -23,6 +23,7 @@ import { generateCode } from "./lib/secure/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
+import { showInstructions } from "./lib/cli/server_instructions.ts";
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_MEMORY,
@@ -285,28 +286,13 @@ async function main(args: string[], output: Output): Promise<number> {
           : CODE_ENV
       } (clients need the same)`,
   );
-  const codePrefix = given === undefined ? `${CODE_ENV}=${code} ` : "";
-  const tlsFlag = tls ? " --tls" : "";
-  const what = shared !== null
-    ? ""
-    : root === null
-    ? " - --name NAME"
-    : " FILE...";
-  const get = shared !== null ? " --get" : "";
-  output.info(
-    shared !== null
-      ? "Get them with:"
-      : root === null
-      ? "Pipe one file in with:"
-      : "Send files with:",
-  );
-  for (const address of addresses) {
-    output.info(
-      `  ${codePrefix}${
-        commandFor("client")
-      }${tlsFlag}${get} ${address}${what}`,
-    );
-  }
+  showInstructions(output, {
+    codePrefix: given === undefined ? `${CODE_ENV}=${code} ` : "",
+    tls: tls !== undefined,
+    task: shared !== null ? "get" : root === null ? "pipe" : "send",
+    addresses,
+    discoverable: false,
+  });
   if (shared !== null) {
     for (const message of shared.warnings) {
       output.event({ type: "warning", message });

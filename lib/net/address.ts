@@ -83,6 +83,7 @@ export function reachableAddresses(hostname: string): string[] {
   );
 }
 
-function isLoopback(address: string): boolean {
+/** Whether `address` is this machine's own loopback address. */
+export function isLoopback(address: string): boolean {
   return address.startsWith("127.") || address === "::1";
 }
