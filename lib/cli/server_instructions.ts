@@ -56,7 +56,9 @@ export function showInstructions(output: Output, how: Instructions): void {
     output.info(`On another machine of this network, ${heading}:`);
     output.info(command(""));
     if (remote.length > 0) {
-      output.info("or, where that does not find this server, with its address:");
+      output.info(
+        "or, where that does not find this server, with its address:",
+      );
     }
   } else if (remote.length > 0) {
     output.info(`On another machine, ${heading}:`);
