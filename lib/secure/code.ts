@@ -131,6 +131,20 @@ export function normalizeCode(input: string): string {
 }
 
 /**
+ * The LAN discovery tag of a code: its number part, for a code in the
+ * canonical generated form that {@link normalizeCode} gives
+ * ("4071-apple-river-stone" gives 4071), else null (a custom code, or
+ * text not yet normalized). The tag is sent in the clear to everyone on
+ * the LAN; the words, the secret part, never are.
+ */
+export function discoveryTag(code: string): number | null {
+  const match = /^(0|[1-9][0-9]{0,3})-([a-z]+)-([a-z]+)-([a-z]+)$/.exec(code);
+  if (match === null) return null;
+  if (!match.slice(2).every((word) => WORD_SET.has(word))) return null;
+  return Number(match[1]);
+}
+
+/**
  * Character classes and how many characters each is taken to hold (space
  * and punctuation make up the other printable ASCII): a custom code is
  * assumed drawn from all the classes it uses.
