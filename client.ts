@@ -31,9 +31,9 @@ import {
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers } from "./lib/cli/find_server.ts";
-import { readTargets } from "./lib/cli/targets.ts";
+import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
-import type { HostPort } from "./lib/net/address.ts";
+import { type HostPort, parsePort } from "./lib/net/address.ts";
 import { HandshakeError } from "./lib/secure/handshake.ts";
 import { deriveCodeScalar } from "./lib/secure/pake.ts";
 import { DestinationRoot } from "./lib/store/destination.ts";
@@ -86,6 +86,7 @@ async function main(args: string[], output: Output): Promise<number> {
       name: { type: "string" },
       tls: { type: "boolean", default: false },
       ca: { type: "string" },
+      "discovery-port": { type: "string" },
       retries: { type: "string", default: "5" },
       "idle-timeout": { type: "string", default: "30" },
       json: { type: "boolean", default: false },
@@ -113,6 +114,14 @@ async function main(args: string[], output: Output): Promise<number> {
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
   const targets = readTargets(positionals, get);
+  const discoveryPort = values["discovery-port"] === undefined
+    ? undefined
+    : parsePort(values["discovery-port"]);
+  if (discoveryPort !== undefined && targets.server !== undefined) {
+    throw new UsageError(
+      "--discovery-port does not apply when the server's address is given",
+    );
+  }
   if (values.ca !== undefined && !values.tls) {
     throw new UsageError("--ca only applies with --tls");
   }
@@ -146,7 +155,13 @@ async function main(args: string[], output: Output): Promise<number> {
     onRetry: (error: unknown, waitMs: number, retry: number) =>
       showRetry(output, error, waitMs, retry, retries),
   };
-  const servers = () => findServers(output, code, targets, get, values.tls);
+  const servers = () =>
+    findServers(output, targets, {
+      code,
+      get,
+      tls: values.tls,
+      udpPort: discoveryPort,
+    });
   if (get) {
     const root = await DestinationRoot.open(
       values.dir ?? ".",
@@ -188,7 +203,9 @@ async function main(args: string[], output: Output): Promise<number> {
       await servers(),
       connection,
       files,
-    );
+    ).catch((error) => {
+      throw explainConnectFailure(targets, error);
+    });
   } finally {
     stdin?.remove();
   }

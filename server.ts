@@ -23,6 +23,7 @@ import { generateCode } from "./lib/secure/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
+import { startDiscovery } from "./lib/cli/server_discovery.ts";
 import { showInstructions } from "./lib/cli/server_instructions.ts";
 import {
   DEFAULT_MAX_CONNECTIONS,
@@ -158,6 +159,8 @@ async function main(args: string[], output: Output): Promise<number> {
     options: {
       share: { type: "boolean", default: false },
       "keep-sharing": { type: "boolean", default: false },
+      "no-discover": { type: "boolean", default: false },
+      "discovery-port": { type: "string" },
       host: { type: "string", default: "0.0.0.0" },
       port: { type: "string", default: String(DEFAULT_PORT) },
       dir: { type: "string" },
@@ -212,6 +215,12 @@ async function main(args: string[], output: Output): Promise<number> {
     );
   }
   const port = parsePort(values.port, true);
+  const discoveryPort = values["discovery-port"] === undefined
+    ? undefined
+    : parsePort(values["discovery-port"]);
+  if (values["no-discover"] && discoveryPort !== undefined) {
+    throw new UsageError("--discovery-port does not apply with --no-discover");
+  }
   const maxConnections = parseCount(
     values["max-connections"],
     "--max-connections",
@@ -286,12 +295,23 @@ async function main(args: string[], output: Output): Promise<number> {
           : CODE_ENV
       } (clients need the same)`,
   );
+  const responder = values["no-discover"] ? null : await startDiscovery(
+    output,
+    {
+      code,
+      host: values.host,
+      port: actualPort,
+      tls: tls !== undefined,
+      shares: shared !== null,
+      udpPort: discoveryPort,
+    },
+  );
   showInstructions(output, {
     codePrefix: given === undefined ? `${CODE_ENV}=${code} ` : "",
     tls: tls !== undefined,
     task: shared !== null ? "get" : root === null ? "pipe" : "send",
     addresses,
-    discoverable: false,
+    discoverable: responder !== null,
   });
   if (shared !== null) {
     for (const message of shared.warnings) {
@@ -307,6 +327,7 @@ async function main(args: string[], output: Output): Promise<number> {
     cleanPartials(root, keepPartialMs, output);
   }
   const stdoutStore = root === null ? new StdoutStore() : null;
+  await using _discovery = responder;
   return await serve(listener, {
     work: shared !== null
       ? {

@@ -32,7 +32,12 @@ export const SERVER_PERMISSIONS: readonly string[] = ["--allow-all"];
  * Flags for `client.ts` and `ft-client`.
  *
  * - `--allow-net`: connects to the `HOST:PORT` given at run time, looking
- *   the name up first.
+ *   the name up first; without a HOST, it asks the local network for the
+ *   server by UDP broadcast and multicast, whose addresses are no host
+ *   names one could list.
+ * - `--allow-sys=networkInterfaces,statfs`: the broadcast address and
+ *   IPv6 interfaces of each network to ask on; with `--get`, the free
+ *   space of the folder the files go to.
  * - `--allow-read`: the files and folders to send, `--code-file` and
  *   `--ca`.
  * - `--allow-write`: `client.ts HOST - --name NAME` copies standard input
@@ -49,6 +54,7 @@ export const SERVER_PERMISSIONS: readonly string[] = ["--allow-all"];
  */
 export const CLIENT_PERMISSIONS: readonly string[] = [
   "--allow-net",
+  "--allow-sys=networkInterfaces,statfs",
   "--allow-read",
   "--allow-write",
   "--allow-env=FT_CODE",

@@ -34,6 +34,7 @@ import {
 import { PATIENCE_MS } from "./conditions.ts";
 import { ROOT } from "./helpers.ts";
 import { Lab, netnsUnavailable } from "./netns.ts";
+import { freeUdpPort } from "./udp_port.ts";
 
 const PEER = `${ROOT}tests/discovery_peer.ts`;
 
@@ -58,22 +59,6 @@ function onLoopback(udpPort: number, timeoutMs = PATIENCE_MS) {
  * range the kernel hands out for port 0, so that no other test's
  * ephemeral socket takes it meanwhile.
  */
-async function freeUdpPort(): Promise<number> {
-  const range = await Deno.readTextFile(
-    "/proc/sys/net/ipv4/ip_local_port_range",
-  ).catch(() => "32768");
-  const low = Math.max(2048, Number(range.trim().split(/\s+/)[0]));
-  for (;;) {
-    const port = 1024 + Math.floor(Math.random() * (low - 1024));
-    const held = await Promise.all([
-      udpSocket("udp4", port, "0.0.0.0", false),
-      udpSocket("udp6", port, "::", false),
-    ].map((bound) => bound.catch(() => null)));
-    await Promise.all(held.map((socket) => socket && close(socket)));
-    if (held.every((socket) => socket !== null)) return port;
-  }
-}
-
 function udpSocket(
   type: "udp4" | "udp6",
   port: number,

@@ -21,6 +21,10 @@ import {
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
+import { freeUdpPort } from "./udp_port.ts";
+
+/** A code of the generated form, which has a number to be found by. */
+const DISCOVERABLE_CODE = "4071-apple-river-stone";
 
 const CERT = join(ROOT, "tests/fixtures/test_cert.pem");
 const KEY = join(ROOT, "tests/fixtures/test_key.pem");
@@ -160,4 +164,21 @@ Deno.test("the client's permission flags let it read NO_COLOR", async () => {
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 0, stderr);
   assert.equal(new TextDecoder().decode(output.stdout).trim(), '"1"');
+});
+
+Deno.test("the client's permission flags let it find a sharing server by its code and get its files", async () => {
+  await using dest = await tempDir();
+  const udpPort = String(await freeUdpPort());
+  const env = { FT_CODE: DISCOVERABLE_CODE };
+  await using server = await startServer(
+    ["--share", "main.txt", "--discovery-port", udpPort],
+    env,
+  );
+  await server.waitFor(/of this network/);
+  const client = await runClient(
+    ["--get", "--dir", dest.path, "--discovery-port", udpPort],
+    env,
+  );
+  assert.match(client.stdout, /Found the server with code 4071 at /);
+  await assertDelivered(client, server, join(dest.path, "main.txt"));
 });

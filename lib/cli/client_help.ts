@@ -5,6 +5,7 @@
  */
 
 import { DEFAULT_PORT } from "../protocol/constants.ts";
+import { DISCOVERY_PORT } from "../net/discovery.ts";
 import { withCommands } from "./cli.ts";
 
 const HELP =
@@ -16,7 +17,8 @@ Usage: deno run -A client.ts [options] [HOST[:PORT]] PATH...
        PRODUCER | deno run -A client.ts [options] [HOST] - --name NAME
 
 Without HOST, the client finds the server with its code on the local
-network (by the code's number, which is not secret; the words are). A first
+network (it asks by UDP port ${DISCOVERY_PORT} for the code's number, which is not
+secret; the words are) and prints the address it found. A first
 argument that is a file or folder here, or -, means every argument is
 something to send; any other first argument is the server's address (PORT
 defaults to ${DEFAULT_PORT}). With no argument at all, main.txt goes to this
@@ -42,6 +44,8 @@ Options:
                       (it is read to the end, into a temporary file, first)
       --tls           Connect with TLS (the code is still required)
       --ca FILE       Trust this PEM certificate authority for --tls
+      --discovery-port N  Without HOST: the UDP port to ask on (default
+                      ${DISCOVERY_PORT}, as the server's --discovery-port)
       --retries N     When the connection drops, reconnect and resume up to
                       N times in a row without progress (default 5; 0 never)
       --idle-timeout S  Drop a connection that makes no progress for S

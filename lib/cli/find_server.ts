@@ -6,21 +6,124 @@
  */
 
 import { UsageError } from "../common/errors.ts";
-import type { HostPort } from "../net/address.ts";
+import { formatHostPort, type HostPort } from "../net/address.ts";
+import {
+  discover,
+  DISCOVERY_PORT,
+  FLAG_SHARES,
+  FLAG_TLS,
+  type FoundServer,
+} from "../net/discovery.ts";
+import { discoveryTag } from "../secure/code.ts";
+import { commandFor } from "./cli.ts";
 import type { Output } from "./console_output.ts";
 import type { Targets } from "./targets.ts";
 
 /**
- * The servers to try, in order: the one given, or those found on the
- * network that carry `code`'s number and move files the way `get` says.
+ * How long the client looks for its server. An answer on a LAN takes
+ * milliseconds; the rest is for a lost first query and a busy machine.
  */
-export function findServers(
-  _output: Output,
-  _code: string,
+export const DISCOVERY_TIMEOUT_MS = 3000;
+
+/** Raised when no server with the code's number answered. */
+export class NoServerFoundError extends Error {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "NoServerFoundError";
+  }
+}
+
+/** How the client looks for its server. */
+export interface FindOptions {
+  /** The normalized code. */
+  code: string;
+  /** Whether the client gets files (it wants a sharing server). */
+  get: boolean;
+  /** Whether the client speaks TLS. */
+  tls: boolean;
+  /** The UDP port of discovery; the default when undefined. */
+  udpPort?: number;
+  /** How long to look; {@link DISCOVERY_TIMEOUT_MS} when undefined. */
+  timeoutMs?: number;
+}
+
+/**
+ * The servers to try, in order: the one given, or those found on the
+ * network that carry the code's number and move files the way the client
+ * wants. Each one found is printed with its address, so that the user
+ * knows where the files go.
+ *
+ * @throws {UsageError} for a custom code without an address: it has no
+ * public number to look for.
+ * @throws {NoServerFoundError} when none answered in time.
+ */
+export async function findServers(
+  output: Output,
   targets: Targets,
-  _get: boolean,
-  _tls: boolean,
+  options: FindOptions,
 ): Promise<HostPort[]> {
-  if (targets.server !== undefined) return Promise.resolve([targets.server]);
-  return Promise.reject(new UsageError("Discovery is not there yet"));
+  if (targets.server !== undefined) return [targets.server];
+  const tag = discoveryTag(options.code);
+  if (tag === null) {
+    throw new UsageError(
+      `A custom code cannot be found on the network: give the server's address, as in ${
+        commandFor("client")
+      } HOST ${options.get ? "--get" : "FILE..."}`,
+    );
+  }
+  const wanted = (server: FoundServer) =>
+    ((server.flags & FLAG_SHARES) !== 0) === options.get &&
+    ((server.flags & FLAG_TLS) !== 0) === options.tls;
+  const seen: FoundServer[] = [];
+  const found = await discover(tag, {
+    timeoutMs: options.timeoutMs ?? DISCOVERY_TIMEOUT_MS,
+    udpPort: options.udpPort,
+    accept: (server) => {
+      seen.push(server);
+      return wanted(server);
+    },
+  });
+  if (found.length === 0) {
+    throw new NoServerFoundError(noServerMessage(tag, options, seen));
+  }
+  for (const server of found) {
+    const address = formatHostPort(server.host, server.port);
+    output.event({ type: "found", host: server.host, port: server.port });
+    output.info(`Found the server with code ${tag} at ${address}`);
+  }
+  return found.map(({ host, port }) => ({ host, port }));
+}
+
+/**
+ * Why none of the servers that answered will do, or that none answered,
+ * with what to try.
+ */
+function noServerMessage(
+  tag: number,
+  options: FindOptions,
+  seen: readonly FoundServer[],
+): string {
+  const shares = seen.some((server) => (server.flags & FLAG_SHARES) !== 0);
+  const receives = seen.some((server) => (server.flags & FLAG_SHARES) === 0);
+  if (options.get && receives && !shares) {
+    return `The server with code ${tag} receives files rather than sharing them: send files to it (${
+      commandFor("client")
+    } FILE...)`;
+  }
+  if (!options.get && shares && !receives) {
+    return `The server with code ${tag} shares files rather than receiving them: get them with ${
+      commandFor("client")
+    } --get`;
+  }
+  if (seen.length > 0) {
+    const tlsThere = seen.some((server) => (server.flags & FLAG_TLS) !== 0);
+    return tlsThere
+      ? `The server with code ${tag} uses TLS: add --tls`
+      : `The server with code ${tag} does not use TLS: leave out --tls`;
+  }
+  const port = options.udpPort ?? DISCOVERY_PORT;
+  return `No server with code ${tag} answered on this network: is it running, on the same network, and does its firewall let UDP port ${port} through? (Or give its address: ${
+    commandFor("client")
+  } HOST ${options.get ? "--get" : "FILE..."})`;
 }

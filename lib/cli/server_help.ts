@@ -6,6 +6,7 @@
 
 import { formatBytes } from "../common/format.ts";
 import { DEFAULT_PORT, MAX_ENTRIES } from "../protocol/constants.ts";
+import { DISCOVERY_PORT } from "../net/discovery.ts";
 import { withCommands } from "./cli.ts";
 import { CODE_ENV } from "./code_input.ts";
 
@@ -27,7 +28,11 @@ Usage: deno run -A server.ts [options]
 
 A short code authenticates clients and keys the encrypted channel. Unless
 one is given, the server makes one up and prints it with the client command.
-It stays valid for as long as the server runs.
+It stays valid for as long as the server runs. Clients on the local network
+find the server by the code's number (4071 in 4071-apple-river-stone), which
+the server answers for over UDP port ${DISCOVERY_PORT}; the number is public,
+the words are the secret. A custom code (--code, --code-file) has no number:
+its clients need the server's address.
 
 Options:
       --host ADDR     Address to listen on (default 0.0.0.0, all IPv4
@@ -48,6 +53,9 @@ Options:
       --code-file F   Read the code from the first line of file F
       --code CODE     Use CODE (other local users can see it in the process
                       list: prefer ${CODE_ENV} or --code-file)
+      --no-discover   Do not answer clients looking for the code's number on
+                      the network: they need this server's address
+      --discovery-port N  UDP port of discovery (default ${DISCOVERY_PORT})
       --cert FILE     Listen with TLS, with this PEM certificate chain...
       --key FILE      ...and this PEM private key (the code is still needed)
 

@@ -10,6 +10,7 @@
 
 import { type HostPort, parseHostPort } from "../net/address.ts";
 import { UsageError } from "../common/errors.ts";
+import { TransportError } from "../net/transport.ts";
 import { commandFor } from "./cli.ts";
 
 /** What the positional arguments ask for. */
@@ -66,4 +67,25 @@ export function readTargets(
     );
   }
   return { server: parseHostPort(first), paths: rest, notAPathEither: first };
+}
+
+/**
+ * The error to show when connecting failed: the same, except that a
+ * host name that cannot be found, and that is not a file or folder here
+ * either, says both, since it may have been meant as a file.
+ */
+export function explainConnectFailure(
+  targets: Targets,
+  error: unknown,
+): unknown {
+  const name = targets.notAPathEither;
+  if (
+    name === undefined || !(error instanceof TransportError) ||
+    !error.message.startsWith(`Cannot find host ${name}:`)
+  ) {
+    return error;
+  }
+  return new TransportError(
+    `Cannot find host ${name}, and no file or folder here is called ${name} either: check the name (the first argument is the server's address unless it is a file or folder here)`,
+  );
 }
