@@ -30,10 +30,10 @@ import {
 } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
-import { findServers } from "./lib/cli/find_server.ts";
+import { findServers, type ServerQueue } from "./lib/cli/find_server.ts";
 import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
-import { type HostPort, parsePort } from "./lib/net/address.ts";
+import { parsePort } from "./lib/net/address.ts";
 import { HandshakeError } from "./lib/secure/handshake.ts";
 import { deriveCodeScalar } from "./lib/secure/pake.ts";
 import { DestinationRoot } from "./lib/store/destination.ts";
@@ -220,23 +220,27 @@ async function main(args: string[], output: Output): Promise<number> {
 async function transfer(
   output: Output,
   job: ClientJob<SendResult>,
-  servers: HostPort[],
+  servers: ServerQueue,
   connection: Omit<AttemptOptions, "host" | "port">,
   files: number | null,
 ): Promise<number> {
   const started = performance.now();
-  let result: SendResult | undefined;
-  for (const [i, server] of servers.entries()) {
+  let result: SendResult;
+  let server = await servers.next();
+  for (;;) {
     try {
-      result = await runWithRetries(job, { ...server, ...connection });
+      result = await runWithRetries(job, { ...server!, ...connection });
       break;
     } catch (error) {
-      if (!(error instanceof HandshakeError) || i === servers.length - 1) {
-        throw error;
-      }
+      if (!(error instanceof HandshakeError)) throw error;
+      const next = await servers.next();
+      if (next === null) throw error;
       output.problem(
-        `${errorMessage(error)} (${server.host}); trying the next server found`,
+        `${errorMessage(error)} (${
+          server!.host
+        }); trying the next server found`,
       );
+      server = next;
     }
   }
   output.endProgress();

@@ -48,6 +48,17 @@ export interface FindOptions {
   timeoutMs?: number;
 }
 
+/** The servers to try, one after the other. */
+export interface ServerQueue {
+  /**
+   * The next server to try, or null when there is none left. A server
+   * found on the network that turns out to have another code leads here
+   * again: the first search may have missed a server that answered late,
+   * so once the first ones are used up the network is asked once more.
+   */
+  next(): Promise<HostPort | null>;
+}
+
 /**
  * The servers to try, in order: the one given, or those found on the
  * network that carry the code's number and move files the way the client
@@ -62,8 +73,11 @@ export async function findServers(
   output: Output,
   targets: Targets,
   options: FindOptions,
-): Promise<HostPort[]> {
-  if (targets.server !== undefined) return [targets.server];
+): Promise<ServerQueue> {
+  if (targets.server !== undefined) {
+    const given: (HostPort | null)[] = [targets.server];
+    return { next: () => Promise.resolve(given.shift() ?? null) };
+  }
   const tag = discoveryTag(options.code);
   if (tag === null) {
     throw new UsageError(
@@ -72,27 +86,55 @@ export async function findServers(
       } HOST ${options.get ? "--get" : "FILE..."}`,
     );
   }
-  const wanted = (server: FoundServer) =>
-    ((server.flags & FLAG_SHARES) !== 0) === options.get &&
-    ((server.flags & FLAG_TLS) !== 0) === options.tls;
-  const seen: FoundServer[] = [];
-  const found = await discover(tag, {
-    timeoutMs: options.timeoutMs ?? DISCOVERY_TIMEOUT_MS,
-    udpPort: options.udpPort,
-    accept: (server) => {
-      seen.push(server);
-      return wanted(server);
+  const tried = new Set<number>();
+  const search = async (timeoutMs: number): Promise<FoundServer[]> => {
+    const seen: FoundServer[] = [];
+    const found = await discover(tag, {
+      timeoutMs,
+      udpPort: options.udpPort,
+      accept: (server) => {
+        seen.push(server);
+        return !tried.has(server.id) && wants(options, server);
+      },
+    });
+    if (found.length === 0 && tried.size === 0) {
+      throw new NoServerFoundError(noServerMessage(tag, options, seen));
+    }
+    for (const server of found) {
+      tried.add(server.id);
+      output.event({ type: "found", host: server.host, port: server.port });
+      output.info(
+        `Found the server with code ${tag} at ${
+          formatHostPort(server.host, server.port)
+        }`,
+      );
+    }
+    return found;
+  };
+  const queue = await search(options.timeoutMs ?? DISCOVERY_TIMEOUT_MS);
+  let searchedAgain = false;
+  return {
+    async next() {
+      if (queue.length === 0 && !searchedAgain) {
+        searchedAgain = true;
+        queue.push(...await search(AGAIN_TIMEOUT_MS));
+      }
+      const server = queue.shift();
+      return server === undefined ? null : server;
     },
-  });
-  if (found.length === 0) {
-    throw new NoServerFoundError(noServerMessage(tag, options, seen));
-  }
-  for (const server of found) {
-    const address = formatHostPort(server.host, server.port);
-    output.event({ type: "found", host: server.host, port: server.port });
-    output.info(`Found the server with code ${tag} at ${address}`);
-  }
-  return found.map(({ host, port }) => ({ host, port }));
+  };
+}
+
+/**
+ * How long the second search waits: the servers of the first answered
+ * already, so this is only for one that was slow to.
+ */
+const AGAIN_TIMEOUT_MS = 1000;
+
+/** Whether `server` moves files the way the client wants, as it does. */
+function wants(options: FindOptions, server: FoundServer): boolean {
+  return ((server.flags & FLAG_SHARES) !== 0) === options.get &&
+    ((server.flags & FLAG_TLS) !== 0) === options.tls;
 }
 
 /**

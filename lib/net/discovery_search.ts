@@ -147,16 +147,26 @@ export class Search {
     const answer = decodeAnswer(bytes);
     if (answer === null || answer.tag !== this.#tag) return;
     if (answer.nonce !== (role.listens ? 0 : this.#nonce)) return;
-    if (found.has(answer.id)) return;
+    const via = role.spec.type === "udp4" ? "ipv4" : "ipv6";
+    const known = found.get(answer.id);
+    // One server answering over both: its IPv4 address is the one people
+    // recognize (and type), so it replaces an IPv6 one in the same place.
+    if (known !== undefined && (known.via === "ipv4" || via === "ipv6")) {
+      return;
+    }
     const host = connectableHost(from.address, role.scope);
     if (host === null) return;
     const server: FoundServer = {
       host,
       port: answer.port,
       flags: answer.flags,
-      via: role.spec.type === "udp4" ? "ipv4" : "ipv6",
+      via,
       id: answer.id,
     };
+    if (known !== undefined) {
+      found.set(answer.id, server);
+      return;
+    }
     const { accept, graceMs = GRACE_MS } = this.#options;
     if (accept !== undefined && !accept(server)) return;
     found.set(answer.id, server);
