@@ -72,6 +72,7 @@ export async function startDiscovery(
     flags: (server.tls ? FLAG_TLS : 0) | (server.shares ? FLAG_SHARES : 0),
     udpPort: server.udpPort,
     interfaces,
+    loopbackOnly: server.host === "localhost" || isLoopback(server.host),
     onWarning: (line) =>
       warn(`${line}; clients need this server's address (HOST)`),
   });

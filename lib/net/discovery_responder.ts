@@ -6,6 +6,7 @@
  */
 
 import type dgram from "node:dgram";
+import { isLoopback } from "./address.ts";
 import {
   type Answer,
   decodeQuery,
@@ -50,6 +51,13 @@ export interface ResponderOptions {
    * 127.0.0.1; all when not given.
    */
   interfaces?: readonly string[];
+  /**
+   * Whether the server listens on a loopback address only: then only
+   * askers on this machine, by a loopback address, are answered (one that
+   * asked by broadcast on the LAN would be told an address the server
+   * does not listen on).
+   */
+  loopbackOnly?: boolean;
   /** How often to announce; {@link ANNOUNCE_INTERVAL_MS} unless given. */
   announceMs?: number;
   /** Gets the one line saying discovery is off or works only in part. */
@@ -238,7 +246,11 @@ export class DiscoveryResponder {
     socket.on("message", (bytes: Uint8Array, from: dgram.RemoteInfo) => {
       const query = decodeQuery(bytes);
       if (query === null || query.tag !== this.#options.tag) return;
-      if (from.port === 0 || !wanted(from.address) || !this.#spend()) return;
+      if (from.port === 0 || !wanted(from.address)) return;
+      if (this.#options.loopbackOnly && !isLoopback(from.address)) {
+        return;
+      }
+      if (!this.#spend()) return;
       const answer: Answer = {
         tag: query.tag,
         nonce: query.nonce,
