@@ -2,8 +2,8 @@
  * Computes the test vectors of `docs/PROTOCOL.md` from the code: the P-256
  * parameters and the white space of section 3, every block of section 8
  * (hellos, frame headers, record plaintexts, the key exchange of 8.2 with
- * its fixed scalars, the records of 8.3, the session transcripts of 8.4 and
- * 8.5) and the word list of the appendix. `tests/protocol_doc_test.ts`
+ * its fixed scalars, the records of 8.3, the session transcripts of 8.4,
+ * 8.5 and 8.6) and the word list of the appendix. `tests/protocol_doc_test.ts`
  * checks that the document still holds exactly these.
  *
  *     deno run -A scripts/spec_vectors.ts            prints every block
@@ -16,7 +16,8 @@
  *
  * The transcripts come from real sessions of `lib/transfer/sender.ts` against
  * `lib/transfer/receiver.ts` over loopback TCP, on files in a temporary folder,
- * each side's frames recorded as they are sent; the key exchange of 8.2 is
+ * each side's frames recorded as they are sent (the client sending, and in
+ * 8.6 a sharing server sending); the key exchange of 8.2 is
  * the one of `lib/secure/pake.ts` with the two random scalars fixed, and the
  * script checks its own copies of the SPAKE2 parameters against the code
  * before it uses them.
@@ -31,6 +32,7 @@ import {
   encodeHello,
   FrameType,
   HELLO_FLAG_BUSY,
+  HELLO_FLAG_SERVER_SENDS,
   PROTOCOL_VERSION,
   Role,
 } from "../protocol.ts";
@@ -142,8 +144,18 @@ function frameBlocks(frames: readonly Sent[], out: Map<string, string>): Sent {
   out.set(
     "hellos",
     fence([
-      hello(Role.Client, 0, "role 1 (sender), flags 0"),
-      hello(Role.Server, 0, "role 2 (receiver), flags 0"),
+      hello(Role.Client, 0, "role 1 (client), flags 0"),
+      hello(Role.Server, 0, "role 2 (server), flags 0"),
+      hello(
+        Role.Client,
+        HELLO_FLAG_SERVER_SENDS,
+        "role 1 (client), flags 2 (SERVER_SENDS)",
+      ),
+      hello(
+        Role.Server,
+        HELLO_FLAG_SERVER_SENDS,
+        "role 2 (server), flags 2 (SERVER_SENDS)",
+      ),
     ]),
   );
   out.set(
@@ -152,7 +164,7 @@ function frameBlocks(frames: readonly Sent[], out: Map<string, string>): Sent {
       hello(
         Role.Server,
         HELLO_FLAG_BUSY,
-        "role 2 (receiver), flags 1 (BUSY)",
+        "role 2 (server), flags 1 (BUSY)",
       ),
     ]),
   );
@@ -216,6 +228,12 @@ export async function computeVectors(): Promise<Map<string, string>> {
   );
   out.set("violation", fence(transcript(error, { closes: false })));
   out.set("resume", fence(transcript(sessions.resume)));
+  out.set(
+    "download",
+    fence(
+      transcript(sessions.download, { handshake: true, serverSends: true }),
+    ),
+  );
   out.set("wordlist", wordlistBlock());
   return out;
 }
