@@ -3,7 +3,8 @@
  * parameters and the white space of section 3, every block of section 8
  * (hellos, frame headers, record plaintexts, the key exchange of 8.2 with
  * its fixed scalars, the records of 8.3, the session transcripts of 8.4,
- * 8.5 and 8.6) and the word list of the appendix. `tests/protocol_doc_test.ts`
+ * 8.5 and 8.6), the discovery packets of section 9 and the word list of the
+ * appendix. `tests/protocol_doc_test.ts`
  * checks that the document still holds exactly these.
  *
  *     deno run -A scripts/spec_vectors.ts            prints every block
@@ -42,6 +43,12 @@ import {
   SHARE_LENGTH,
 } from "../lib/secure/pake.ts";
 import { RecordSealer } from "../lib/secure/record.ts";
+import {
+  encodeAnswer,
+  encodeQuery,
+  FLAG_SHARES,
+  FLAG_TLS,
+} from "../lib/net/discovery_packet.ts";
 import { WORDS } from "../lib/secure/wordlist.ts";
 import { check, fence, hex, hexLines, note } from "./spec/format.ts";
 import {
@@ -94,6 +101,40 @@ function wordlistBlock(): string {
     lines.push(`${String(at).padStart(4)}  ${words.trimEnd()}`);
   }
   return fence(lines);
+}
+
+/**
+ * The discovery packets of section 9: a query, the answer to it and an
+ * announcement of the same server, with their fields apart.
+ */
+function discoveryBlock(): string {
+  const fields = (bytes: Uint8Array, sizes: readonly number[]) => {
+    const parts = [];
+    let at = 0;
+    for (const size of sizes) {
+      parts.push(hex(bytes.subarray(at, at + size)));
+      at += size;
+    }
+    check(at === bytes.length, "a discovery packet has other fields");
+    return parts.join("  ");
+  };
+  const header = [4, 2, 1, 2, 4];
+  const answer = { tag: 4071, nonce: 0x01020304, id: 0xa1b2c3d4, port: 65432 };
+  return fence([
+    "query (13 bytes): tag 4071, nonce 01 02 03 04",
+    fields(encodeQuery({ tag: 4071, nonce: 0x01020304 }), header),
+    "answer (20 bytes): that tag and nonce, server id a1 b2 c3 d4,",
+    "TCP port 65432, flags 3 (TLS, SHARES)",
+    fields(
+      encodeAnswer({ ...answer, flags: FLAG_TLS | FLAG_SHARES }),
+      [...header, 4, 2, 1],
+    ),
+    "announcement (20 bytes) of the same server: nonce 0, flags 0",
+    fields(
+      encodeAnswer({ ...answer, nonce: 0, flags: 0 }),
+      [...header, 4, 2, 1],
+    ),
+  ]);
 }
 
 /** The record test vectors of 8.3, with the key 00 01 ... 1f. */
@@ -234,6 +275,7 @@ export async function computeVectors(): Promise<Map<string, string>> {
       transcript(sessions.download, { handshake: true, serverSends: true }),
     ),
   );
+  out.set("discovery", discoveryBlock());
   out.set("wordlist", wordlistBlock());
   return out;
 }
