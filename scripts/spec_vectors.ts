@@ -2,8 +2,9 @@
  * Computes the test vectors of `docs/PROTOCOL.md` from the code: the P-256
  * parameters and the white space of section 3, every block of section 8
  * (hellos, frame headers, record plaintexts, the key exchange of 8.2 with
- * its fixed scalars, the records of 8.3, the session transcripts of 8.4 and
- * 8.5) and the word list of the appendix. `tests/protocol_doc_test.ts`
+ * its fixed scalars, the records of 8.3, the session transcripts of 8.4,
+ * 8.5 and 8.6), the discovery packets of section 9 and the word list of the
+ * appendix. `tests/protocol_doc_test.ts`
  * checks that the document still holds exactly these.
  *
  *     deno run -A scripts/spec_vectors.ts            prints every block
@@ -16,7 +17,8 @@
  *
  * The transcripts come from real sessions of `lib/transfer/sender.ts` against
  * `lib/transfer/receiver.ts` over loopback TCP, on files in a temporary folder,
- * each side's frames recorded as they are sent; the key exchange of 8.2 is
+ * each side's frames recorded as they are sent (the client sending, and in
+ * 8.6 a sharing server sending); the key exchange of 8.2 is
  * the one of `lib/secure/pake.ts` with the two random scalars fixed, and the
  * script checks its own copies of the SPAKE2 parameters against the code
  * before it uses them.
@@ -31,6 +33,7 @@ import {
   encodeHello,
   FrameType,
   HELLO_FLAG_BUSY,
+  HELLO_FLAG_SERVER_SENDS,
   PROTOCOL_VERSION,
   Role,
 } from "../protocol.ts";
@@ -40,6 +43,12 @@ import {
   SHARE_LENGTH,
 } from "../lib/secure/pake.ts";
 import { RecordSealer } from "../lib/secure/record.ts";
+import {
+  encodeAnswer,
+  encodeQuery,
+  FLAG_SHARES,
+  FLAG_TLS,
+} from "../lib/net/discovery_packet.ts";
 import { WORDS } from "../lib/secure/wordlist.ts";
 import { check, fence, hex, hexLines, note } from "./spec/format.ts";
 import {
@@ -94,6 +103,40 @@ function wordlistBlock(): string {
   return fence(lines);
 }
 
+/**
+ * The discovery packets of section 9: a query, the answer to it and an
+ * announcement of the same server, with their fields apart.
+ */
+function discoveryBlock(): string {
+  const fields = (bytes: Uint8Array, sizes: readonly number[]) => {
+    const parts = [];
+    let at = 0;
+    for (const size of sizes) {
+      parts.push(hex(bytes.subarray(at, at + size)));
+      at += size;
+    }
+    check(at === bytes.length, "a discovery packet has other fields");
+    return parts.join("  ");
+  };
+  const header = [4, 2, 1, 2, 4];
+  const answer = { tag: 4071, nonce: 0x01020304, id: 0xa1b2c3d4, port: 65432 };
+  return fence([
+    "query (13 bytes): tag 4071, nonce 01 02 03 04",
+    fields(encodeQuery({ tag: 4071, nonce: 0x01020304 }), header),
+    "answer (20 bytes): that tag and nonce, server id a1 b2 c3 d4,",
+    "TCP port 65432, flags 3 (TLS, SHARES)",
+    fields(
+      encodeAnswer({ ...answer, flags: FLAG_TLS | FLAG_SHARES }),
+      [...header, 4, 2, 1],
+    ),
+    "announcement (20 bytes) of the same server: nonce 0, flags 0",
+    fields(
+      encodeAnswer({ ...answer, nonce: 0, flags: 0 }),
+      [...header, 4, 2, 1],
+    ),
+  ]);
+}
+
 /** The record test vectors of 8.3, with the key 00 01 ... 1f. */
 function recordBlocks(done: Sent, out: Map<string, string>): void {
   const key = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -142,8 +185,18 @@ function frameBlocks(frames: readonly Sent[], out: Map<string, string>): Sent {
   out.set(
     "hellos",
     fence([
-      hello(Role.Client, 0, "role 1 (sender), flags 0"),
-      hello(Role.Server, 0, "role 2 (receiver), flags 0"),
+      hello(Role.Client, 0, "role 1 (client), flags 0"),
+      hello(Role.Server, 0, "role 2 (server), flags 0"),
+      hello(
+        Role.Client,
+        HELLO_FLAG_SERVER_SENDS,
+        "role 1 (client), flags 2 (SERVER_SENDS)",
+      ),
+      hello(
+        Role.Server,
+        HELLO_FLAG_SERVER_SENDS,
+        "role 2 (server), flags 2 (SERVER_SENDS)",
+      ),
     ]),
   );
   out.set(
@@ -152,7 +205,7 @@ function frameBlocks(frames: readonly Sent[], out: Map<string, string>): Sent {
       hello(
         Role.Server,
         HELLO_FLAG_BUSY,
-        "role 2 (receiver), flags 1 (BUSY)",
+        "role 2 (server), flags 1 (BUSY)",
       ),
     ]),
   );
@@ -216,6 +269,13 @@ export async function computeVectors(): Promise<Map<string, string>> {
   );
   out.set("violation", fence(transcript(error, { closes: false })));
   out.set("resume", fence(transcript(sessions.resume)));
+  out.set(
+    "download",
+    fence(
+      transcript(sessions.download, { handshake: true, serverSends: true }),
+    ),
+  );
+  out.set("discovery", discoveryBlock());
   out.set("wordlist", wordlistBlock());
   return out;
 }

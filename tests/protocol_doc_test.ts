@@ -62,7 +62,7 @@ function firstDifference(written: string, computed: string): string {
  * server confirm a file earlier): each side's frames must match in order,
  * the interleaving need not.
  */
-const INTERLEAVED = new Set(["transcript", "resume"]);
+const INTERLEAVED = new Set(["transcript", "resume", "download"]);
 
 /** A transcript's frames, `C>` ones first, then `S>` ones. */
 function byDirection(block: string): string {

@@ -1,8 +1,9 @@
 /**
  * The sessions behind the examples of `docs/PROTOCOL.md`, section 8: the
- * real client (`lib/transfer/sender.ts`) against the real server
+ * real sender (`lib/transfer/sender.ts`) against the real receiver
  * (`lib/transfer/receiver.ts`), over loopback TCP, on files in a temporary
- * folder, with the frames each side sends recorded. Used by
+ * folder, with the frames each side sends recorded: the client sending to
+ * the server, and for 8.6 a sharing server sending to the client. Used by
  * `scripts/spec_vectors.ts`.
  *
  * @module
@@ -24,6 +25,7 @@ import {
   encodeHello,
   encodeMessage,
   FrameType,
+  HELLO_FLAG_SERVER_SENDS,
   MAX_ENTRIES,
   Role,
 } from "../../protocol.ts";
@@ -48,6 +50,8 @@ export interface Sessions {
   violation: Sent[];
   /** 8.5: two files with kept data, one resumed. */
   resume: Sent[];
+  /** 8.6: a sharing server's folder, got by the client. */
+  download: Sent[];
 }
 
 /** The mtime of every example file: 2024-05-01 12:00 UTC. */
@@ -237,6 +241,66 @@ async function session(
   return log;
 }
 
+/**
+ * Runs one download in `folder`: a server shares `shared` (under `src`)
+ * with a client whose folder holds `existing` and whose staging folder
+ * holds `kept`, as `server.ts --share` and `client.ts --get` do.
+ */
+async function download(
+  password: bigint,
+  folder: string,
+  shared: Tree,
+  existing: Tree,
+  kept: Kept,
+): Promise<Sent[]> {
+  const src = join(folder, "src"), dst = join(folder, "dst");
+  await makeTree(src, shared);
+  await makeTree(dst, existing);
+  const root = await DestinationRoot.open(dst, false);
+  stage(root, kept);
+  const names = Object.keys(shared).sort().map((name) => join(src, name));
+  const { entries } = await scanSources(names);
+  const log: Sent[] = [];
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const server = (async () => {
+    const conn = await listener.accept();
+    const channel = await establishChannel(conn, {
+      role: Role.Server,
+      password,
+      flushBeforeBlocking: true,
+      serverSends: true,
+    });
+    try {
+      const run = new SendRun(entries, () => {});
+      await sendEntries(recorded(channel, "S>", log), run, "Client");
+    } finally {
+      channel.close();
+    }
+  })();
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: listener.addr.port,
+  });
+  const channel = await establishChannel(conn, {
+    role: Role.Client,
+    password,
+    serverSends: true,
+  });
+  try {
+    await receiveSession(recorded(channel, "C>", log), new Destination(root), {
+      emit: () => {},
+      limits: { maxEntries: MAX_ENTRIES, maxBytes: 2 ** 40 },
+      budget: new MemoryBudget(512 * 1024 * 1024),
+      peer: "Server",
+    });
+  } finally {
+    channel.close();
+    root.close();
+    await server;
+  }
+  return log;
+}
+
 /** Runs the sessions of the examples of section 8. */
 export async function runSessions(password: bigint): Promise<Sessions> {
   const folder = await Deno.makeTempDir({ prefix: "spec_vectors_" });
@@ -269,6 +333,13 @@ export async function runSessions(password: bigint): Promise<Sessions> {
         {},
         referenceClient,
         { "draft.txt": "old", "notes.txt": "0123" },
+      ),
+      download: await download(
+        password,
+        join(folder, "download"),
+        photos,
+        { photos: { "a.txt": "hello\n" } },
+        { "photos/sub/c.txt": "new" },
       ),
     };
   } finally {
@@ -305,17 +376,20 @@ function wrapJson(json: string): string[] {
 
 /**
  * The lines of a transcript, each frame shown by its plaintext: with
- * `handshake`, from the hellos on, else from the first record; with
- * `closes`, up to the end of the connection.
+ * `handshake`, from the hellos on (with `serverSends`, those of a
+ * download), else from the first record; with `closes`, up to the end of
+ * the connection, which the receiver closes first (the server, unless
+ * `serverSends`).
  */
 export function transcript(
   frames: readonly Sent[],
-  { handshake = false, closes = true } = {},
+  { handshake = false, closes = true, serverSends = false } = {},
 ): string[] {
+  const flags = serverSends ? HELLO_FLAG_SERVER_SENDS : 0;
   const lines = handshake
     ? [
-      `C> hello ${hexOf(encodeHello(Role.Client))}`,
-      `S> hello ${hexOf(encodeHello(Role.Server))}`,
+      `C> hello ${hexOf(encodeHello(Role.Client, flags))}`,
+      `S> hello ${hexOf(encodeHello(Role.Server, flags))}`,
       "C> [handshake] pA",
       "S> [handshake] pB cB",
       "C> [handshake] cA",
@@ -329,7 +403,13 @@ export function transcript(
       lines.push(`${frame.dir} ${first}`, ...rest);
     }
   }
-  if (closes) lines.push("   (server closes; client closes)");
+  if (closes) {
+    lines.push(
+      serverSends
+        ? "   (client closes; server closes)"
+        : "   (server closes; client closes)",
+    );
+  }
   return lines;
 }
 
