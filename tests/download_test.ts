@@ -10,11 +10,14 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { waitForPause } from "./conditions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
+  finish,
   listTree,
   randomFile,
   runClient,
+  spawnClient,
   stagedFiles,
   startServer,
   tempDir,
@@ -98,6 +101,41 @@ Deno.test("a download cut in the middle resumes by itself and is verified", asyn
   assert.match(client.stdout, /1 files received and verified/);
   assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
   assert.deepEqual(await stagedFiles(dest.path), []);
+});
+
+Deno.test("a sharing server that ends after one download lets the other downloads finish", async () => {
+  await using source = await tempDir();
+  await using first = await tempDir();
+  await using second = await tempDir();
+  const data = await randomFile(join(source.path, "big.bin"), 4 * MiB);
+  const server = await startServer(["--share", join(source.path, "big.bin")]);
+  await using _server = server;
+  // The second client's connection is held still from its first byte on,
+  // so the first one is done before it.
+  await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
+  proxy.pauseAfter(1);
+  const held = spawnClient([
+    "--get",
+    `127.0.0.1:${proxy.port}`,
+    "--dir",
+    second.path,
+  ]);
+  await waitForPause(proxy);
+  const done = await runClient([
+    "--get",
+    `127.0.0.1:${server.port}`,
+    "--dir",
+    first.path,
+  ]);
+  assert.equal(done.code, 0, done.stderr);
+  proxy.resume();
+  const late = await finish(held);
+  assert.equal(late.code, 0, late.stderr);
+  assert.doesNotMatch(late.stderr, /connection lost/);
+  for (const folder of [first.path, second.path]) {
+    assert.deepEqual(await Deno.readFile(join(folder, "big.bin")), data);
+  }
+  assert.equal((await server.exited()).code, 0);
 });
 
 Deno.test("a get never silently replaces a different local file, unless --overwrite", async () => {

@@ -263,7 +263,9 @@ async function refuse(
  * Serves connections from `listener`, each independently, until the
  * listener closes. With `once`, the first client through the key exchange
  * ends the service: no new connection is taken, and when its session ends
- * the others are closed. Resolves to the exit status.
+ * the others are closed. A sharing server that ends after one download
+ * stops taking connections when the first session succeeds, and lets the
+ * other downloads finish. Resolves to the exit status.
  */
 export async function serve(
   listener: Deno.Listener,
@@ -366,6 +368,12 @@ export async function serve(
   }
   if (chosen === null) return 0;
   const status = await chosen ?? 1;
+  if (options.work.kind === "share") {
+    // Other clients still getting the files finish first: each is a
+    // download someone started, and idle ones are dropped anyway.
+    while (sessions.size > 0) await Promise.allSettled([...sessions]);
+    return status;
+  }
   closeAll();
   return status;
 }
