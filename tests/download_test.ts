@@ -12,6 +12,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitForPause } from "./conditions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
+import { fileEntry } from "./hostile_client.ts";
+import { HostileSharer } from "./hostile_sharer.ts";
 import {
   finish,
   listTree,
@@ -136,6 +138,44 @@ Deno.test("a sharing server that ends after one download lets the other download
     assert.deepEqual(await Deno.readFile(join(folder, "big.bin")), data);
   }
   assert.equal((await server.exited()).code, 0);
+});
+
+Deno.test("a sharing server that closes cleanly in the middle of a file is retried, and the kept bytes offered again", async () => {
+  await using dest = await tempDir();
+  const entry = fileEntry("a.bin", 10);
+  let offered: unknown;
+  await using sharer = new HostileSharer([
+    async (s) => {
+      await s.manifest([entry]);
+      await s.receive();
+      await s.send({ type: "file", index: 0, offset: 0 });
+      await s.data(new TextEncoder().encode("01234"));
+      // A clean close between records, as of a server that stops.
+    },
+    async (s) => {
+      await s.manifest([entry]);
+      offered = await s.receive();
+    },
+  ]);
+  const client = await runClient([
+    "--get",
+    "--retries",
+    "1",
+    `127.0.0.1:${sharer.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(client.code, 1);
+  assert.match(
+    client.stderr,
+    /connection lost: Server disconnected in the middle of "a\.bin"; kept 5 of 10 bytes .*; retrying in/,
+  );
+  assert.deepEqual(offered, {
+    type: "decisions",
+    start: 0,
+    items: [{ action: "send", offset: 5 }],
+    more: false,
+  });
 });
 
 Deno.test("a get never silently replaces a different local file, unless --overwrite", async () => {

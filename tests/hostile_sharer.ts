@@ -75,35 +75,50 @@ export class SharerSession {
   }
 }
 
-/** A listening hostile sharer that plays `script` with one client. */
+/**
+ * A listening hostile sharer that plays `script` with one client, or each
+ * script of a list with the next connection.
+ */
 export class HostileSharer implements AsyncDisposable {
   /** The port it listens on. */
   readonly port: number;
   #listener: Deno.TcpListener;
   #done: Promise<void>;
 
-  /** Listens, and plays `script` with the first client that connects. */
-  constructor(script: (session: SharerSession) => Promise<void>) {
+  /** Listens, and plays the scripts with the clients that connect. */
+  constructor(
+    script:
+      | ((session: SharerSession) => Promise<void>)
+      | ((session: SharerSession) => Promise<void>)[],
+  ) {
+    const scripts = Array.isArray(script) ? script : [script];
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.#listener = listener;
     this.port = listener.addr.port;
     this.#done = (async () => {
-      const conn = await listener.accept();
-      try {
-        const channel = await establishChannel(conn, {
-          role: Role.Server,
-          password: testCodeScalar(),
-          flushBeforeBlocking: true,
-          serverSends: true,
-        });
-        await script(new SharerSession(channel));
-      } catch {
-        // The client gave up on it: what the tests look at is the client.
-      } finally {
+      for (const play of scripts) {
+        let conn: Deno.Conn;
         try {
-          conn.close();
+          conn = await listener.accept();
         } catch {
-          // Already closed.
+          return; // Closed: the test is over.
+        }
+        try {
+          const channel = await establishChannel(conn, {
+            role: Role.Server,
+            password: testCodeScalar(),
+            flushBeforeBlocking: true,
+            serverSends: true,
+          });
+          await play(new SharerSession(channel));
+        } catch {
+          // The client gave up on it: what the tests look at is the client.
+        } finally {
+          try {
+            conn.close();
+          } catch {
+            // Already closed.
+          }
         }
       }
     })();

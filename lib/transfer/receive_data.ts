@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
 import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
@@ -121,7 +122,11 @@ export class DataPhase {
           : ` in the middle of ${
             quote(this.#session.entries[this.#incoming.index].path)
           }`;
-        throw new ProtocolError(`${this.#session.peer} disconnected${where}`);
+        // A clean close at a record boundary, as of a server that stops: the
+        // connection is gone, not abused, and a client retries it.
+        throw new ConnectionClosedError(
+          `${this.#session.peer} disconnected${where}`,
+        );
       }
       if (frame.type === FrameType.Data && this.#incoming !== null) {
         this.#session.result.bytes += frame.payload.length;
