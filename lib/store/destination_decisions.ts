@@ -76,16 +76,16 @@ export class DestinationDecisions {
       return {
         action: "refuse",
         reason: info.isSymbolicLink()
-          ? "a symbolic link is in its place on the server"
-          : "a file is in its place on the server",
+          ? `a symbolic link is in its place on the ${this.#root.side}`
+          : `a file is in its place on the ${this.#root.side}`,
       };
     }
     if (info !== undefined && !info.isFile()) {
       return {
         action: "refuse",
         reason: info.isSymbolicLink()
-          ? "a symbolic link is in its place on the server"
-          : "a folder or special file is in its place on the server",
+          ? `a symbolic link is in its place on the ${this.#root.side}`
+          : `a folder or special file is in its place on the ${this.#root.side}`,
       };
     }
     const key = this.#root.key(entry.path);

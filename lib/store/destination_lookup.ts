@@ -61,7 +61,9 @@ export class DestinationLookup {
     const slash = entry.path.indexOf("/");
     const top = slash === -1 ? entry.path : entry.path.slice(0, slash);
     if (this.#root.isStagingName(top)) {
-      return `${quote(top)} is the name of the server's staging folder`;
+      return `${
+        quote(top)
+      } is the name of the ${this.#root.side}'s staging folder`;
     }
     if (this.#folded !== null) {
       try {
@@ -106,7 +108,7 @@ export class DestinationLookup {
         this.#tree.get(folder).release();
       } catch (error) {
         if (error instanceof NotAFolderError) {
-          state = `${error.message} on the server`;
+          state = `${error.message} on the ${this.#root.side}`;
         } else if (errorCode(error) === "ENOENT") state = MISSING;
         else throw error;
       }

@@ -29,6 +29,8 @@ export class DestinationRoot {
   readonly rules: NameRules;
   /** Whether a different existing file may be replaced. */
   readonly overwrite: boolean;
+  /** Which end of the connection receives into it, as its texts say. */
+  readonly side: "server" | "client";
   /** Name keys of the files sessions are receiving now. */
   #busy = new Set<string>();
   /** Staging ids sessions hold now, which cleanup leaves alone. */
@@ -41,7 +43,9 @@ export class DestinationRoot {
     staging: Staging,
     rules: NameRules,
     overwrite: boolean,
+    side: "server" | "client",
   ) {
+    this.side = side;
     this.path = path;
     this.folder = folder;
     this.staging = staging;
@@ -52,13 +56,14 @@ export class DestinationRoot {
 
   /**
    * Creates the folder at `path` if needed and opens it with its staging
-   * folder; `rules` replaces what a probe of the file system finds, for
-   * tests.
+   * folder, for the `side` that receives into it (a server by default);
+   * `rules` replaces what a probe of the file system finds, for tests.
    */
   static async open(
     path: string,
     overwrite: boolean,
     rules?: NameRules,
+    side: "server" | "client" = "server",
   ): Promise<DestinationRoot> {
     await Deno.mkdir(path, { recursive: true });
     const real = await Deno.realPath(path);
@@ -71,6 +76,7 @@ export class DestinationRoot {
         staging,
         rules ?? probeNameRules(staging.folder),
         overwrite,
+        side,
       );
     } catch (error) {
       folder.release();
@@ -135,7 +141,7 @@ export class DestinationRoot {
     ];
     if (!actsByDescriptor()) {
       warnings.push(
-        "this server cannot reach its folders by descriptor (Deno grants /proc/self/fd only with --allow-all, -A): it checks each folder by path, which leaves a short window to a user who can write into the destination",
+        `this ${this.side} cannot reach its folders by descriptor (Deno grants /proc/self/fd only with --allow-all, -A): it checks each folder by path, which leaves a short window to a user who can write into the destination`,
       );
     }
     return warnings;

@@ -123,7 +123,7 @@ export class Staging {
     } catch (error) {
       if (error instanceof NotAFolderError) {
         throw new StagingError(
-          `${error.message}, not the server's staging folder: remove it or choose another --dir`,
+          `${error.message}, not this program's staging folder: remove it or choose another --dir`,
         );
       }
       throw error;
@@ -269,7 +269,7 @@ export class Staging {
     if (!this.#isOwn(info, kept) || info.size !== kept.length) {
       file.close();
       throw new StagingError(
-        `The kept data of ${quote(path)} changed on the server`,
+        `The kept data of ${quote(path)} changed in the staging folder`,
       );
     }
     return file;

@@ -17,7 +17,7 @@ import { errorMessage } from "../common/errors.ts";
 import type { EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "../store/file_store.ts";
 import { IncomingFile } from "./incoming_file.ts";
-import type { PeerName } from "./peer.ts";
+import { lower, ownEnd, type PeerName } from "./peer.ts";
 import type { IndexSet } from "./index_set.ts";
 import { Pacer } from "../common/pace.ts";
 import { controlMessage, send } from "./receive_setup.ts";
@@ -174,8 +174,8 @@ export class DataPhase {
           quote(entry.path)
         } from offset ${offset}, ${
           resumable === 0
-            ? "the server offered only 0"
-            : `the server offered 0 or ${resumable}`
+            ? `the ${ownEnd(this.#session.peer)} offered only 0`
+            : `the ${ownEnd(this.#session.peer)} offered 0 or ${resumable}`
         }`,
       );
     }
@@ -213,7 +213,9 @@ export class DataPhase {
         this.#session.emit({
           type: "file-failed",
           path: this.#session.entries[incoming.index].path,
-          message: `client gave up: ${sanitize(message.message)}`,
+          message: `${lower(this.#session.peer)} gave up: ${
+            sanitize(message.message)
+          }`,
         });
         return;
       }
@@ -223,7 +225,7 @@ export class DataPhase {
         this.#session.emit({
           type: "file-failed",
           path: entry.path,
-          message: "the client could not read it",
+          message: `the ${lower(this.#session.peer)} could not read it`,
         });
         return;
       }
@@ -261,7 +263,9 @@ export class DataPhase {
       throw new ProtocolError(
         `Hash mismatch for ${
           quote(entry.path)
-        }: received data hashes to ${sha256}, client announced ${claimed}`,
+        }: received data hashes to ${sha256}, ${
+          lower(this.#session.peer)
+        } announced ${claimed}`,
       );
     }
     await incoming.finish();

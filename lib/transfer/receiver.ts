@@ -27,7 +27,7 @@ import {
   SessionRefusedError,
 } from "./receive_setup.ts";
 import { type PeerMeter, SetupClock } from "./setup_clock.ts";
-import type { PeerName } from "./peer.ts";
+import { lower, ownEnd, type PeerName } from "./peer.ts";
 import { formatBytes } from "../common/format.ts";
 import { statfs } from "node:fs/promises";
 
@@ -216,7 +216,7 @@ class Session {
     const entry = this.#state.entries[index];
     const decision = this.#state.decisions[index];
     if (outcome === "unreadable") {
-      this.#close(index, "the client could not read it");
+      this.#close(index, `the ${lower(this.#state.peer)} could not read it`);
       return;
     }
     if (decision.action === "send") {
@@ -257,7 +257,11 @@ class Session {
       throw new SessionRefusedError(
         `The files total ${formatBytes(total)}, more than the ${
           formatBytes(this.#options.limits.maxBytes)
-        } this server takes in one session (its --max-size)`,
+        } ${
+          this.#state.peer === "Client"
+            ? "this server takes in one session (its --max-size)"
+            : "this client takes in one download"
+        }`,
       );
     }
   }
@@ -278,7 +282,7 @@ class Session {
     const free = disk.bavail * disk.bsize;
     if (needed + SPACE_MARGIN > free) {
       throw new SessionRefusedError(
-        `Not enough space on the server: the files need ${
+        `Not enough space on the ${ownEnd(this.#state.peer)}: the files need ${
           formatBytes(needed)
         } and ${formatBytes(Math.max(0, free - SPACE_MARGIN))} is free`,
       );

@@ -20,12 +20,12 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import { fileErrorReason } from "../common/errors.ts";
 import { type Hash, hashFile, hashPrefix, peekDigest } from "../store/hash.ts";
 import { fileIdentity, type LocalEntry } from "../store/scan.ts";
+import { ownEnd, type PeerName } from "./peer.ts";
 
-/** Proof items per message: each takes under 90 bytes of JSON. */ import type { PeerName } from "./peer.ts";
-
+/** Proof items per message: each takes under 90 bytes of JSON. */
 const PROOFS_PER_MESSAGE = Math.floor(MAX_FRAME_PAYLOAD / 2 / 90);
 
-/** What the client found and the server answered for one entry. */
+/** What the sender found and the receiver answered for one entry. */
 export interface ProofResult {
   /** Whether the server holds exactly the bytes proven. */
   match: boolean;
@@ -117,7 +117,9 @@ export async function exchangeProofs(
       if (result === undefined || answered.has(index)) {
         throw new ProtocolError(
           `${peer} answered a proof for entry ${index} ${
-            result === undefined ? "that the client never sent" : "twice"
+            result === undefined
+              ? `that the ${ownEnd(peer)} never sent`
+              : "twice"
           }`,
         );
       }
