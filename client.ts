@@ -31,6 +31,7 @@ import {
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers, type ServerQueue } from "./lib/cli/find_server.ts";
+import { cleanPartials, DEFAULT_KEEP_PARTIAL } from "./lib/cli/partials.ts";
 import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
 import { parsePort } from "./lib/net/address.ts";
@@ -81,6 +82,7 @@ async function main(args: string[], output: Output): Promise<number> {
       get: { type: "boolean", default: false },
       dir: { type: "string" },
       overwrite: { type: "boolean", default: false },
+      "keep-partial": { type: "string" },
       code: { type: "string" },
       "code-file": { type: "string" },
       name: { type: "string" },
@@ -104,13 +106,19 @@ async function main(args: string[], output: Output): Promise<number> {
     return EXIT_OK;
   }
   const get = values.get;
-  if (!get && (values.dir !== undefined || values.overwrite)) {
-    throw new UsageError(
-      `${
-        values.dir !== undefined ? "--dir" : "--overwrite"
-      } only applies with --get`,
-    );
+  const getOnly = [
+    values.dir !== undefined && "--dir",
+    values.overwrite && "--overwrite",
+    values["keep-partial"] !== undefined && "--keep-partial",
+  ].find(Boolean);
+  if (!get && getOnly) {
+    throw new UsageError(`${getOnly} only applies with --get`);
   }
+  const keepPartialMs = parseDuration(
+    values["keep-partial"] ?? DEFAULT_KEEP_PARTIAL,
+    "--keep-partial",
+    "d",
+  ) * 1000;
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
   const targets = readTargets(positionals, get);
@@ -173,6 +181,7 @@ async function main(args: string[], output: Output): Promise<number> {
       for (const message of root.warnings()) {
         showClientEvent(output, { type: "warning", message });
       }
+      cleanPartials(root, keepPartialMs, output, false);
       const run = new ReceiveRun(
         root,
         (event) => showClientEvent(output, event, direction),

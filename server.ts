@@ -25,6 +25,7 @@ import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
 import { startDiscovery } from "./lib/cli/server_discovery.ts";
 import { showInstructions } from "./lib/cli/server_instructions.ts";
+import { cleanPartials, DEFAULT_KEEP_PARTIAL } from "./lib/cli/partials.ts";
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_MEMORY,
@@ -40,51 +41,11 @@ import { listen } from "./lib/net/transport.ts";
 import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
 import { parseCount, parseDuration, parseSize } from "./lib/cli/flags.ts";
 import { formatBytes } from "./lib/common/format.ts";
-import { removeStalePartials } from "./lib/store/partial_cleanup.ts";
 import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
 import { type LocalEntry, scanSources } from "./lib/store/scan.ts";
 
 /** The least --max-memory that still takes an ordinary session. */
 const MIN_MAX_MEMORY = 32 * 1024 * 1024;
-
-/** How often kept data is checked for its age while the server runs. */
-const CLEANUP_INTERVAL_MS = 6 * 3600 * 1000;
-
-/**
- * Deletes kept data older than `maxAgeMs` now and every few hours, in the
- * background; says so when it removed or could not remove something.
- */
-function cleanPartials(
-  root: DestinationRoot,
-  maxAgeMs: number,
-  output: Output,
-): void {
-  const warn = (message: string) => {
-    output.event({ type: "warning", message });
-    output.problem(`warning: ${message}`);
-  };
-  const sweep = () => {
-    try {
-      const result = removeStalePartials(
-        root.staging,
-        maxAgeMs,
-        (id) => root.isStagedInUse(id),
-      );
-      if (result.removed > 0) {
-        output.info(
-          `Removed ${result.removed} unfinished files (${
-            formatBytes(result.bytes)
-          }) kept for longer than --keep-partial`,
-        );
-      }
-      for (const error of result.errors) warn(error);
-    } catch (error) {
-      warn(`cannot clean up unfinished files: ${errorMessage(error)}`);
-    }
-  };
-  sweep();
-  Deno.unrefTimer(setInterval(sweep, CLEANUP_INTERVAL_MS));
-}
 
 /**
  * Aborts on the first SIGINT or SIGTERM, so that the server stops
@@ -179,7 +140,7 @@ async function main(args: string[], output: Output): Promise<number> {
       "max-size": { type: "string", default: String(DEFAULT_MAX_SIZE) },
       "max-memory": { type: "string", default: String(DEFAULT_MAX_MEMORY) },
       "idle-timeout": { type: "string", default: "30" },
-      "keep-partial": { type: "string", default: "7d" },
+      "keep-partial": { type: "string", default: DEFAULT_KEEP_PARTIAL },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
       version: { type: "boolean", short: "V", default: false },
@@ -324,7 +285,7 @@ async function main(args: string[], output: Output): Promise<number> {
       output.event({ type: "warning", message });
       output.problem(`warning: ${message}`);
     }
-    cleanPartials(root, keepPartialMs, output);
+    cleanPartials(root, keepPartialMs, output, true);
   }
   const stdoutStore = root === null ? new StdoutStore() : null;
   await using _discovery = responder;

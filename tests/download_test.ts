@@ -178,6 +178,52 @@ Deno.test("a sharing server that closes cleanly in the middle of a file is retri
   });
 });
 
+Deno.test("a client that gets files removes what it kept from a download abandoned for longer than --keep-partial", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const data = await randomFile(join(source.path, "big.bin"), 4 * MiB);
+  await using server = await startServer([
+    "--share",
+    "--keep-sharing",
+    join(source.path, "big.bin"),
+  ]);
+  await using proxy = new FaultProxy(
+    server.port,
+    () => ({ kind: "cut-down", afterBytes: 2.5 * MiB }),
+  );
+  const cut = await runClient([
+    "--get",
+    "--retries",
+    "0",
+    `127.0.0.1:${proxy.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(cut.code, 1);
+  const kept = await stagedFiles(dest.path);
+  assert.ok(kept.some((name) => name.endsWith(".part")), kept.join(", "));
+  const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+  for (const name of kept) {
+    const path = join(dest.path, ".ft-staging", name);
+    await Deno.utime(path, twoDaysAgo, twoDaysAgo);
+  }
+  const again = await runClient([
+    "--get",
+    "--keep-partial",
+    "1d",
+    `127.0.0.1:${server.port}`,
+    "--dir",
+    dest.path,
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(
+    again.stdout,
+    /^Removed 1 unfinished files \([\d.]+ [KM]iB\) kept for longer than --keep-partial$/m,
+  );
+  assert.doesNotMatch(again.stdout, /resuming/);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
+});
+
 Deno.test("a get never silently replaces a different local file, unless --overwrite", async () => {
   await using source = await tempDir();
   await using dest = await tempDir();

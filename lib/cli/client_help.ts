@@ -37,6 +37,9 @@ Options:
                       and get their names only once verified
       --overwrite     With --get: replace an existing file whose content
                       differs (without it, such a file is kept and reported)
+      --keep-partial AGE  With --get: delete data kept from interrupted
+                      downloads into DIR once older than AGE, such as 12h
+                      or 7d (default 7d)
       --code-file F   Read the code from the first line of file F
       --code CODE     Use CODE (other local users can see it in the process
                       list: prefer FT_CODE or --code-file)
