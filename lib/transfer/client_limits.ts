@@ -15,6 +15,8 @@
  * @module
  */
 
+import { ownEnd, type PeerName } from "./peer.ts";
+
 /** The connection and key exchange must be done within this many idle timeouts. */
 export const KEY_EXCHANGE_IDLE_TIMEOUTS = 2;
 
@@ -58,7 +60,7 @@ export class KeyExchangeTimeoutError extends Error {
   }
 }
 
-/** Raised when the server keeps sending `wait` for longer than its limit. */
+/** Raised when the peer keeps sending `wait` for longer than its limit. */
 export class ServerStalledError extends Error {
   /** Creates the error with a one-line message. */
   constructor(message: string) {
@@ -106,13 +108,22 @@ export class WaitLimit {
   /** The limit, in milliseconds. */
   readonly limitMs: number;
   #progress: () => number;
+  #peer: PeerName;
   #since: number | null = null;
   #seen = 0;
 
-  /** A limit of `limitMs`, with `progress` counting real progress. */
-  constructor(limitMs: number, progress: () => number = () => 0) {
+  /**
+   * A limit of `limitMs`, with `progress` counting real progress, on the
+   * `wait` messages of `peer`.
+   */
+  constructor(
+    limitMs: number,
+    progress: () => number = () => 0,
+    peer: PeerName = "Server",
+  ) {
     this.limitMs = limitMs;
     this.#progress = progress;
+    this.#peer = peer;
   }
 
   /** A real message arrived. */
@@ -135,9 +146,11 @@ export class WaitLimit {
     const waitedMs = now - this.#since;
     if (waitedMs <= this.limitMs) return;
     throw new ServerStalledError(
-      `Server kept saying wait for ${
+      `${this.#peer} kept saying wait for ${
         Math.round(waitedMs / 1000)
-      } s while the client waited for ${waitingFor}, longer than hashing these files can take: it seems stuck, check it and try again`,
+      } s while the ${
+        ownEnd(this.#peer)
+      } waited for ${waitingFor}, longer than hashing these files can take: it seems stuck, check it and try again`,
     );
   }
 }

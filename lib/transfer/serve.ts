@@ -192,6 +192,7 @@ async function handle(
         stream,
         options.work,
         (event) => report({ ...event, peer }),
+        options.idleTimeoutMs,
       );
       const ok = result.failed === 0;
       report({

@@ -14,6 +14,7 @@ import type { LocalEntry } from "../store/scan.ts";
 import type { EventSink } from "./events.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
+import { limitWaits, WaitLimit, waitLimitMs } from "./client_limits.ts";
 import { sendEntries } from "./sender.ts";
 import { SendRun } from "./send_run.ts";
 
@@ -53,12 +54,18 @@ export interface SessionTotals {
   bytes: number;
 }
 
-/** Runs one authenticated session: receiving files, or sending the shared ones. */
+/**
+ * Runs one authenticated session: receiving files, or sending the shared
+ * ones, when the client's `wait` messages count against the same limit a
+ * sending client puts on a server (`idleTimeoutMs` plus the time hashing
+ * the files can take).
+ */
 export async function runSession(
   channel: Channel,
   stream: IdleTimeoutStream,
   work: ReceiveWork | ShareWork,
   emit: EventSink,
+  idleTimeoutMs: number,
 ): Promise<SessionTotals> {
   if (work.kind === "receive") {
     return await receiveSession(channel, work.store(), {
@@ -69,6 +76,14 @@ export async function runSession(
     });
   }
   const run = new SendRun(work.entries, emit);
+  limitWaits(
+    channel,
+    new WaitLimit(
+      waitLimitMs(work.entries, idleTimeoutMs),
+      () => run.progress,
+      "Client",
+    ),
+  );
   const result = await sendEntries(channel, run, "Client");
   // A file the client could not take yet is not downloaded either.
   run.failDeferred();
