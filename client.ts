@@ -29,6 +29,7 @@ import {
   promptForCode,
 } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { explain } from "./lib/cli/explain.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers } from "./lib/cli/find_server.ts";
 import { readTargets } from "./lib/cli/targets.ts";
@@ -124,6 +125,10 @@ async function main(args: string[], output: Output): Promise<number> {
     throw new UsageError("--name only applies when sending standard input (-)");
   }
   const stdinName = stdinCount > 0 ? checkStdinName(values.name) : null;
+  // Before the code is asked for: a folder it cannot write says so at once.
+  const root = get
+    ? await DestinationRoot.open(values.dir ?? ".", values.overwrite)
+    : null;
   const code = await codeFromSources({
     code: values.code,
     codeFile: values["code-file"],
@@ -147,11 +152,7 @@ async function main(args: string[], output: Output): Promise<number> {
       showRetry(output, error, waitMs, retry, retries),
   };
   const servers = () => findServers(output, code, targets, get, values.tls);
-  if (get) {
-    const root = await DestinationRoot.open(
-      values.dir ?? ".",
-      values.overwrite,
-    );
+  if (root !== null) {
     try {
       for (const message of root.warnings()) {
         showClientEvent(output, { type: "warning", message });
@@ -234,8 +235,9 @@ if (import.meta.main) {
     Deno.exitCode = await main(Deno.args, output);
   } catch (error) {
     output.endProgress();
-    output.event({ type: "error", message: errorMessage(error), fatal: true });
-    output.problem(`client: ${errorMessage(error)}`, true);
+    const message = explain(error);
+    output.event({ type: "error", message, fatal: true });
+    output.problem(`client: ${message}`, true);
     Deno.exitCode = exitStatusOf(error);
   }
 }

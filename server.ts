@@ -22,6 +22,7 @@ import {
 import { generateCode } from "./lib/secure/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { explain } from "./lib/cli/explain.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
 import { showInstructions } from "./lib/cli/server_instructions.ts";
 import {
@@ -338,8 +339,9 @@ if (import.meta.main) {
   try {
     Deno.exitCode = await main(Deno.args, output);
   } catch (error) {
-    output.event({ type: "error", message: errorMessage(error), fatal: true });
-    output.problem(`server: ${errorMessage(error)}`, true);
+    const message = explain(error);
+    output.event({ type: "error", message, fatal: true });
+    output.problem(`server: ${message}`, true);
     Deno.exitCode = exitStatusOf(error);
   }
 }
