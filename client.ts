@@ -30,6 +30,7 @@ import {
 } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
+import { connectingNotice } from "./lib/cli/connecting.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers } from "./lib/cli/find_server.ts";
 import { readTargets } from "./lib/cli/targets.ts";
@@ -89,6 +90,7 @@ async function main(args: string[], output: Output): Promise<number> {
       ca: { type: "string" },
       retries: { type: "string", default: "5" },
       "idle-timeout": { type: "string", default: "30" },
+      "connect-timeout": { type: "string", default: "10" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
       version: { type: "boolean", short: "V", default: false },
@@ -113,6 +115,10 @@ async function main(args: string[], output: Output): Promise<number> {
   }
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
+  const connectTimeout = parseDuration(
+    values["connect-timeout"],
+    "--connect-timeout",
+  );
   const targets = readTargets(positionals, get);
   if (values.ca !== undefined && !values.tls) {
     throw new UsageError("--ca only applies with --tls");
@@ -148,6 +154,8 @@ async function main(args: string[], output: Output): Promise<number> {
     retries,
     retryWaitMs: 1000,
     idleTimeoutMs: idleTimeout * 1000,
+    connectTimeoutMs: connectTimeout * 1000,
+    onSlowConnect: connectingNotice(output),
     onRetry: (error: unknown, waitMs: number, retry: number) =>
       showRetry(output, error, waitMs, retry, retries),
   };

@@ -44,6 +44,8 @@ Options:
       --ca FILE       Trust this PEM certificate authority for --tls
       --retries N     When the connection drops, reconnect and resume up to
                       N times in a row without progress (default 5; 0 never)
+      --connect-timeout S  Give up connecting after S seconds (default
+                      10; on a terminal it says so after 1 s)
       --idle-timeout S  Drop a connection that makes no progress for S
                       seconds (default 30), then retry; connecting and the
                       key exchange must be done within 2×S, and a server
