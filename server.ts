@@ -25,6 +25,7 @@ import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
 import { showInstructions } from "./lib/cli/server_instructions.ts";
+import { tlsAdvice } from "./lib/cli/tls_advice.ts";
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_MEMORY,
@@ -287,9 +288,13 @@ async function main(args: string[], output: Output): Promise<number> {
           : CODE_ENV
       } (clients need the same)`,
   );
+  const ca = tls === undefined
+    ? null
+    : await tlsAdvice(output, tls.certFile, addresses);
   showInstructions(output, {
     codePrefix: given === undefined ? `${CODE_ENV}=${code} ` : "",
     tls: tls !== undefined,
+    ca,
     task: shared !== null ? "get" : root === null ? "pipe" : "send",
     addresses,
     discoverable: false,

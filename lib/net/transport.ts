@@ -8,6 +8,7 @@
 import { formatHostPort } from "./address.ts";
 import { fileErrorReason } from "../common/errors.ts";
 import { osErrorCode } from "../common/os_errors.ts";
+import { explainTls } from "./tls_errors.ts";
 
 /** Raised when a connection or listener cannot be set up. */
 export class TransportError extends Error {
@@ -81,11 +82,8 @@ export async function connect(
         await tlsConn.handshake();
       } catch (error) {
         if (!signal?.aborted) tlsConn.close();
-        const text = error instanceof Error ? error.message : String(error);
         throw new TransportError(
-          `TLS with ${where} failed: ${
-            text.split("\n")[0]
-          } (use --ca FILE for a self-signed certificate)`,
+          `TLS with ${where} failed: ${explainTls(error, host, tls)}`,
         );
       } finally {
         signal?.removeEventListener("abort", abandon);

@@ -18,6 +18,7 @@ import { GuessLimiter } from "../secure/guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "../secure/handshake.ts";
 import { HandshakeClock, unlessAborted } from "../secure/handshake_clock.ts";
 import { HangUpWatch } from "../net/hangup_watch.ts";
+import { explainServerTls } from "../net/tls_errors.ts";
 import { IdleTimeoutStream } from "../net/idle.ts";
 import { type ReceiveWork, runSession, type ShareWork } from "./server_work.ts";
 
@@ -214,7 +215,9 @@ async function handle(
     report({
       type: "error",
       peer,
-      message: errorMessage(error),
+      // A failed TLS handshake says which side needs what.
+      message: (options.tls ? explainServerTls(error) : null) ??
+        errorMessage(error),
       fatal: false,
     });
     return authenticated ? 1 : null;
