@@ -11,7 +11,7 @@ import fs from "node:fs";
 import { join } from "node:path";
 import { explain } from "../lib/cli/explain.ts";
 import { osErrorCode, osReason } from "../lib/common/os_errors.ts";
-import { runClient, tempDir } from "./helpers.ts";
+import { ROOT, runClient, runProgram, tempDir, TEST_CODE } from "./helpers.ts";
 
 function thrown(action: () => unknown): unknown {
   try {
@@ -61,20 +61,29 @@ Deno.test("a raw error becomes what could not be done, why, and the way out", as
     `Cannot read "${dir.path}/none": no such file or folder; check the path`,
   );
   // What names a descriptor means nothing to a user: left out.
-  assert.equal(
-    explain(
-      new Error(
-        "EROFS: read-only file system, mkdir '/proc/self/fd/21/.ft-staging'",
+  const folder = fs.openSync(dir.path, "r");
+  try {
+    assert.equal(
+      explain(
+        thrown(() => fs.mkdirSync(`/proc/self/fd/${folder}/report.txt`)),
       ),
-    ),
-    "Cannot create the folder: the file system is read-only; choose a place on a writable disk",
-  );
+      "Cannot create the folder: something else already has that name; choose another name, or move what is there away",
+    );
+  } finally {
+    fs.closeSync(folder);
+  }
+  const full = thrown(() => Deno.writeFileSync("/dev/full", new Uint8Array(1)));
+  assert.match(String(full), /No space left on device \(os error 28\)/);
   assert.equal(
-    explain(new Error("No space left on device (os error 28)")),
-    "No space left on the disk; free some space, or choose another disk",
+    explain(full),
+    'Cannot write "/dev/full": no space left on the disk; free some space, or choose another disk',
   );
-  // Messages of the tool's own stay as they are.
+  // Messages of the tool's own stay as they are, even quoting an OS error.
   assert.equal(explain(new Error("Wrong code")), "Wrong code");
+  assert.equal(
+    explain(new Error("Cannot connect to x: Permission denied (os error 13)")),
+    "Cannot connect to x: Permission denied (os error 13)",
+  );
 });
 
 Deno.test("nothing listening, and a name that does not resolve, are sentences", async () => {
@@ -90,4 +99,56 @@ Deno.test("nothing listening, and a name that does not resolve, are sentences", 
     unknown.stderr,
     "client: Cannot find host no-such-host.invalid: check the name\n",
   );
+});
+
+/** How to run a program without the right to ports below 1024, or why not. */
+async function withoutLowPorts(): Promise<string[] | string> {
+  const start = await Deno.readTextFile(
+    "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+  ).catch(() => null);
+  if (start === null) return "not Linux";
+  if (Number(start) <= 80) {
+    return `anyone may listen on port ${start.trim()} here`;
+  }
+  if (Deno.uid() !== 0) return [];
+  const drop = ["setpriv", "--bounding-set=-net_bind_service"];
+  const probe = await new Deno.Command(drop[0], {
+    args: [...drop.slice(1), "true"],
+  })
+    .output().catch(() => null);
+  return probe?.success
+    ? drop
+    : "setpriv cannot drop CAP_NET_BIND_SERVICE here";
+}
+
+const lowPorts = await withoutLowPorts();
+if (typeof lowPorts === "string") {
+  console.log(`explain_test: the low port case is skipped: ${lowPorts}`);
+}
+
+Deno.test({
+  name: "a port below 1024 without the right to it says which ports to choose",
+  ignore: typeof lowPorts === "string",
+  async fn() {
+    const prefix = lowPorts as string[];
+    const command = [...prefix, Deno.execPath()];
+    await using dest = await tempDir();
+    const result = await runProgram(command[0], [
+      ...command.slice(1),
+      "run",
+      "-A",
+      `${ROOT}server.ts`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "80",
+      "--dir",
+      dest.path,
+    ], { env: { FT_CODE: TEST_CODE } });
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(
+      result.stderr,
+      "server: Cannot listen on port 80: ports below 1024 need administrator rights here; choose a --port from 1024 up (the default is 65432)\n",
+    );
+  },
 });

@@ -32,9 +32,14 @@ const VERBS: Record<string, string> = {
   chown: "change the owner of",
 };
 
-/** `error` on one line, with the way out when it is a raw OS error. */
+/**
+ * `error` on one line, with the way out when it is a raw OS error (one
+ * with its errno name as `code`, as both APIs raise them); the tool's own
+ * errors, which may quote an OS error's text, are left as they are.
+ */
 export function explain(error: unknown): string {
-  const reason = osReason(error);
+  const raw = typeof (error as { code?: unknown } | null)?.code === "string";
+  const reason = raw ? osReason(error) : undefined;
   if (reason === undefined) return errorMessage(error);
   const way = osWayOut(error);
   const cause = `${reason}${way === undefined ? "" : `; ${way}`}`;

@@ -155,6 +155,11 @@ export async function listen(
         `Port ${port} is already in use on ${host}: stop the other program or choose another --port`,
       );
     }
+    if (error instanceof Deno.errors.PermissionDenied && port < 1024) {
+      throw new TransportError(
+        `Cannot listen on port ${port}: ports below 1024 need administrator rights here; choose a --port from 1024 up (the default is 65432)`,
+      );
+    }
     if (error instanceof Deno.errors.AddrNotAvailable) {
       throw new TransportError(
         `Cannot listen on ${host}: no interface of this machine has that address`,
