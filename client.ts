@@ -31,6 +31,7 @@ import {
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
 import { connectingNotice } from "./lib/cli/connecting.ts";
+import { exitOnInterrupt, type Interrupt } from "./lib/cli/interrupt.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers } from "./lib/cli/find_server.ts";
 import { readTargets } from "./lib/cli/targets.ts";
@@ -74,7 +75,11 @@ function checkStdinName(name: string | undefined): string {
   return name;
 }
 
-async function main(args: string[], output: Output): Promise<number> {
+async function main(
+  args: string[],
+  output: Output,
+  interrupt: Interrupt,
+): Promise<number> {
   const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
@@ -179,6 +184,7 @@ async function main(args: string[], output: Output): Promise<number> {
     }
   }
   const stdin = stdinName === null ? null : await copyStdin(stdinName);
+  if (stdin !== null) interrupt.atExit(() => stdin.remove());
   try {
     const scan = await scanSources(
       targets.paths.map((path) => path === "-" ? stdin!.path : path),
@@ -239,8 +245,9 @@ async function transfer(
 
 if (import.meta.main) {
   const output = new Output({ mode: outputModeOf(Deno.args), progress: true });
+  const interrupt = exitOnInterrupt(output);
   try {
-    Deno.exitCode = await main(Deno.args, output);
+    Deno.exitCode = await main(Deno.args, output, interrupt);
   } catch (error) {
     output.endProgress();
     const message = explain(error);

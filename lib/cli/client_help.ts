@@ -75,7 +75,8 @@ Examples:
   deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
 
 Exit status: 0 when every file was confirmed, 1 when a file or the
-connection failed, 2 for usage errors (a bad flag, value or code).`;
+connection failed, 2 for usage errors (a bad flag, value or code), 130
+when interrupted (Ctrl-C): run the same command again to resume.`;
 
 /** The client's `--help`, with the commands this program is run as. */
 export function clientHelp(): string {
