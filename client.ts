@@ -29,6 +29,9 @@ import {
   promptForCode,
 } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { explain } from "./lib/cli/explain.ts";
+import { connectingNotice } from "./lib/cli/connecting.ts";
+import { exitOnInterrupt, type Interrupt } from "./lib/cli/interrupt.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers, type ServerQueue } from "./lib/cli/find_server.ts";
 import { cleanPartials, DEFAULT_KEEP_PARTIAL } from "./lib/cli/partials.ts";
@@ -73,7 +76,11 @@ function checkStdinName(name: string | undefined): string {
   return name;
 }
 
-async function main(args: string[], output: Output): Promise<number> {
+async function main(
+  args: string[],
+  output: Output,
+  interrupt: Interrupt,
+): Promise<number> {
   const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
@@ -91,6 +98,7 @@ async function main(args: string[], output: Output): Promise<number> {
       "discovery-port": { type: "string" },
       retries: { type: "string", default: "5" },
       "idle-timeout": { type: "string", default: "30" },
+      "connect-timeout": { type: "string", default: "10" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
       version: { type: "boolean", short: "V", default: false },
@@ -121,6 +129,10 @@ async function main(args: string[], output: Output): Promise<number> {
   ) * 1000;
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
+  const connectTimeout = parseDuration(
+    values["connect-timeout"],
+    "--connect-timeout",
+  );
   const targets = readTargets(positionals, get);
   const discoveryPort = values["discovery-port"] === undefined
     ? undefined
@@ -141,6 +153,15 @@ async function main(args: string[], output: Output): Promise<number> {
     throw new UsageError("--name only applies when sending standard input (-)");
   }
   const stdinName = stdinCount > 0 ? checkStdinName(values.name) : null;
+  // Before the code is asked for: a folder it cannot write says so at once.
+  const root = get
+    ? await DestinationRoot.open(
+      values.dir ?? ".",
+      values.overwrite,
+      undefined,
+      "client",
+    )
+    : null;
   const code = await codeFromSources({
     code: values.code,
     codeFile: values["code-file"],
@@ -160,6 +181,8 @@ async function main(args: string[], output: Output): Promise<number> {
     retries,
     retryWaitMs: 1000,
     idleTimeoutMs: idleTimeout * 1000,
+    connectTimeoutMs: connectTimeout * 1000,
+    onSlowConnect: connectingNotice(output),
     onRetry: (error: unknown, waitMs: number, retry: number) =>
       showRetry(output, error, waitMs, retry, retries),
   };
@@ -170,13 +193,7 @@ async function main(args: string[], output: Output): Promise<number> {
       tls: values.tls,
       udpPort: discoveryPort,
     });
-  if (get) {
-    const root = await DestinationRoot.open(
-      values.dir ?? ".",
-      values.overwrite,
-      undefined,
-      "client",
-    );
+  if (root !== null) {
     try {
       for (const message of root.warnings()) {
         showClientEvent(output, { type: "warning", message });
@@ -196,6 +213,7 @@ async function main(args: string[], output: Output): Promise<number> {
     }
   }
   const stdin = stdinName === null ? null : await copyStdin(stdinName);
+  if (stdin !== null) interrupt.atExit(() => stdin.remove());
   try {
     const scan = await scanSources(
       targets.paths.map((path) => path === "-" ? stdin!.path : path),
@@ -262,12 +280,14 @@ async function transfer(
 
 if (import.meta.main) {
   const output = new Output({ mode: outputModeOf(Deno.args), progress: true });
+  const interrupt = exitOnInterrupt(output);
   try {
-    Deno.exitCode = await main(Deno.args, output);
+    Deno.exitCode = await main(Deno.args, output, interrupt);
   } catch (error) {
     output.endProgress();
-    output.event({ type: "error", message: errorMessage(error), fatal: true });
-    output.problem(`client: ${errorMessage(error)}`, true);
+    const message = explain(error);
+    output.event({ type: "error", message, fatal: true });
+    output.problem(`client: ${message}`, true);
     Deno.exitCode = exitStatusOf(error);
   }
 }

@@ -22,10 +22,12 @@ import {
 import { generateCode } from "./lib/secure/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { explain } from "./lib/cli/explain.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
 import { startDiscovery } from "./lib/cli/server_discovery.ts";
 import { showInstructions } from "./lib/cli/server_instructions.ts";
 import { cleanPartials, DEFAULT_KEEP_PARTIAL } from "./lib/cli/partials.ts";
+import { tlsAdvice } from "./lib/cli/tls_advice.ts";
 import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_MEMORY,
@@ -33,7 +35,7 @@ import {
   serverHelp,
 } from "./lib/cli/server_help.ts";
 import { Destination, DestinationRoot } from "./lib/store/destination.ts";
-import { errorMessage, UsageError } from "./lib/common/errors.ts";
+import { UsageError } from "./lib/common/errors.ts";
 import { codeToScalar } from "./lib/secure/pake.ts";
 import { serve } from "./lib/transfer/serve.ts";
 import { StdoutStore } from "./lib/store/stdout_store.ts";
@@ -267,9 +269,13 @@ async function main(args: string[], output: Output): Promise<number> {
       udpPort: discoveryPort,
     },
   );
+  const ca = tls === undefined
+    ? null
+    : await tlsAdvice(output, tls.certFile, addresses);
   showInstructions(output, {
     codePrefix: given === undefined ? `${CODE_ENV}=${code} ` : "",
     tls: tls !== undefined,
+    ca,
     task: shared !== null ? "get" : root === null ? "pipe" : "send",
     addresses,
     discoverable: responder !== null,
@@ -320,8 +326,9 @@ if (import.meta.main) {
   try {
     Deno.exitCode = await main(Deno.args, output);
   } catch (error) {
-    output.event({ type: "error", message: errorMessage(error), fatal: true });
-    output.problem(`server: ${errorMessage(error)}`, true);
+    const message = explain(error);
+    output.event({ type: "error", message, fatal: true });
+    output.problem(`server: ${message}`, true);
     Deno.exitCode = exitStatusOf(error);
   }
 }

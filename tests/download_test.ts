@@ -168,7 +168,7 @@ Deno.test("a sharing server that closes cleanly in the middle of a file is retri
   assert.equal(client.code, 1);
   assert.match(
     client.stderr,
-    /connection lost: Server disconnected in the middle of "a\.bin"; kept 5 of 10 bytes .*; retrying in/,
+    /connection lost: Server left in the middle of a file; kept 5 B of 10 B of "a\.bin" for a resume; retrying in/,
   );
   assert.deepEqual(offered, {
     type: "decisions",

@@ -337,7 +337,12 @@ export class Harness {
       before,
       "no file changed",
     );
-    if (kept.length > 0) assert.match(line, /; kept \d+ of \d+ bytes of /);
+    if (kept.length > 0) {
+      assert.match(
+        line,
+        /; kept [\d.]+ \w+ of [\d.]+ \w+ of ".*" for a resume/,
+      );
+    }
     await this.assertClean();
     for (const name of hostile.absent ?? []) {
       assert.ok(!await exists(join(this.dest, name)), `${name} not created`);

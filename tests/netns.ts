@@ -15,6 +15,12 @@ const PREFIX = "ftlab";
 
 let labs = 0;
 
+/**
+ * Tells this module's labs from those of other test files: `deno test
+ * --parallel` runs them in one process, each file with its own count.
+ */
+const MODULE_ID = crypto.randomUUID().slice(0, 6);
+
 /** Why namespaces cannot be made here, or null when they can. */
 export async function netnsUnavailable(): Promise<string | null> {
   if (Deno.build.os !== "linux") return "network namespaces need Linux";
@@ -50,7 +56,7 @@ export async function ip(...args: string[]): Promise<void> {
 
 /** A set of namespaces, removed together. */
 export class Lab {
-  readonly #id = `${PREFIX}${Deno.pid}x${labs++}`;
+  readonly #id = `${PREFIX}${Deno.pid}x${MODULE_ID}${labs++}`;
   readonly #names: string[] = [];
   readonly #noIpv6 = new Set<string>();
 

@@ -18,6 +18,7 @@ import {
 import { TransportError } from "../lib/net/transport.ts";
 import { ProtocolError } from "../protocol.ts";
 import { RemoteError } from "../lib/common/errors.ts";
+import { socketPair } from "./helpers.ts";
 
 Deno.test("lost or refused connections are retried; refusals by the server are not", () => {
   for (
@@ -69,4 +70,25 @@ Deno.test("a broken connection is described in plain words", () => {
     describeLoss(new ConnectionClosedError("Connection closed by peer")),
     "Connection closed by peer",
   );
+});
+
+Deno.test("a read cut off by closing its own connection is a loss, retried", async () => {
+  // What a read or write still pending gets when the client closes the
+  // connection after another failure of it, as when the server stopped:
+  // once it made a client quit with "operation canceled" (exit 1).
+  using pair = await socketPair();
+  const [client] = pair;
+  const pending = client.read(new Uint8Array(16));
+  client.close();
+  const canceled = await pending.then(() => null, (error) => error);
+  assert.ok(canceled instanceof Deno.errors.Interrupted, String(canceled));
+  const after = await client.read(new Uint8Array(16)).then(
+    () => null,
+    (error) => error,
+  );
+  assert.ok(after instanceof Deno.errors.BadResource, String(after));
+  for (const error of [canceled, after]) {
+    assert.equal(isRetryable(error), true, error.name);
+    assert.equal(describeLoss(error), "the connection closed");
+  }
 });

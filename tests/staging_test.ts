@@ -106,7 +106,7 @@ Deno.test("kept data is offered only for its own path, and used only once proven
     await client.send({ type: "file", index: 0, offset: 0 });
     await client.data(data.subarray(0, 50));
     client.close();
-    await server.waitFor(/kept 50 of 100 bytes/);
+    await server.waitFor(/kept 50 B of 100 B/);
   }
   // Another path that the old layout mapped to the same name: nothing.
   {
@@ -288,7 +288,7 @@ Deno.test("kept data gone before its proof fails that proof alone", async () => 
     await client.send({ type: "file", index: 0, offset: 0 });
     await client.data(data.subarray(0, 40));
     client.close();
-    await server.waitFor(/kept 40 of 100 bytes/);
+    await server.waitFor(/kept 40 B of 100 B/);
   }
   const { client, items } = await offer(server.port, [
     fileEntry("gone.bin", 100),

@@ -18,7 +18,10 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** Exit status: the command line was wrong. */
 export const EXIT_USAGE = 2;
-/** Exit status: stopped at once by a second SIGINT or SIGTERM. */
+/**
+ * Exit status: the client interrupted (SIGINT, as by Ctrl-C, or SIGTERM),
+ * or the server stopped at once by a second one.
+ */
 export const EXIT_INTERRUPTED = 130;
 
 /** The `--version` line of `program`. */

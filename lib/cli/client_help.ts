@@ -51,6 +51,8 @@ Options:
                       ${DISCOVERY_PORT}, as the server's --discovery-port)
       --retries N     When the connection drops, reconnect and resume up to
                       N times in a row without progress (default 5; 0 never)
+      --connect-timeout S  Give up connecting after S seconds (default
+                      10; on a terminal it says so after 1 s)
       --idle-timeout S  Drop a connection that makes no progress for S
                       seconds (default 30), then retry; connecting and the
                       key exchange must be done within 2×S, and a server
@@ -80,7 +82,8 @@ Examples:
   deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
 
 Exit status: 0 when every file was confirmed, 1 when a file or the
-connection failed, 2 for usage errors (a bad flag, value or code).`;
+connection failed, 2 for usage errors (a bad flag, value or code), 130
+when interrupted (Ctrl-C): run the same command again to resume.`;
 
 /** The client's `--help`, with the commands this program is run as. */
 export function clientHelp(): string {

@@ -32,7 +32,9 @@ export function showServerEvent(
     case "file-start":
       if (event.offset > 0) {
         output.info(
-          `${who} resuming ${event.path} at ${event.offset} of ${event.size} bytes`,
+          `${who} resuming ${event.path} at ${formatBytes(event.offset)} of ${
+            formatBytes(event.size)
+          }`,
         );
       }
       break;

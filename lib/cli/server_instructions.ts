@@ -21,6 +21,8 @@ export interface Instructions {
   codePrefix: string;
   /** Whether the client needs --tls. */
   tls: boolean;
+  /** What the client gives --ca, when it needs one. */
+  ca?: string | null;
   /** What the client does. */
   task: ClientTask;
   /** Addresses with their ports, as the client takes them. */
@@ -37,7 +39,8 @@ const HEADINGS: Record<ClientTask, string> = {
 
 /** Prints the commands for the other side. */
 export function showInstructions(output: Output, how: Instructions): void {
-  const flags = `${how.tls ? " --tls" : ""}${
+  const ca = how.tls && how.ca ? ` --ca ${how.ca}` : "";
+  const flags = `${how.tls ? " --tls" : ""}${ca}${
     how.task === "get" ? " --get" : ""
   }`;
   const what = how.task === "send"
@@ -67,6 +70,11 @@ export function showInstructions(output: Output, how: Instructions): void {
   if (local.length > 0) {
     output.info(`On this machine, ${heading}:`);
     for (const address of local) output.info(command(address));
+  }
+  if (ca !== "" && remote.length + (how.discoverable ? 1 : 0) > 0) {
+    output.info(
+      `(copy ${how.ca} to the other machine first: a certificate holds no secret)`,
+    );
   }
 }
 

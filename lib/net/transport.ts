@@ -7,6 +7,8 @@
 
 import { formatHostPort } from "./address.ts";
 import { fileErrorReason } from "../common/errors.ts";
+import { osErrorCode } from "../common/os_errors.ts";
+import { explainTls } from "./tls_errors.ts";
 
 /** Raised when a connection or listener cannot be set up. */
 export class TransportError extends Error {
@@ -49,58 +51,87 @@ async function readPem(path: string, what: string): Promise<string> {
   }
 }
 
-/** Connects to `host`:`port` over TCP, or TLS when `tls` is given. */
+/**
+ * Connects to `host`:`port` over TCP, or TLS when `tls` is given; `signal`
+ * abandons the attempt (the caller says why).
+ */
 export async function connect(
   host: string,
   port: number,
   tls?: ClientTls,
+  signal?: AbortSignal,
 ): Promise<Deno.Conn> {
   const where = formatHostPort(host, port);
   let conn: Deno.Conn;
   try {
-    if (tls === undefined) {
-      const tcp = await Deno.connect({ hostname: host, port });
-      // Frames are batched by the channel, so small control messages such
-      // as confirmations should leave at once instead of waiting for Nagle.
-      tcp.setNoDelay(true);
-      conn = tcp;
-    } else {
-      const caCerts = tls.caFile === undefined
-        ? undefined
-        : [await readPem(tls.caFile, "CA certificate")];
-      const tlsConn = await Deno.connectTls({ hostname: host, port, caCerts });
-      await tlsConn.handshake();
+    const caCerts = tls?.caFile === undefined
+      ? undefined
+      : [await readPem(tls.caFile, "CA certificate")];
+    const tcp = await Deno.connect({ hostname: host, port, signal });
+    // Frames are batched by the channel, so small control messages such
+    // as confirmations should leave at once instead of waiting for Nagle.
+    tcp.setNoDelay(true);
+    conn = tcp;
+    if (tls !== undefined) {
+      const tlsConn = await Deno.startTls(tcp, { hostname: host, caCerts });
       conn = tlsConn;
+      // A server that never answers the handshake holds it up forever.
+      const abandon = () => tlsConn.close();
+      signal?.addEventListener("abort", abandon, { once: true });
+      try {
+        await tlsConn.handshake();
+      } catch (error) {
+        if (!signal?.aborted) tlsConn.close();
+        throw new TransportError(
+          `TLS with ${where} failed: ${explainTls(error, host, tls)}`,
+        );
+      } finally {
+        signal?.removeEventListener("abort", abandon);
+      }
     }
   } catch (error) {
-    if (error instanceof TransportError) throw error;
-    const text = error instanceof Error ? error.message : String(error);
-    if (/certificate|tls|handshake/i.test(text) && tls !== undefined) {
-      throw new TransportError(
-        `TLS with ${where} failed: ${
-          text.split("\n")[0]
-        } (use --ca FILE for a self-signed certificate)`,
-      );
-    }
-    if (error instanceof Deno.errors.ConnectionRefused) {
-      throw new TransportError(
-        `Connection refused by ${where}: is server.ts running there?`,
-        true,
-      );
-    }
-    if (error instanceof Deno.errors.TimedOut) {
-      throw new TransportError(
-        `Timed out connecting to ${where}: is the host up, and does a firewall let the port through?`,
-        true,
-      );
-    }
-    const why = error instanceof Error ? error.message : String(error);
-    if (/lookup|resolve|name or service|nodename/i.test(why)) {
-      throw new TransportError(`Cannot find host ${host}: check the name`);
-    }
-    throw new TransportError(`Cannot connect to ${where}: ${why}`);
+    throw connectError(error, host, where);
   }
   return conn;
+}
+
+/** The error to raise for a failure to connect to `where`. */
+function connectError(error: unknown, host: string, where: string): Error {
+  if (error instanceof TransportError) return error;
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return new TransportError(
+      `Connection refused by ${where}: is server.ts running there?`,
+      true,
+    );
+  }
+  if (error instanceof Deno.errors.TimedOut) {
+    return new TransportError(
+      `Timed out connecting to ${where}: is the host up, and does a firewall let the port through?`,
+      true,
+    );
+  }
+  const code = osErrorCode(error);
+  if (code === "EHOSTUNREACH") {
+    return new TransportError(
+      `No route to ${where}: no machine answers at that address; check the address the server printed, and that both machines are on the same network`,
+      true,
+    );
+  }
+  if (
+    code === "ENETUNREACH" || error instanceof Deno.errors.NetworkUnreachable
+  ) {
+    return new TransportError(
+      `Network unreachable for ${where}: this machine has no route to that address; check the address the server printed, and this machine's network connection`,
+      true,
+    );
+  }
+  const why = error instanceof Error ? error.message : String(error);
+  if (/lookup|resolve|name or service|nodename/i.test(why)) {
+    return new TransportError(
+      `Cannot find host ${host}: check the name`,
+    );
+  }
+  return new TransportError(`Cannot connect to ${where}: ${why}`);
 }
 
 /**
@@ -122,6 +153,11 @@ export async function listen(
     if (error instanceof Deno.errors.AddrInUse) {
       throw new TransportError(
         `Port ${port} is already in use on ${host}: stop the other program or choose another --port`,
+      );
+    }
+    if (error instanceof Deno.errors.PermissionDenied && port < 1024) {
+      throw new TransportError(
+        `Cannot listen on port ${port}: ports below 1024 need administrator rights here; choose a --port from 1024 up (the default is 65432)`,
       );
     }
     if (error instanceof Deno.errors.AddrNotAvailable) {

@@ -12,6 +12,8 @@
 import fs from "node:fs";
 import type { Decision, Entry } from "../protocol/messages.ts";
 import { quote } from "../protocol/text.ts";
+import { publicMessage } from "../common/errors.ts";
+import { osErrorCode } from "../common/os_errors.ts";
 import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import {
   errorCode,
@@ -24,10 +26,13 @@ import {
 import { newHash } from "./hash.ts";
 import type { FdFile } from "./fd_file.ts";
 import { DestinationDecisions } from "./destination_decisions.ts";
-import { DestinationRoot } from "./destination_root.ts";
+import {
+  DestinationRoot,
+  DestinationUnusableError,
+} from "./destination_root.ts";
 import type { StagedFile } from "./staging.ts";
 
-export { DestinationRoot };
+export { DestinationRoot, DestinationUnusableError };
 
 /** Raised when a path in the destination cannot be written safely. */
 export class DestinationError extends Error {
@@ -87,9 +92,13 @@ export class Destination implements FileStore {
     return this.#root.path;
   }
 
-  /** Any manifest may come: each entry is decided on its own. */
+  /**
+   * Any manifest may come, each entry decided on its own, as long as the
+   * folder can still be written: checked again for every session, before
+   * its data.
+   */
   refuseManifest(): string | null {
-    return null;
+    return this.#root.unwritable();
   }
 
   /** See {@link DestinationDecisions.decide}. */
@@ -133,6 +142,15 @@ export class Destination implements FileStore {
           `Cannot create folder ${
             quote(relative)
           }: ${error.message} on the ${this.#root.side}`,
+        );
+      }
+      // The operating system's message names the folder by descriptor, or
+      // not at all: say which one.
+      if (osErrorCode(error) !== undefined) {
+        throw new DestinationError(
+          `Cannot create folder ${quote(relative)}: ${
+            publicMessage(error)
+          } on the server`,
         );
       }
       throw error;

@@ -7,7 +7,10 @@
  */
 
 import fs from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
+import { publicMessage } from "../common/errors.ts";
+import { osErrorCode, osReason } from "../common/os_errors.ts";
+import { quote } from "../protocol/text.ts";
 import { actsByDescriptor, FolderHandle } from "./folder_handle.ts";
 import {
   isExact,
@@ -16,6 +19,64 @@ import {
   probeNameRules,
 } from "./name_rules.ts";
 import { Staging, STAGING_NAME } from "./staging.ts";
+
+/**
+ * Raised when the destination folder cannot be made or written: one line
+ * naming the folder, the cause and the way out.
+ */
+export class DestinationUnusableError extends Error {
+  /** Creates the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DestinationUnusableError";
+  }
+}
+
+/**
+ * What makes `path` unusable as the destination, after `error`, said with
+ * the way out; the error itself when it is not one of the operating
+ * system's.
+ */
+function unusable(error: unknown, path: string): unknown {
+  const reason = osReason(error);
+  if (reason === undefined) return error;
+  switch (osErrorCode(error)) {
+    case "EEXIST":
+      return new DestinationUnusableError(
+        `${path} is a file, not a folder: give --dir a folder, or a name not yet taken`,
+      );
+    case "ENOTDIR":
+      return new DestinationUnusableError(
+        `Cannot make the folder ${path}: part of that path is a file, not a folder; give --dir a folder, or a name not yet taken`,
+      );
+    case "EACCES":
+    case "EPERM":
+      return new DestinationUnusableError(
+        `Cannot write into ${path}: ${reason} for this user; choose a --dir this user can write to, or give it write permission there (chown or chmod)`,
+      );
+    case "EROFS":
+      return new DestinationUnusableError(
+        `Cannot write into ${path}: ${reason}; choose a --dir on a writable disk`,
+      );
+    case "ENOSPC":
+    case "EDQUOT":
+      return new DestinationUnusableError(
+        `Cannot write into ${path}: ${reason}; free some space, or choose a --dir on another disk`,
+      );
+  }
+  return new DestinationUnusableError(`Cannot use ${path}: ${reason}`);
+}
+
+/**
+ * Makes and removes an empty file in `folder`, which is writable when
+ * that works; throws the error of the step that failed.
+ */
+function probeWrite(folder: FolderHandle): void {
+  const name = `.ft-probe-${crypto.randomUUID()}`;
+  const fd = fs.openSync(folder.entry(name), "wx", 0o600);
+  fs.closeSync(fd);
+  fs.unlinkSync(folder.entry(name));
+}
 
 /** The destination folder of a server. */
 export class DestinationRoot {
@@ -56,8 +117,10 @@ export class DestinationRoot {
 
   /**
    * Creates the folder at `path` if needed and opens it with its staging
-   * folder, for the `side` that receives into it (a server by default);
-   * `rules` replaces what a probe of the file system finds, for tests.
+   * folder, for the `side` that receives into it (a server by default),
+   * after checking that files can be saved there (a
+   * {@link DestinationUnusableError} says why not); `rules` replaces what a
+   * probe of the file system finds, for tests.
    */
   static async open(
     path: string,
@@ -65,11 +128,20 @@ export class DestinationRoot {
     rules?: NameRules,
     side: "server" | "client" = "server",
   ): Promise<DestinationRoot> {
-    await Deno.mkdir(path, { recursive: true });
-    const real = await Deno.realPath(path);
-    const folder = FolderHandle.open(real);
+    const shown = resolve(path);
+    let real: string;
+    let folder: FolderHandle;
     try {
-      const staging = Staging.open(folder);
+      await Deno.mkdir(path, { recursive: true });
+      real = await Deno.realPath(path);
+      folder = FolderHandle.open(real);
+    } catch (error) {
+      throw unusable(error, shown);
+    }
+    let staging: Staging | undefined;
+    try {
+      probeWrite(folder);
+      staging = Staging.open(folder);
       return new DestinationRoot(
         real,
         folder,
@@ -79,9 +151,32 @@ export class DestinationRoot {
         side,
       );
     } catch (error) {
+      staging?.folder.release();
       folder.release();
-      throw error;
+      throw unusable(error, shown);
     }
+  }
+
+  /**
+   * Why files cannot be saved into the folder now, in words the client
+   * may read (the folder by its last name only), or null when they can:
+   * a file is made and removed in it and in the staging folder, so that a
+   * folder whose permissions changed or whose disk went read-only since
+   * the start refuses a session before its data.
+   */
+  unwritable(): string | null {
+    for (const folder of [this.folder, this.staging.folder]) {
+      try {
+        probeWrite(folder);
+      } catch (error) {
+        return `The server cannot save into its folder ${
+          quote(basename(this.path))
+        }: ${
+          osReason(error) ?? publicMessage(error)
+        }; nothing was sent: the server's side must make it writable or restart the server with another --dir`;
+      }
+    }
+    return null;
   }
 
   /** The form under which this file system takes two paths as one. */

@@ -48,6 +48,16 @@ export interface AttemptOptions {
    * `wait` messages are accepted for about that plus its hashing time.
    */
   idleTimeoutMs: number;
+  /**
+   * Connecting (TCP, and TLS when used) must be done within this long, or
+   * the attempt fails; {@link DEFAULT_CONNECT_TIMEOUT_MS} by default.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * Told when connecting takes more than {@link SLOW_CONNECT_MS}, with
+   * the address, so that a silent wait gets a line.
+   */
+  onSlowConnect?: (peer: string) => void;
   /** Told of each retry before its wait. */
   onRetry: (error: unknown, waitMs: number, retry: number) => void;
 }
@@ -79,6 +89,55 @@ export interface ClientJob<R> {
   giveUp(): R;
 }
 
+/** How long connecting takes before it is worth a line, in ms. */
+export const SLOW_CONNECT_MS = 1000;
+
+/**
+ * How long connecting may take by default, in ms: far more than any LAN
+ * or the internet needs, far less than the two minutes a kernel gives a
+ * host that drops the connection attempts.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connects to the server within the connect timeout (and the key
+ * exchange's deadline), telling `onSlowConnect` when it takes a while; a
+ * connection attempt still under way when time is up is abandoned.
+ */
+async function connectInTime(
+  options: AttemptOptions,
+  peer: string,
+  deadline: number,
+): Promise<Deno.Conn> {
+  const limitMs = Math.min(
+    options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    deadline - performance.now(),
+  );
+  const abandon = new AbortController();
+  const slow = setTimeout(
+    () => options.onSlowConnect?.(peer),
+    SLOW_CONNECT_MS,
+  );
+  try {
+    return await beforeDeadline(
+      connect(options.host, options.port, options.tls, abandon.signal),
+      performance.now() + limitMs,
+      () => {
+        abandon.abort();
+        return new TransportError(
+          `Timed out connecting to ${peer} after ${
+            Math.round(limitMs / 100) / 10
+          } s: is the host up, and does a firewall let the port through? (--connect-timeout waits longer)`,
+          true,
+        );
+      },
+      (late) => late.close(),
+    );
+  } finally {
+    clearTimeout(slow);
+  }
+}
+
 async function attempt<R>(
   job: ClientJob<R>,
   options: AttemptOptions & { onChannel: () => void; number: number },
@@ -89,16 +148,7 @@ async function attempt<R>(
   const limitMs = keyExchangeDeadlineMs(options.idleTimeoutMs);
   const deadline = performance.now() + limitMs;
   const seconds = limitMs / 1000;
-  const conn = await beforeDeadline(
-    connect(options.host, options.port, options.tls),
-    deadline,
-    () =>
-      new TransportError(
-        `Timed out connecting to ${peer} after ${seconds} s: is the host up, and does a firewall let the port through?`,
-        true,
-      ),
-    (late) => late.close(),
-  );
+  const conn = await connectInTime(options, peer, deadline);
   job.emit({ type: "connected", peer, attempt: options.number });
   const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
   try {

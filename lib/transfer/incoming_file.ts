@@ -16,6 +16,7 @@ import { type Hash, newHash } from "../store/hash.ts";
 import { releaseBuffer } from "../common/release.ts";
 import type { PeerName } from "./peer.ts";
 import { WriteBehind } from "../store/write_behind.ts";
+import type { KeptPart } from "./kept_part.ts";
 
 /** The file whose data is arriving. */
 export class IncomingFile {
@@ -131,11 +132,11 @@ export class IncomingFile {
   }
 
   /**
-   * Keeps what arrived when the session ends early, and says so: every
+   * Keeps what arrived when the session ends early, and says what: every
    * byte of it came through an authenticated record, and the next session
    * resumes from it once the client proves its prefix is the same.
    */
-  async keep(): Promise<string> {
+  async keep(): Promise<KeptPart> {
     let kept: number | null = 0;
     if (this.partial) {
       try {
@@ -147,15 +148,8 @@ export class IncomingFile {
       this.partial = null;
     }
     const { path, size } = this.entry;
-    if (kept === null) {
-      // Written straight out, as on standard output: nothing to resume.
-      return `${this.arrived} bytes of ${
-        quote(path)
-      } were written out before it ended`;
-    }
-    return `kept ${kept} of ${size} bytes of ${
-      quote(path)
-    } to resume (${this.arrived} arrived in this session)`;
+    // null: written straight out, as on standard output.
+    return { path, size, kept, arrived: this.arrived };
   }
 
   /**

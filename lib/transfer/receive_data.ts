@@ -6,7 +6,6 @@
  * @module
  */
 
-import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
 import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
@@ -21,6 +20,17 @@ import { lower, ownEnd, type PeerName } from "./peer.ts";
 import type { IndexSet } from "./index_set.ts";
 import { Pacer } from "../common/pace.ts";
 import { controlMessage, send } from "./receive_setup.ts";
+import type { KeptPart } from "./kept_part.ts";
+import { ConnectionClosedError } from "../net/byte_stream.ts";
+
+/** Whether `error` is the connection ending under a read. */
+function isConnectionLoss(error: unknown): boolean {
+  return error instanceof ConnectionClosedError ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.UnexpectedEof;
+}
 
 /** What the data phase shares with the session around it. */
 export interface SessionState {
@@ -80,7 +90,7 @@ export class DataPhase {
    * all the same, keeps what arrived of the file in flight, and says what
    * was kept, if anything.
    */
-  async abandon(): Promise<string | null> {
+  async abandon(): Promise<KeptPart | null> {
     await this.#committing.catch(() => {});
     await this.#commit().catch(() => {});
     const incoming = this.#incoming;
@@ -115,18 +125,18 @@ export class DataPhase {
 
   async #receiveFiles(): Promise<void> {
     for (;;) {
-      const frame = await this.#nextFrame();
+      let frame: Frame | null;
+      try {
+        frame = await this.#nextFrame();
+      } catch (error) {
+        throw this.#left(error);
+      }
       if (frame === null) {
-        const where = this.#incoming === null
-          ? ""
-          : ` in the middle of ${
-            quote(this.#session.entries[this.#incoming.index].path)
-          }`;
         // A clean close at a record boundary, as of a server that stops: the
         // connection is gone, not abused, and a client retries it.
-        throw new ConnectionClosedError(
-          `${this.#session.peer} disconnected${where}`,
-        );
+        throw this.#incoming === null
+          ? new ConnectionClosedError(`${this.#session.peer} disconnected`)
+          : this.#left(new ConnectionClosedError());
       }
       if (frame.type === FrameType.Data && this.#incoming !== null) {
         this.#session.result.bytes += frame.payload.length;
@@ -141,6 +151,19 @@ export class DataPhase {
       }
       await this.#handle(message);
     }
+  }
+
+  /**
+   * The error to end the session with after `error`: a connection lost in
+   * the middle of a file, whether at a record's edge or within one, is a
+   * peer that left (interrupted, or its machine or network gone), said as
+   * such; what is kept of the file follows in the same line.
+   */
+  #left(error: unknown): unknown {
+    if (this.#incoming === null || !isConnectionLoss(error)) return error;
+    return new ConnectionClosedError(
+      `${this.#session.peer} left in the middle of a file`,
+    );
   }
 
   /** Takes an index the client names, which must still await a file. */

@@ -28,6 +28,7 @@ import {
 } from "./receive_setup.ts";
 import { type PeerMeter, SetupClock } from "./setup_clock.ts";
 import { lower, ownEnd, type PeerName } from "./peer.ts";
+import { noteKept } from "./kept_part.ts";
 import { formatBytes } from "../common/format.ts";
 import { statfs } from "node:fs/promises";
 
@@ -120,8 +121,7 @@ class Session {
       // Files already verified are complete: they still go in place, even
       // if the client can no longer be told.
       const kept = await this.#data?.abandon() ?? null;
-      // One line tells both what went wrong and what is left to resume.
-      if (kept !== null && error instanceof Error) error.message += `; ${kept}`;
+      if (kept !== null) noteKept(error, kept);
       throw error;
     } finally {
       this.#state.store.release();

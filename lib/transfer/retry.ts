@@ -25,6 +25,10 @@ const NETWORK_ERRORS = [
   Deno.errors.UnexpectedEof,
   Deno.errors.TimedOut,
   Deno.errors.NetworkUnreachable,
+  // A read or write still pending when the connection was closed under it,
+  // after another failure of the same connection: a loss like that one.
+  Deno.errors.Interrupted,
+  Deno.errors.BadResource,
 ];
 
 /**
@@ -49,6 +53,12 @@ export function describeLoss(error: unknown): string {
     error instanceof Deno.errors.ConnectionAborted
   ) {
     return "the connection broke";
+  }
+  if (
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.BadResource
+  ) {
+    return "the connection closed";
   }
   if (error instanceof Deno.errors.UnexpectedEof) {
     return "the connection closed early";

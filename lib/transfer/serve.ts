@@ -18,6 +18,8 @@ import { GuessLimiter } from "../secure/guess_limiter.ts";
 import { type AttemptGate, establishChannel } from "../secure/handshake.ts";
 import { HandshakeClock, unlessAborted } from "../secure/handshake_clock.ts";
 import { HangUpWatch } from "../net/hangup_watch.ts";
+import { type KeptPart, keptPartOf } from "./kept_part.ts";
+import { sessionEnd } from "./session_end.ts";
 import { IdleTimeoutStream } from "../net/idle.ts";
 import { type ReceiveWork, runSession, type ShareWork } from "./server_work.ts";
 
@@ -40,7 +42,13 @@ export type ServerEvent =
       bytes: number;
       seconds: number;
     }
-    | { type: "error"; message: string; fatal: boolean }
+    | {
+      type: "error";
+      message: string;
+      fatal: boolean;
+      /** What is left of the file in flight, when there was one. */
+      kept?: KeptPart;
+    }
   );
 
 /** How the server runs. */
@@ -212,11 +220,13 @@ async function handle(
   } catch (error) {
     clock.stop();
     stream.close();
+    const kept = keptPartOf(error);
     report({
       type: "error",
       peer,
-      message: errorMessage(error),
+      message: sessionEnd(error, connection.ended.signal, options.tls),
       fatal: false,
+      ...(kept === undefined ? {} : { kept }),
     });
     return authenticated ? 1 : null;
   }
