@@ -110,7 +110,7 @@ Deno.test("on a terminal the client shows live progress, then a summary", async 
   );
   assert.match(after, /exit=0/);
   assert.doesNotMatch(after, /ETA/, "the progress line is gone at the end");
-  assert.ok(raw.includes("\r\x1b[2K["), "redrawn in place with escape codes");
+  assert.ok(raw.includes("\r\x1b[J["), "redrawn in place with escape codes");
 });
 
 Deno.test("with NO_COLOR the progress line uses no escape codes", async () => {
