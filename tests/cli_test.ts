@@ -16,7 +16,9 @@ import {
 const EVENT_TYPES = new Set([
   "listening",
   "connected",
+  "waiting",
   "handshake",
+  "checking",
   "file-start",
   "progress",
   "file-verified",
@@ -141,17 +143,47 @@ Deno.test("--json: both sides write each event as one JSON line on stdout", asyn
 Deno.test("--json: a file already there and a fatal error are events too", async () => {
   await using dest = await tempDir();
   await Deno.copyFile(join(ROOT, "main.txt"), join(dest.path, "main.txt"));
-  await using server = await startServer(["--dir", dest.path, "--once"]);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--once",
+    "--json",
+  ]);
   const again = await runClient([
     "--json",
     `127.0.0.1:${server.port}`,
     "main.txt",
+    join(ROOT, "deno.json"),
   ]);
   assert.equal(again.code, 0, again.stderr);
-  const skipped = events(again.stdout).find((e) => e.type === "file-skipped");
+  const client = events(again.stdout);
+  const skipped = client.find((e) => e.type === "file-skipped");
   assert.equal(skipped?.path, "main.txt");
   assert.equal(skipped?.reason, "already-there");
-  await server.exited();
+  // Hashed to prove it is there, before the answer: both sides say so.
+  const checking = { path: "main.txt", size: 367, number: 1, count: 1 };
+  const checked = client.findIndex((e) => e.type === "checking");
+  assert.deepEqual(client[checked], { ...client[checked], ...checking });
+  assert.ok(checked < client.indexOf(skipped!), "checked, then skipped");
+  const served = events((await server.exited()).stdout);
+  const serverChecking = served.find((e) => e.type === "checking");
+  assert.deepEqual(serverChecking, { ...serverChecking, ...checking });
+  // The server counts as the client does: 1 of 2 received, 1 already there.
+  const done = served.at(-1)!;
+  assert.deepEqual(done, {
+    ...done,
+    type: "done",
+    files: 2,
+    verified: 2,
+    skipped: 1,
+    failed: 0,
+  });
+  assert.deepEqual(client.at(-1), {
+    ...client.at(-1),
+    files: 2,
+    verified: 1,
+    skipped: 1,
+  });
 
   // The server is gone: connection refused.
   const failed = await runClient([

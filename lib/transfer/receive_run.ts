@@ -69,8 +69,12 @@ export class ReceiveRun {
   /** The totals of the run, each file counted once, as it ended. */
   result(): SendResult {
     const totals = { verified: 0, skipped: 0, failed: 0 };
-    for (const outcome of this.#outcomes.values()) totals[outcome]++;
-    return { ...totals, bytes: this.#bytes };
+    const failedPaths: string[] = [];
+    for (const [path, outcome] of this.#outcomes) {
+      totals[outcome]++;
+      if (outcome === "failed") failedPaths.push(path);
+    }
+    return { ...totals, bytes: this.#bytes, failedPaths };
   }
 
   /** The budget each session's file list is held within. */
