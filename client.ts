@@ -28,7 +28,7 @@ import {
   codeFromSources,
   promptForCode,
 } from "./lib/cli/code_input.ts";
-import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { Output, outputModeOf, verboseOf } from "./lib/cli/console_output.ts";
 import { parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers } from "./lib/cli/find_server.ts";
 import { readTargets } from "./lib/cli/targets.ts";
@@ -90,6 +90,7 @@ async function main(args: string[], output: Output): Promise<number> {
       "idle-timeout": { type: "string", default: "30" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
+      verbose: { type: "boolean", short: "v", default: false },
       version: { type: "boolean", short: "V", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -229,7 +230,11 @@ async function transfer(
 }
 
 if (import.meta.main) {
-  const output = new Output({ mode: outputModeOf(Deno.args), progress: true });
+  const output = new Output({
+    mode: outputModeOf(Deno.args),
+    progress: true,
+    verbose: verboseOf(Deno.args),
+  });
   try {
     Deno.exitCode = await main(Deno.args, output);
   } catch (error) {

@@ -21,7 +21,7 @@ import {
 } from "./lib/cli/cli.ts";
 import { generateCode } from "./lib/secure/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
-import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { Output, outputModeOf, verboseOf } from "./lib/cli/console_output.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
 import { showInstructions } from "./lib/cli/server_instructions.ts";
 import {
@@ -179,6 +179,7 @@ async function main(args: string[], output: Output): Promise<number> {
       "keep-partial": { type: "string", default: "7d" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
+      verbose: { type: "boolean", short: "v", default: false },
       version: { type: "boolean", short: "V", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -334,6 +335,8 @@ if (import.meta.main) {
   const output = new Output({
     mode: outputModeOf(Deno.args),
     stdoutTaken: Deno.args.includes("--stdout"),
+    progress: true,
+    verbose: verboseOf(Deno.args),
   });
   try {
     Deno.exitCode = await main(Deno.args, output);

@@ -74,7 +74,7 @@ Deno.test("a client killed at several points resumes with the same command", asy
   assert.match(last.stdout, /resuming {2}big\.bin {2}from /);
   assert.match(last.stdout, /1 of 1 files sent and verified/);
   assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
-  await server.waitFor(/done: 1 verified/);
+  await server.waitFor(/done: 1 of 1 files received and verified/);
   const log = server.stdout + server.stderr;
   assert.equal(log.match(/resuming big\.bin at \d+/g)?.length, 3, log);
   // Every byte the server received more than once counts against the
