@@ -1,5 +1,6 @@
 /**
- * What the client prints: the progress display, a line per file as the server confirms it (or, with `--get`, as it arrives
+ * What the client prints: the progress display and what it waits for, a
+ * line per file as the server confirms it (or, with `--get`, as it arrives
  * verified) where lines per file are shown, the failures, the retries, and
  * the summary that names what failed; as text for people or as JSON
  * events.
@@ -25,6 +26,19 @@ export const SUMMARY_COLUMNS = 80;
 /** Failed names the summary lists at most; the others are counted. */
 export const SUMMARY_NAMES = 10;
 
+/** What the client says while the server holds its key exchange back. */
+export const HELD_BACK_TEXT =
+  "the server slows down attempts after wrong codes: waiting";
+
+/** The note for a file being hashed, `number` of `count`. */
+function checkingNote(path: string, number: number, count: number) {
+  return {
+    before: "checking ",
+    path,
+    after: count > 1 ? `... (${number} of ${count})` : "...",
+  };
+}
+
 /** Shows one transfer event in the chosen output mode. */
 export function showClientEvent(
   output: Output,
@@ -46,6 +60,26 @@ export function showClientEvent(
   }
   output.event(event);
   switch (event.type) {
+    case "handshake":
+      output.note({
+        before: direction === "get"
+          ? "connected; receiving the file list..."
+          : "connected; sending the file list...",
+      });
+      break;
+    case "waiting":
+      if (output.live) {
+        output.note({
+          before: HELD_BACK_TEXT,
+          since: performance.now() - event.seconds * 1000,
+        });
+      } else {
+        output.info(`${HELD_BACK_TEXT} for its answer`);
+      }
+      break;
+    case "checking":
+      output.note(checkingNote(event.path, event.number, event.count));
+      break;
     case "file-verified":
       output.detail(
         `${direction === "get" ? "received" : "verified"}  ${event.path}  ${
@@ -94,6 +128,11 @@ export function showRetry(
       (waitMs / 1000).toFixed(1)
     } s (retry ${retry} of ${retries})`,
   );
+  // The rate and time left of before the loss would only mislead.
+  output.note({
+    before: `reconnecting, retry ${retry} of ${retries}...`,
+    since: performance.now(),
+  });
 }
 
 /**

@@ -62,6 +62,19 @@ export function showServerEvent(
         prefix,
       );
       break;
+    case "checking":
+      output.note(
+        {
+          before: "checking ",
+          path: event.path,
+          after: event.count > 1
+            ? `... (${event.number} of ${event.count})`
+            : "...",
+        },
+        key,
+        prefix,
+      );
+      break;
     case "file-start":
       if (event.offset > 0) {
         output.detail(
