@@ -26,7 +26,8 @@ An interrupted transfer resumes where it stopped, on its own when the
 connection drops, or when the same command runs again.
 
 The code printed by the server is required. It is read from --code,
---code-file or FT_CODE, or asked for on the terminal (without echo).
+--code-file or FT_CODE, or asked for on the terminal, where Tab completes
+a word and a mistyped word is asked again.
 
 Options:
       --get           Get the files the server shares, into --dir
