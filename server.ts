@@ -340,7 +340,10 @@ if (import.meta.main) {
   });
   try {
     Deno.exitCode = await main(Deno.args, output);
+    // A session cut off by the stop may not have ended its live line.
+    output.endProgress();
   } catch (error) {
+    output.endProgress();
     output.event({ type: "error", message: errorMessage(error), fatal: true });
     output.problem(`server: ${errorMessage(error)}`, true);
     Deno.exitCode = exitStatusOf(error);

@@ -11,14 +11,16 @@ import { join } from "node:path";
 import { PATIENCE_MS } from "./conditions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
+  finish,
   randomFile,
   ROOT,
   runClient,
   sleep,
+  spawnClient,
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
-import { hasTmux, Pane } from "./tmux.ts";
+import { hasTmux, Pane, tmux } from "./tmux.ts";
 
 const SKIPPED = "skipped: tmux is not installed (Debian package tmux)";
 
@@ -226,4 +228,39 @@ Deno.test("a narrowed terminal shows the progress line once, at its new width", 
   const after = await client.waitFor(/exit=\d+/);
   assert.match(after, /exit=0/);
   assert.doesNotMatch(after, /ETA|of 2 files$/m, after);
+});
+
+Deno.test("a server stopped in the middle of a session leaves no live line behind", async () => {
+  if (!(await hasTmux())) {
+    console.log(SKIPPED);
+    return;
+  }
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  await randomFile(join(source.path, "big.bin"), 32 * 1024 * 1024);
+  await using server = await Pane.start(
+    "ft-out-stop",
+    command("server", `--host 127.0.0.1 --port 0 --dir ${dest.path}`),
+    120,
+  );
+  const port = await portOf(server);
+  await using proxy = new FaultProxy(port, () => ({ kind: "none" }));
+  proxy.pauseAfter(12 * 1024 * 1024);
+  const client = spawnClient([
+    "--retries",
+    "0",
+    `127.0.0.1:${proxy.port}`,
+    join(source.path, "big.bin"),
+  ]);
+  try {
+    await waitFor(() => proxy.paused, "12 MiB");
+    await server.waitFor(/MiB of 32\.0 MiB/);
+    await tmux("send-keys", "-t", server.name, "C-c");
+    const after = await server.waitFor(/exit=\d+/);
+    assert.match(after, /server: stopping/);
+    assert.doesNotMatch(after, /MiB of 32\.0 MiB|ETA/, after);
+  } finally {
+    proxy.resume();
+    await finish(client);
+  }
 });
