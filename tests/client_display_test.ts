@@ -102,4 +102,14 @@ Deno.test("client and server count a session in the same words", () => {
     ),
     server,
   );
+  // Getting files from a sharing server: as many as its manifest had.
+  const result = { verified: 3, skipped: 1, failed: 0, bytes: 9 };
+  assert.equal(
+    summaryLines({ ...result, failedPaths: [], files: 4 }, null, 1, "get")[0],
+    "3 of 4 files received and verified, 1 already there, 0 failed",
+  );
+  assert.equal(
+    summaryLines({ ...result, failedPaths: [] }, null, 1, "get")[0],
+    "3 files received and verified, 1 already there, 0 failed",
+  );
 });

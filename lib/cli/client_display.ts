@@ -184,9 +184,10 @@ export function summaryLines(
   direction: Direction,
   columns: number = SUMMARY_COLUMNS,
 ): string[] {
-  const moved = direction === "get"
-    ? `${result.verified} files received and verified`
-    : `${result.verified} of ${files} files sent and verified`;
+  const total = files ?? result.files;
+  const moved = `${result.verified}${
+    total === undefined ? "" : ` of ${total}`
+  } files ${direction === "get" ? "received" : "sent"} and verified`;
   const lines = [
     `${moved}, ${result.skipped} already there, ${result.failed} failed`,
   ];
@@ -220,7 +221,8 @@ export function showSummary(
   output.event({
     type: "done",
     ok,
-    files: files ?? result.verified + result.skipped + result.failed,
+    files: files ?? result.files ??
+      result.verified + result.skipped + result.failed,
     verified: result.verified,
     skipped: result.skipped,
     failed: result.failed,

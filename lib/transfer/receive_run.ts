@@ -29,6 +29,7 @@ export class ReceiveRun {
   #sink: EventSink;
   #outcomes = new Map<string, "verified" | "skipped" | "failed">();
   #bytes = 0;
+  #files: number | undefined;
   #budget = new MemoryBudget(CLIENT_MEMORY);
 
   /** A run into `root` that reports to `sink`. */
@@ -74,7 +75,13 @@ export class ReceiveRun {
       totals[outcome]++;
       if (outcome === "failed") failedPaths.push(path);
     }
-    return { ...totals, bytes: this.#bytes, failedPaths };
+    const files = this.#files === undefined ? {} : { files: this.#files };
+    return { ...totals, bytes: this.#bytes, failedPaths, ...files };
+  }
+
+  /** Notes how many files the server's manifest had. */
+  noteFiles(count: number): void {
+    this.#files = count;
   }
 
   /** The budget each session's file list is held within. */
@@ -113,6 +120,7 @@ export function receiveJob(
           peer: "Server",
         });
         received = session.bytes;
+        run.noteFiles(session.files);
       } finally {
         run.addBytes(received);
       }

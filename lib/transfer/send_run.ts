@@ -20,6 +20,8 @@ export interface SendResult {
   bytes: number;
   /** The paths of the files and folders that failed, as they failed. */
   failedPaths: string[];
+  /** Files in the transfer, when the run learned it from the manifest. */
+  files?: number;
 }
 
 /**
