@@ -28,7 +28,7 @@ import {
   codeFromSources,
   promptForCode,
 } from "./lib/cli/code_input.ts";
-import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { Output, outputModeOf, verboseOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
 import { connectingNotice } from "./lib/cli/connecting.ts";
 import { exitOnInterrupt, type Interrupt } from "./lib/cli/interrupt.ts";
@@ -101,6 +101,7 @@ async function main(
       "connect-timeout": { type: "string", default: "10" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
+      verbose: { type: "boolean", short: "v", default: false },
       version: { type: "boolean", short: "V", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -279,7 +280,11 @@ async function transfer(
 }
 
 if (import.meta.main) {
-  const output = new Output({ mode: outputModeOf(Deno.args), progress: true });
+  const output = new Output({
+    mode: outputModeOf(Deno.args),
+    progress: true,
+    verbose: verboseOf(Deno.args),
+  });
   const interrupt = exitOnInterrupt(output);
   try {
     Deno.exitCode = await main(Deno.args, output, interrupt);

@@ -21,7 +21,7 @@ import {
 } from "./lib/cli/cli.ts";
 import { generateCode } from "./lib/secure/code.ts";
 import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
-import { Output, outputModeOf } from "./lib/cli/console_output.ts";
+import { Output, outputModeOf, verboseOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
 import { startDiscovery } from "./lib/cli/server_discovery.ts";
@@ -145,6 +145,7 @@ async function main(args: string[], output: Output): Promise<number> {
       "keep-partial": { type: "string", default: DEFAULT_KEEP_PARTIAL },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", short: "q", default: false },
+      verbose: { type: "boolean", short: "v", default: false },
       version: { type: "boolean", short: "V", default: false },
       help: { type: "boolean", short: "h" },
     },
@@ -322,10 +323,15 @@ if (import.meta.main) {
   const output = new Output({
     mode: outputModeOf(Deno.args),
     stdoutTaken: Deno.args.includes("--stdout"),
+    progress: true,
+    verbose: verboseOf(Deno.args),
   });
   try {
     Deno.exitCode = await main(Deno.args, output);
+    // A session cut off by the stop may not have ended its live line.
+    output.endProgress();
   } catch (error) {
+    output.endProgress();
     const message = explain(error);
     output.event({ type: "error", message, fatal: true });
     output.problem(`server: ${message}`, true);

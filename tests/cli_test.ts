@@ -16,7 +16,9 @@ import {
 const EVENT_TYPES = new Set([
   "listening",
   "connected",
+  "waiting",
   "handshake",
+  "checking",
   "file-start",
   "progress",
   "file-verified",
@@ -141,17 +143,47 @@ Deno.test("--json: both sides write each event as one JSON line on stdout", asyn
 Deno.test("--json: a file already there and a fatal error are events too", async () => {
   await using dest = await tempDir();
   await Deno.copyFile(join(ROOT, "main.txt"), join(dest.path, "main.txt"));
-  await using server = await startServer(["--dir", dest.path, "--once"]);
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--once",
+    "--json",
+  ]);
   const again = await runClient([
     "--json",
     `127.0.0.1:${server.port}`,
     "main.txt",
+    join(ROOT, "deno.json"),
   ]);
   assert.equal(again.code, 0, again.stderr);
-  const skipped = events(again.stdout).find((e) => e.type === "file-skipped");
+  const client = events(again.stdout);
+  const skipped = client.find((e) => e.type === "file-skipped");
   assert.equal(skipped?.path, "main.txt");
   assert.equal(skipped?.reason, "already-there");
-  await server.exited();
+  // Hashed to prove it is there, before the answer: both sides say so.
+  const checking = { path: "main.txt", size: 367, number: 1, count: 1 };
+  const checked = client.findIndex((e) => e.type === "checking");
+  assert.deepEqual(client[checked], { ...client[checked], ...checking });
+  assert.ok(checked < client.indexOf(skipped!), "checked, then skipped");
+  const served = events((await server.exited()).stdout);
+  const serverChecking = served.find((e) => e.type === "checking");
+  assert.deepEqual(serverChecking, { ...serverChecking, ...checking });
+  // The server counts as the client does: 1 of 2 received, 1 already there.
+  const done = served.at(-1)!;
+  assert.deepEqual(done, {
+    ...done,
+    type: "done",
+    files: 2,
+    verified: 2,
+    skipped: 1,
+    failed: 0,
+  });
+  assert.deepEqual(client.at(-1), {
+    ...client.at(-1),
+    files: 2,
+    verified: 1,
+    skipped: 1,
+  });
 
   // The server is gone: connection refused.
   const failed = await runClient([
@@ -230,6 +262,56 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "--quiet still prints the summary when a file failed, on both sides",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using dest = await tempDir();
+    await Deno.writeTextFile(join(dest.path, "main.txt"), "not the same\n");
+    const port = freePort();
+    const server = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(ROOT, "server.ts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--dir",
+        dest.path,
+        "--once",
+        "--quiet",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { FT_CODE: TEST_CODE },
+    }).spawn();
+    const finished = server.output();
+    await waitForListening(port);
+    const result = await runClient([
+      "--quiet",
+      `127.0.0.1:${port}`,
+      "main.txt",
+      "deno.json",
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr,
+      /^failed {2}main\.txt: a different file[^\n]*\n1 of 2 files sent and verified, 0 already there, 1 failed\n[^\n]+\nFailed: main\.txt\n$/,
+    );
+    const output = await finished;
+    assert.equal(output.code, 1);
+    assert.equal(new TextDecoder().decode(output.stdout), "");
+    assert.match(
+      new TextDecoder().decode(output.stderr),
+      /^\[127\.0\.0\.1:\d+\] failed main\.txt: [^\n]+\n\[127\.0\.0\.1:\d+\] done: 1 of 2 files received and verified, 0 already there, 1 failed; [^\n]+\n$/,
+    );
+  },
+});
+
 Deno.test("without a terminal the output has no escape codes or redraws", async () => {
   await using dest = await tempDir();
   await using source = await tempDir();
@@ -241,7 +323,7 @@ Deno.test("without a terminal the output has no escape codes or redraws", async 
   assert.match(result.stdout, /^verified {2}big\.bin {2}8\.0 MiB/m);
   assert.match(
     result.stdout,
-    /1 of 1 files sent and verified, 0 already there, 0 failed; 8\.0 MiB in [\d.]+ s \([^)]+\); all verified by SHA-256\n$/,
+    /^1 of 1 files sent and verified, 0 already there, 0 failed\n8\.0 MiB in [\d.]+ s \([^)]+\); all verified by SHA-256\n$/m,
   );
   for (const text of [result.stdout, result.stderr]) {
     assert.ok(!text.includes("\x1b") && !text.includes("\r"), text);

@@ -52,7 +52,7 @@ Deno.test("a shared folder and file arrive verified with --get, and the server t
   assert.match(client.stdout, /received {2}photos\/2026\/beach\.jpg/);
   assert.match(
     client.stdout,
-    /2 files received and verified, 0 already there, 0 failed/,
+    /^2 of 2 files received and verified, 0 already there, 0 failed$/m,
   );
   const exit = await server.exited();
   assert.equal(exit.code, 0, exit.stderr);
@@ -100,7 +100,7 @@ Deno.test("a download cut in the middle resumes by itself and is verified", asyn
   assert.equal(client.code, 0, client.stderr);
   assert.match(client.stderr, /connection lost: .*retrying in/);
   assert.match(client.stdout, /resuming {2}big\.bin {2}from [\d.]+ MiB/);
-  assert.match(client.stdout, /1 files received and verified/);
+  assert.match(client.stdout, /^1 of 1 files received and verified/m);
   assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
   assert.deepEqual(await stagedFiles(dest.path), []);
 });

@@ -15,7 +15,12 @@
  *   client's key share has arrived (as when the server's handshake limit
  *   strikes in its guess limiter); later ones are forwarded to `--forward`;
  * - `mute`: reads the client's hello and closes without a hello of its
- *   own, like a program that is not a deno-ft server.
+ *   own, like a program that is not a deno-ft server;
+ * - `hold`: sends a valid hello, reads the client's key share and never
+ *   answers it, as a server whose guess limiter holds the attempt back;
+ * - `prove`: completes the key exchange, answers `compare` for every entry
+ *   of the manifest (a folder: `accept`), reads the client's proofs and
+ *   never answers them, as a server busy checking a large file.
  *
  * @module
  */
@@ -94,6 +99,35 @@ async function waitForever(conn: Deno.Conn): Promise<void> {
   }
 }
 
+async function proveForever(conn: Deno.Conn): Promise<void> {
+  const channel = await establishChannel(conn, {
+    role: Role.Server,
+    password: testCodeScalar(),
+    flushBeforeBlocking: true,
+  });
+  const entries: { kind: string }[] = [];
+  for (;;) {
+    const frame = await channel.receive();
+    if (frame === null) return;
+    const message = decodeSenderMessage(frame.payload);
+    if (message.type !== "manifest") continue;
+    entries.push(...message.entries);
+    if (!message.more) break;
+  }
+  const items = entries.map((entry) =>
+    entry.kind === "folder"
+      ? { action: "accept" as const }
+      : { action: "compare" as const, replace: false }
+  );
+  await channel.send(
+    FrameType.Control,
+    encodeMessage({ type: "decisions", start: 0, items, more: false }),
+  );
+  await channel.flush();
+  // The proofs arrive and are never answered.
+  while (await channel.receive() !== null);
+}
+
 async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
   try {
     await from.readable.pipeTo(to.writable);
@@ -108,6 +142,14 @@ async function serve(conn: Deno.Conn, number: number): Promise<void> {
   if (mode === "trickle") return await trickle(conn);
   if (mode === "wait") return await waitForever(conn);
   if (mode === "mute") return await readClient(conn, HELLO_LENGTH);
+  if (mode === "prove") return await proveForever(conn);
+  if (mode === "hold") {
+    await conn.write(encodeHello(Role.Server));
+    await readClient(conn, HELLO_LENGTH + FRAME_HEADER_LENGTH + SHARE_LENGTH);
+    // Held until the client gives up.
+    while (await conn.read(new Uint8Array(1024)) !== null);
+    return;
+  }
   if (mode === "drop" && number === 1) {
     await conn.write(encodeHello(Role.Server));
     return await readClient(

@@ -196,6 +196,48 @@ Deno.test("time spent waiting for a turn does not count toward the 30 s handshak
   assert.equal(server.stderr.match(/failed key exchange/g)?.length, 16);
 });
 
+Deno.test("a client the guess limiter holds back says that it waits, then sends its file", async () => {
+  await using dest = await tempDir();
+  await using server = await startServer(["--dir", dest.path]);
+  // 16 wrong guesses from 127.0.0.1 at once: the next attempt from there
+  // waits 20 s, from the last failure on.
+  const guesses = Array.from(
+    { length: 16 },
+    () => new SourcedSocket(server.port, "127.0.0.1"),
+  );
+  await Promise.all(guesses.map(async (socket) => {
+    await socket.connected();
+    socket.write(guessBytes("wrong-guess-for-the-queue"));
+    assert.equal((await socket.receive(ANSWER_LENGTH)).length, ANSWER_LENGTH);
+  }));
+  for (const socket of guesses) socket.destroy();
+  await waitForLines(
+    server,
+    /error: Client left during key confirmation/gm,
+    16,
+  );
+  const client = await runClient([
+    "--json",
+    `127.0.0.1:${server.port}`,
+    join(ROOT, "main.txt"),
+  ]);
+  assert.equal(client.code, 0, client.stderr);
+  const events = client.stdout.trim().split("\n").map((line) =>
+    JSON.parse(line)
+  );
+  assert.deepEqual(
+    events.slice(0, 3).map((event) => [event.type, event.reason]),
+    [["connected", undefined], ["waiting", "guess-limiter"], [
+      "handshake",
+      undefined,
+    ]],
+  );
+  assert.equal(events.at(-1).type, "done");
+  await server.waitFor(
+    /^\[127\.0\.0\.1:\d+\] key exchange held back \d+ ms after failures from 127\.0\.0\.1$/m,
+  );
+});
+
 Deno.test("the handshake clock stands still while paused", async () => {
   const expiry = Promise.withResolvers<void>();
   let expired = false;

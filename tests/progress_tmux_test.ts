@@ -27,7 +27,7 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
  * `noColor` sets NO_COLOR. Returns the pane during and after the transfer
  * and every byte the client wrote to its terminal.
  */
-async function transferInPane(noColor: boolean): Promise<{
+async function transferInPane(noColor: boolean, flags = ""): Promise<{
   during: string;
   after: string;
   raw: string;
@@ -41,13 +41,13 @@ async function transferInPane(noColor: boolean): Promise<{
   await using proxy = new FaultProxy(server.port, () => ({ kind: "none" }));
   // Half-way however fast the transfer goes: the line is up while held.
   proxy.pauseAfter(24 * 1024 * 1024);
-  const session = `ft-progress-${Deno.pid}-${noColor}`;
+  const session = `ft-progress-${Deno.pid}-${noColor}${flags}`;
   const rawPath = join(source.path, "pane.raw");
   const go = join(source.path, "go");
   const env = noColor ? "NO_COLOR=1" : "-u NO_COLOR";
   const command = `env ${env} FT_CODE=${TEST_CODE} ${Deno.execPath()} run -A ${
     join(ROOT, "client.ts")
-  } 127.0.0.1:${proxy.port} ${big} ${
+  } ${flags} 127.0.0.1:${proxy.port} ${big} ${
     join(source.path, "small.txt")
   }; echo "exit=$?"; sleep 60`;
   await tmux(
@@ -100,17 +100,15 @@ Deno.test("on a terminal the client shows live progress, then a summary", async 
     /\[#*-*\] +\d+% {2}[\d.]+ MiB of 64\.0 MiB {2}[\d.]+ [KMG]?i?B\/s {2}ETA [\d:-]+ {2}0 of 2 files {2}\S*big\.bin \d+%/,
     during,
   );
+  // On a terminal the display and the summary say it all: no line per file.
+  assert.doesNotMatch(after, /verified {2}(big\.bin|small\.txt)/, after);
   assert.match(
     after,
-    /verified {2}big\.bin {2}64\.0 MiB {2}sha256:[0-9a-f]{8}/,
-  );
-  assert.match(
-    after,
-    /2 of 2 files sent and verified, 0 already there, 0 failed; 64\.0 MiB in [\d.]+ s \([^)]+\); all verified by SHA-256/,
+    /2 of 2 files sent and verified, 0 already there, 0 failed\n64\.0 MiB in [\d.]+ s \([^)]+\); all verified by SHA-256/,
   );
   assert.match(after, /exit=0/);
   assert.doesNotMatch(after, /ETA/, "the progress line is gone at the end");
-  assert.ok(raw.includes("\r\x1b[2K["), "redrawn in place with escape codes");
+  assert.ok(raw.includes("\r\x1b[J["), "redrawn in place with escape codes");
 });
 
 Deno.test("with NO_COLOR the progress line uses no escape codes", async () => {
@@ -127,4 +125,19 @@ Deno.test("with NO_COLOR the progress line uses no escape codes", async () => {
   // program starts: only what follows is the client's.
   const ours = raw.slice(raw.indexOf("\r["));
   assert.ok(!ours.includes("\x1b"), `escape codes in ${JSON.stringify(ours)}`);
+});
+
+Deno.test("with --verbose the client lists each file on a terminal too", async () => {
+  if (!(await hasTmux())) {
+    console.log("skipped: tmux is not installed (Debian package tmux)");
+    return;
+  }
+  const { during, after } = await transferInPane(false, "--verbose");
+  assert.match(during, /ETA/);
+  assert.match(
+    after,
+    /verified {2}big\.bin {2}64\.0 MiB {2}sha256:[0-9a-f]{8}/,
+  );
+  assert.match(after, /verified {2}small\.txt {2}6 B {2}sha256:[0-9a-f]{8}/);
+  assert.match(after, /all verified by SHA-256/);
 });

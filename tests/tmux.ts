@@ -68,3 +68,89 @@ export async function waitForNoEcho(
   }
   throw new Error(`The terminal of ${session} still echoes:\n${modes}`);
 }
+
+/** A detached tmux session running one command, killed on dispose. */
+export class Pane implements AsyncDisposable {
+  /** The session's name. */
+  readonly name: string;
+
+  private constructor(name: string) {
+    this.name = name;
+  }
+
+  /**
+   * Starts `command` (a shell command line) in a new session `name` of
+   * `columns` by `rows`.
+   */
+  static async start(
+    name: string,
+    command: string,
+    columns = 100,
+    rows = 30,
+  ): Promise<Pane> {
+    const session = `${name}-${Deno.pid}`;
+    await tmux(
+      "new-session",
+      "-d",
+      "-s",
+      session,
+      "-x",
+      String(columns),
+      "-y",
+      String(rows),
+      command,
+    );
+    return new Pane(session);
+  }
+
+  /** The screen now, one string per row as the terminal wrapped them. */
+  async rows(): Promise<string[]> {
+    return (await tmux("capture-pane", "-p", "-t", this.name)).split("\n");
+  }
+
+  /** The screen now, with wrapped rows joined into their lines. */
+  screen(): Promise<string> {
+    return tmux("capture-pane", "-p", "-J", "-t", this.name);
+  }
+
+  /** The screen once its lines match `pattern`. */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let screen = "";
+    while (Date.now() < deadline) {
+      screen = await this.screen();
+      if (pattern.test(screen)) return screen;
+      await sleep(50);
+    }
+    throw new Error(`The pane never showed ${pattern}:\n${screen}`);
+  }
+
+  /** The screen once it stopped changing for a moment. */
+  async settled(): Promise<string> {
+    let screen = await this.screen();
+    for (let tries = 0; tries < 100; tries++) {
+      await sleep(200);
+      const again = await this.screen();
+      if (again === screen) return screen;
+      screen = again;
+    }
+    return screen;
+  }
+
+  /** Makes the terminal `columns` wide. */
+  async resize(columns: number, rows = 30): Promise<void> {
+    await tmux(
+      "resize-window",
+      "-t",
+      this.name,
+      "-x",
+      String(columns),
+      "-y",
+      String(rows),
+    );
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await tmux("kill-session", "-t", this.name).catch(() => "");
+  }
+}

@@ -161,7 +161,10 @@ Deno.test("20 clients at once all get their files verified", async () => {
     );
   }
   assert.equal(
-    server.stdout.match(/\] done: 1 verified, 0 failed/g)?.length,
+    server.stdout.match(
+      /\] done: 1 of 1 files received and verified, 0 already there, 0 failed;/g,
+    )
+      ?.length,
     count,
   );
 });
@@ -185,7 +188,7 @@ Deno.test("a rerun sends nothing twice, and a different file is never silently r
   assert.match(second.stdout, /already there {2}docs\/a\.txt/);
   assert.match(
     second.stdout,
-    /0 of 2 files sent and verified, 2 already there, 0 failed; 0 B/,
+    /0 of 2 files sent and verified, 2 already there, 0 failed\n0 B in/,
   );
 
   // Same size, other content: refused and left as it was.
@@ -254,7 +257,10 @@ Deno.test("--once exits non-zero when a file of the session was refused", async 
   assert.equal(client.code, 1);
   const result = await server.exited();
   assert.equal(result.code, 1);
-  assert.match(result.stdout, /done: 0 verified, 1 failed/);
+  assert.match(
+    result.stdout,
+    /done: 0 of 1 files received and verified, 0 already there, 1 failed/,
+  );
 });
 
 Deno.test("IPv6 loopback as [::1]:PORT", async (t) => {

@@ -1,20 +1,43 @@
 /**
- * What the client prints: a line per file as the server confirms it (or,
- * with `--get`, as it arrives verified), the retries, and the summary,
- * as text for people or as JSON events.
+ * What the client prints: the progress display and what it waits for, a
+ * line per file as the server confirms it (or, with `--get`, as it arrives
+ * verified) where lines per file are shown, the failures, the retries, and
+ * the summary that names what failed; as text for people or as JSON
+ * events.
  *
  * @module
  */
 
 import { formatBytes, formatRate, shortHash } from "../common/format.ts";
+import { sanitize } from "../protocol/text.ts";
 import { FilesDeferredError } from "../transfer/attempts.ts";
 import type { TransferEvent } from "../transfer/events.ts";
 import { describeLoss } from "../transfer/retry.ts";
 import type { SendResult } from "../transfer/send_run.ts";
 import type { Output } from "./console_output.ts";
+import { cutMiddle, displayWidth } from "./text_width.ts";
 
 /** Which way the client moves files. */
 export type Direction = "send" | "get";
+
+/** The width the summary keeps within: the narrowest usual terminal. */
+export const SUMMARY_COLUMNS = 80;
+
+/** Failed names the summary lists at most; the others are counted. */
+export const SUMMARY_NAMES = 10;
+
+/** What the client says while the server holds its key exchange back. */
+export const HELD_BACK_TEXT =
+  "the server slows down attempts after wrong codes: waiting";
+
+/** The note for a file being hashed, `number` of `count`. */
+function checkingNote(path: string, number: number, count: number) {
+  return {
+    before: "checking ",
+    path,
+    after: count > 1 ? `... (${number} of ${count})` : "...",
+  };
+}
 
 /** Shows one transfer event in the chosen output mode. */
 export function showClientEvent(
@@ -37,8 +60,28 @@ export function showClientEvent(
   }
   output.event(event);
   switch (event.type) {
+    case "handshake":
+      output.note({
+        before: direction === "get"
+          ? "connected; receiving the file list..."
+          : "connected; sending the file list...",
+      });
+      break;
+    case "waiting":
+      if (output.live) {
+        output.note({
+          before: HELD_BACK_TEXT,
+          since: performance.now() - event.seconds * 1000,
+        });
+      } else {
+        output.info(`${HELD_BACK_TEXT} for its answer`);
+      }
+      break;
+    case "checking":
+      output.note(checkingNote(event.path, event.number, event.count));
+      break;
     case "file-verified":
-      output.info(
+      output.detail(
         `${direction === "get" ? "received" : "verified"}  ${event.path}  ${
           formatBytes(event.size)
         }  sha256:${shortHash(event.sha256)}`,
@@ -46,7 +89,7 @@ export function showClientEvent(
       break;
     case "file-start":
       if (event.offset > 0) {
-        output.info(
+        output.detail(
           `resuming  ${event.path}  from ${formatBytes(event.offset)} of ${
             formatBytes(event.size)
           }`,
@@ -54,7 +97,7 @@ export function showClientEvent(
       }
       break;
     case "file-skipped":
-      output.info(
+      output.detail(
         `already there  ${event.path}  sha256:${shortHash(event.sha256 ?? "")}`,
       );
       break;
@@ -85,10 +128,86 @@ export function showRetry(
       (waitMs / 1000).toFixed(1)
     } s (retry ${retry} of ${retries})`,
   );
+  // The rate and time left of before the loss would only mislead.
+  output.note({
+    before: `reconnecting, retry ${retry} of ${retries}...`,
+    since: performance.now(),
+  });
 }
 
 /**
- * Shows the outcome of the run: the `done` event and the summary line;
+ * `names` as lines of at most `columns`, after `label`: as many as fit on
+ * a line, each cut in the middle if it alone is too long, at most
+ * {@link SUMMARY_NAMES} of `total`.
+ */
+function nameLines(
+  label: string,
+  names: readonly string[],
+  total: number,
+  columns: number,
+): string[] {
+  const lines: string[] = [];
+  let line = label;
+  const shown = names.slice(0, SUMMARY_NAMES).map((name) =>
+    cutMiddle(sanitize(name), columns - 4)
+  );
+  for (const [i, name] of shown.entries()) {
+    const word = i < shown.length - 1 || total > shown.length
+      ? `${name},`
+      : name;
+    if (line !== "  " && displayWidth(`${line} ${word}`) > columns) {
+      lines.push(line);
+      line = "  ";
+    }
+    line = line === "  " ? `  ${word}` : `${line} ${word}`;
+  }
+  if (total > shown.length) {
+    const more = `and ${total - shown.length} more (see above)`;
+    if (displayWidth(`${line} ${more}`) > columns) {
+      lines.push(line);
+      line = `  ${more}`;
+    } else line = `${line} ${more}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * The summary of a run for people, each line at most `columns` wide:
+ * the count of files in the words the server uses too, the bytes, time
+ * and rate, and the names of what failed.
+ */
+export function summaryLines(
+  result: SendResult,
+  files: number | null,
+  seconds: number,
+  direction: Direction,
+  columns: number = SUMMARY_COLUMNS,
+): string[] {
+  const total = files ?? result.files;
+  const moved = `${result.verified}${
+    total === undefined ? "" : ` of ${total}`
+  } files ${direction === "get" ? "received" : "sent"} and verified`;
+  const lines = [
+    `${moved}, ${result.skipped} already there, ${result.failed} failed`,
+  ];
+  const amount = `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
+    formatRate(result.bytes, seconds)
+  })`;
+  if (result.failed === 0) {
+    lines.push(`${amount}; all verified by SHA-256`);
+    return lines;
+  }
+  lines.push(amount);
+  lines.push(
+    ...nameLines("Failed:", result.failedPaths, result.failed, columns),
+  );
+  return lines;
+}
+
+/**
+ * Shows the outcome of the run: the `done` event and the summary; with
+ * `--quiet`, the summary only when something failed, on stderr.
  * `files` is how many files were offered, when known (sending).
  */
 export function showSummary(
@@ -102,21 +221,17 @@ export function showSummary(
   output.event({
     type: "done",
     ok,
-    files: files ?? result.verified + result.skipped + result.failed,
+    files: files ?? result.files ??
+      result.verified + result.skipped + result.failed,
     verified: result.verified,
     skipped: result.skipped,
     failed: result.failed,
     bytes: result.bytes,
     seconds: Number(seconds.toFixed(3)),
   });
-  const verdict = ok ? "all verified by SHA-256" : `${result.failed} failed`;
-  const moved = direction === "get"
-    ? `${result.verified} files received and verified`
-    : `${result.verified} of ${files} files sent and verified`;
-  output.info(
-    `${moved}, ${result.skipped} already there, ${result.failed} failed; ` +
-      `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
-        formatRate(result.bytes, seconds)
-      }); ${verdict}`,
-  );
+  const lines = summaryLines(result, files, seconds, direction);
+  for (const line of lines) {
+    if (output.mode === "quiet" && !ok) output.problem(line);
+    else output.info(line);
+  }
 }

@@ -28,7 +28,8 @@ An interrupted transfer resumes where it stopped, on its own when the
 connection drops, or when the same command runs again.
 
 The code printed by the server is required. It is read from --code,
---code-file or FT_CODE, or asked for on the terminal (without echo).
+--code-file or FT_CODE, or asked for on the terminal, where Tab completes
+a word and a mistyped word is asked again.
 
 Options:
       --get           Get the files the server shares, into --dir
@@ -58,13 +59,16 @@ Options:
                       key exchange must be done within 2×S, and a server
                       busy hashing gets S plus 1 s per 4 MiB of the files
       --json          Write events as JSON lines on stdout (docs/EVENTS.md)
-  -q, --quiet         Print errors only
+  -q, --quiet         Print errors only, and the summary if a file failed
+  -v, --verbose       A line per file on a terminal too
   -V, --version       Show the version
   -h, --help          Show this help
 
-Output: a line per confirmed file and a summary on stdout; problems on
-stderr, and a live progress line there when it is a terminal (plain
-carriage returns, no escape codes, when NO_COLOR is set).
+Output: on a terminal, a live progress line on stderr (plain carriage
+returns, no escape codes, when NO_COLOR is set), the failures, and a
+summary naming the files that failed; a line per file as well with
+--verbose, or when stdout is not a terminal (a log). Problems go to
+stderr.
 
 Environment:
   FT_CODE             The code, when neither --code nor --code-file is given

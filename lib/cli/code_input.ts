@@ -1,13 +1,15 @@
 /**
  * Where the short code comes from: `--code`, `--code-file`, the `FT_CODE`
- * environment variable, a prompt on the terminal without echo, or (for the
- * server) a freshly generated one.
+ * environment variable, a prompt on the terminal (`code_editor.ts`), or
+ * (for the server) a freshly generated one.
  *
  * @module
  */
 
-import { normalizeCode } from "../secure/code.ts";
+import { CodeError, normalizeCode } from "../secure/code.ts";
 import { fileErrorReason, UsageError } from "../common/errors.ts";
+import { writeAllSync } from "../common/write_all.ts";
+import { CodeEditor } from "./code_editor.ts";
 
 /** The ways a code can be given on the command line. */
 export interface CodeSources {
@@ -46,38 +48,65 @@ export async function codeFromSources(
   return undefined;
 }
 
+/** What the prompt says. */
+export const CODE_PROMPT = "Code (as shown by the server): ";
+
+/** The hint after a code that cannot be used. */
+const RETRY_HINT = "type it again (Tab completes a word, Ctrl-U clears)";
+
 /**
- * Asks for the code on the terminal without echoing it; undefined when
- * standard input is not a terminal.
+ * Asks for the code on the terminal until one can be used, and resolves
+ * to it; undefined when standard input is not a terminal. The code shows
+ * as typed, Tab completes a word of the list, Backspace, Ctrl-U and
+ * Ctrl-W erase; a code that cannot be used (an unknown word, the wrong
+ * shape) is said and asked again, with what was typed left to correct.
  */
 export async function promptForCode(): Promise<string | undefined> {
   if (!Deno.stdin.isTerminal()) return undefined;
   const encoder = new TextEncoder();
-  // Echo is off before the prompt shows, so that a code typed at once is
-  // never echoed.
+  const write = (text: string) =>
+    writeAllSync(Deno.stderr, encoder.encode(text));
+  const editor = new CodeEditor(CODE_PROMPT);
+  const decoder = new TextDecoder();
+  const buffer = new Uint8Array(256);
+  // Raw before the prompt shows: the terminal's own echo and line editing
+  // are off, and the editor echoes instead.
   Deno.stdin.setRaw(true);
-  Deno.stderr.writeSync(encoder.encode("Code (as shown by the server): "));
-  const typed: number[] = [];
-  const buffer = new Uint8Array(64);
   try {
-    reading: for (;;) {
+    write(editor.draw());
+    for (;;) {
       const count = await Deno.stdin.read(buffer);
-      if (count === null) break;
-      for (const byte of buffer.subarray(0, count)) {
-        if (byte === 0x0d || byte === 0x0a) break reading;
-        if (byte === 0x03) {
-          Deno.stderr.writeSync(encoder.encode("\n"));
+      if (count === null) {
+        write("\r\n");
+        return normalizeCode(editor.text);
+      }
+      const typed = decoder.decode(buffer.subarray(0, count), { stream: true });
+      for (const char of typed) {
+        const step = editor.key(char);
+        write(step.echo);
+        if (step.done === "interrupt") {
           throw new UsageError("Interrupted while reading the code");
         }
-        if (byte === 0x7f || byte === 0x08) {
-          // One character, however many UTF-8 bytes it took.
-          while ((typed.pop() ?? 0) >> 6 === 0b10);
-        } else if (byte >= 0x20) typed.push(byte);
+        if (step.done === "end") throw new UsageError("No code typed");
+        if (step.done !== "enter") continue;
+        if (editor.text.trim() !== "") {
+          try {
+            return normalizeCode(editor.text);
+          } catch (error) {
+            if (!(error instanceof CodeError)) throw error;
+            // After a question (did you mean ...?), a new sentence.
+            const hint = error.message.endsWith("?")
+              ? ` ${RETRY_HINT[0].toUpperCase()}${RETRY_HINT.slice(1)}`
+              : `: ${RETRY_HINT}`;
+            write(`${error.message}${hint}\r\n`);
+          }
+        }
+        write(editor.draw());
+        // What was typed after Enter was meant for the line just refused.
+        break;
       }
     }
   } finally {
     Deno.stdin.setRaw(false);
-    Deno.stderr.writeSync(encoder.encode("\n"));
   }
-  return normalizeCode(new TextDecoder().decode(new Uint8Array(typed)));
 }

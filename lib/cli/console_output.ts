@@ -1,17 +1,19 @@
 /**
  * What the command lines print, and where: lines for people on standard
  * output (or standard error when standard output carries data), problems
- * on standard error, a live progress line when standard error is a
- * terminal, or JSON events on standard output with `--json`. Every line
- * is made safe for a terminal: controls, bidi and zero-width characters
- * are shown as `\uXXXX` escapes.
+ * on standard error, live progress lines when standard error is a
+ * terminal, or JSON events on standard output with `--json`. Lines about
+ * each file are details: a terminal shows them only with `--verbose`, a
+ * log (output that is not a terminal) always. Every line is made safe for
+ * a terminal: controls, bidi and zero-width characters are shown as
+ * `\uXXXX` escapes.
  *
  * @module
  */
 
 import type { ProgressEvent } from "../transfer/events.ts";
 import { type JsonEvent, JsonEventWriter } from "./json_events.ts";
-import { ProgressDisplay } from "./progress_display.ts";
+import { type Note, ProgressDisplay } from "./progress_display.ts";
 import { writeAllSync } from "../common/write_all.ts";
 import { sanitize } from "../protocol/text.ts";
 
@@ -24,8 +26,10 @@ export interface OutputOptions {
   mode: OutputMode;
   /** Standard output carries data: lines for people go to stderr. */
   stdoutTaken?: boolean;
-  /** Show a live progress line when standard error is a terminal. */
+  /** Show live progress lines when standard error is a terminal. */
   progress?: boolean;
+  /** `--verbose`: a line per file on a terminal too. */
+  verbose?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -42,6 +46,13 @@ export function outputModeOf(args: readonly string[]): OutputMode {
   return "text";
 }
 
+/** Whether the flags ask for `--verbose` (`-v`), read like the mode. */
+export function verboseOf(args: readonly string[]): boolean {
+  const end = args.indexOf("--");
+  const flags = end === -1 ? args : args.slice(0, end);
+  return flags.includes("--verbose") || flags.includes("-v");
+}
+
 /** Whether `NO_COLOR` is set to anything but the empty string. */
 function noColor(): boolean {
   try {
@@ -56,7 +67,12 @@ function noColor(): boolean {
 export class Output {
   /** The chosen mode. */
   readonly mode: OutputMode;
-  #info: { writeSync(p: Uint8Array): number };
+  /**
+   * Text for a person at a terminal, without `--verbose`: the lines per
+   * file are left out, the progress display and the summary say enough.
+   */
+  readonly compact: boolean;
+  #info: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
   #display: ProgressDisplay | null = null;
   #json: JsonEventWriter | null = null;
 
@@ -64,6 +80,8 @@ export class Output {
   constructor(options: OutputOptions) {
     this.mode = options.mode;
     this.#info = options.stdoutTaken ? Deno.stderr : Deno.stdout;
+    this.compact = options.mode === "text" && !options.verbose &&
+      this.#info.isTerminal();
     if (options.mode === "json") this.#json = new JsonEventWriter();
     if (
       options.mode === "text" && options.progress && Deno.stderr.isTerminal()
@@ -79,6 +97,13 @@ export class Output {
         },
         escapes: !noColor(),
       });
+      const display = this.#display;
+      try {
+        // Redrawn at the new width at once, even while nothing moves.
+        Deno.addSignalListener("SIGWINCH", () => display.redraw());
+      } catch {
+        // Windows has no SIGWINCH: the next update redraws.
+      }
     }
   }
 
@@ -86,6 +111,13 @@ export class Output {
   info(line: string): void {
     if (this.mode !== "text") return;
     this.#print(this.#info, line);
+  }
+
+  /**
+   * A line about one file: shown in text mode, unless {@link compact}.
+   */
+  detail(line: string): void {
+    if (!this.compact) this.info(line);
   }
 
   /**
@@ -103,13 +135,40 @@ export class Output {
     this.#json?.write(event);
   }
 
-  /** New progress: the live line in text mode, an event with `--json`. */
-  progress(event: ProgressEvent, fields: Record<string, unknown> = {}): void {
-    this.#display?.update(event);
+  /**
+   * New progress: the live line in text mode, an event with `--json`;
+   * `key` tells apart the transfers of a server, whose lines start with
+   * `prefix`.
+   */
+  progress(
+    event: ProgressEvent,
+    fields: Record<string, unknown> = {},
+    key = "",
+    prefix = "",
+  ): void {
+    this.#display?.update(event, key, prefix);
     this.#json?.write({ ...fields, ...event });
   }
 
-  /** Takes the live progress line away, before the final lines. */
+  /**
+   * What the transfer `key` waits for, on its live line until its next
+   * progress (null takes it away); nothing without a live line.
+   */
+  note(note: Note | null, key = "", prefix = ""): void {
+    this.#display?.note(note, key, prefix);
+  }
+
+  /** Whether live lines are shown. */
+  get live(): boolean {
+    return this.#display !== null;
+  }
+
+  /** Takes the live line of the transfer `key` away: it ended. */
+  endTransfer(key = ""): void {
+    this.#display?.remove(key);
+  }
+
+  /** Takes the live progress lines away, before the final lines. */
   endProgress(): void {
     this.#display?.finish();
   }

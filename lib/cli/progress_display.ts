@@ -1,84 +1,30 @@
 /**
- * The live progress line on a terminal: current file, bytes done of all,
- * rate, time left and files done, redrawn in place at most ten times a
- * second, and hidden while other lines are printed.
+ * The live progress display on a terminal: one line per transfer under way
+ * (the client's run, or each of a server's sessions), redrawn in place at
+ * most ten times a second, and hidden while other lines are printed. A
+ * line shows the transfer's progress (see `progress_line.ts`) or what it
+ * waits for.
  *
  * @module
  */
 
 import type { ProgressEvent } from "../transfer/events.ts";
-import { formatBytes, formatRate } from "../common/format.ts";
-import { sanitize } from "../protocol/text.ts";
+import { type Note, renderNote, renderProgress } from "./progress_line.ts";
+import { cutEnd, displayWidth } from "./text_width.ts";
 
-/** The line is redrawn at most this often. */
+export { formatDuration, type Note, renderProgress } from "./progress_line.ts";
+
+/** The display is redrawn at most this often. */
 export const REDRAW_INTERVAL_MS = 100;
+
+/** A note that counts seconds is redrawn this often. */
+const TICK_MS = 1000;
 
 /** The rate is measured over about this much recent time. */
 const RATE_WINDOW_MS = 5000;
 
-/** Width of the bar, in characters, when the terminal has room for it. */
-const BAR_WIDTH = 20;
-
-/** Seconds as `m:ss` or `h:mm:ss`. */
-export function formatDuration(seconds: number): string {
-  const whole = Math.max(0, Math.round(seconds));
-  const h = Math.floor(whole / 3600);
-  const m = Math.floor((whole % 3600) / 60);
-  const s = String(whole % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
-
-/** `text` cut to `width` characters, keeping its end. */
-function keepEnd(text: string, width: number): string {
-  if (text.length <= width) return text;
-  if (width <= 1) return text.slice(text.length - width);
-  return "…" + text.slice(text.length - width + 1);
-}
-
-function percent(done: number, total: number): number {
-  return total === 0 ? 100 : Math.floor((done / total) * 100);
-}
-
-/**
- * The progress line for `event` at `rate` bytes per second, at most
- * `columns` characters wide, for example:
- *
- *     [########------------]  42%  1.1 GiB of 2.5 GiB  98.1 MiB/s  ETA 0:15  3 of 120 files  photos/beach.jpg 60%
- */
-export function renderProgress(
-  event: ProgressEvent,
-  rate: number,
-  columns: number,
-): string {
-  const overall = percent(event.bytes, event.totalBytes);
-  const filled = Math.min(
-    BAR_WIDTH,
-    Math.floor((overall / 100) * BAR_WIDTH),
-  );
-  const bar = `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`;
-  const left = event.totalBytes - event.bytes;
-  const eta = rate > 0 ? formatDuration(left / rate) : "-:--";
-  const parts = [
-    `${String(overall).padStart(3)}%`,
-    `${formatBytes(event.bytes)} of ${formatBytes(event.totalBytes)}`,
-    formatRate(rate, 1),
-    `ETA ${eta}`,
-  ];
-  if (event.totalFiles > 1) {
-    parts.push(`${event.files} of ${event.totalFiles} files`);
-  }
-  let line = parts.join("  ");
-  if (columns >= line.length + bar.length + 2 + 20) line = `${bar}  ${line}`;
-  if (event.path !== "") {
-    const file = event.totalFiles > 1
-      ? ` ${percent(event.fileBytes, event.fileSize)}%`
-      : "";
-    const room = columns - line.length - 2 - file.length;
-    // Cut after escaping, so that the width counts what is shown.
-    if (room >= 8) line += `  ${keepEnd(sanitize(event.path), room)}${file}`;
-  }
-  return line.length > columns ? line.slice(0, columns) : line;
-}
+/** Lines the display takes at most; more transfers are counted on the last. */
+export const MAX_LINES = 6;
 
 /** Where and how a {@link ProgressDisplay} draws. */
 export interface DisplayTarget {
@@ -87,78 +33,226 @@ export interface DisplayTarget {
   /** The terminal's width in characters. */
   columns(): number;
   /**
-   * Whether escape codes may be used; without them the line is redrawn
-   * with a carriage return and padded with spaces.
+   * Whether escape codes may be used; without them a single line is
+   * redrawn with a carriage return and padded with spaces.
    */
   escapes: boolean;
 }
 
-/** A progress line redrawn in place on a terminal. */
+/** One transfer's line. */
+interface Line {
+  /** Shown before the line, such as the peer of a server's session. */
+  prefix: string;
+  latest: ProgressEvent | null;
+  note: Note | null;
+  samples: { at: number; bytes: number }[];
+  /** When it last changed, to pick the line shown without escape codes. */
+  changed: number;
+}
+
+/** Progress lines redrawn in place on a terminal. */
 export class ProgressDisplay {
   #target: DisplayTarget;
-  #latest: ProgressEvent | null = null;
-  #samples: { at: number; bytes: number }[] = [];
-  #shown = 0;
+  #lines = new Map<string, Line>();
+  /** Widths of the lines on the screen now, top to bottom. */
+  #shown: number[] = [];
   #lastDraw = -Infinity;
+  #pending: ReturnType<typeof setTimeout> | undefined;
+  #ticker: ReturnType<typeof setInterval> | undefined;
 
   /** A display drawing on `target`. */
   constructor(target: DisplayTarget) {
     this.#target = target;
   }
 
-  /** Takes new progress; redraws if the last draw is old enough. */
-  update(event: ProgressEvent): void {
-    this.#latest = event;
+  /**
+   * Takes new progress of the transfer `key` (shown after `prefix`); it
+   * ends any note of that transfer, as data moves again.
+   */
+  update(event: ProgressEvent, key = "", prefix = ""): void {
+    const line = this.#line(key, prefix);
     const now = performance.now();
-    this.#samples.push({ at: now, bytes: event.transferred });
+    line.latest = event;
+    line.note = null;
+    line.changed = now;
+    line.samples.push({ at: now, bytes: event.transferred });
     while (
-      this.#samples.length > 2 && now - this.#samples[1].at > RATE_WINDOW_MS
+      line.samples.length > 2 && now - line.samples[1].at > RATE_WINDOW_MS
     ) {
-      this.#samples.shift();
+      line.samples.shift();
     }
-    if (now - this.#lastDraw < REDRAW_INTERVAL_MS) return;
-    this.#draw(now);
+    this.#request();
   }
 
-  /** Bytes per second over the recent past. */
-  rate(): number {
-    const first = this.#samples[0];
-    const last = this.#samples[this.#samples.length - 1];
+  /**
+   * Shows what the transfer `key` waits for instead of its rate and time
+   * left, until its next progress or {@link note} (null takes it away).
+   * The rate is measured afresh afterwards: the wait is not part of it.
+   */
+  note(note: Note | null, key = "", prefix = ""): void {
+    const line = this.#line(key, prefix);
+    line.note = note;
+    line.samples = [];
+    line.changed = performance.now();
+    this.#tick();
+    this.#request();
+  }
+
+  /** Takes the line of the transfer `key` away: it ended. */
+  remove(key = ""): void {
+    if (!this.#lines.delete(key)) return;
+    this.#tick();
+    this.#request(true);
+  }
+
+  /** Bytes per second of the transfer `key` over the recent past. */
+  rate(key = ""): number {
+    const samples = this.#lines.get(key)?.samples ?? [];
+    const first = samples[0];
+    const last = samples[samples.length - 1];
     if (first === undefined || last.at - first.at < 1) return 0;
     return ((last.bytes - first.bytes) / (last.at - first.at)) * 1000;
   }
 
-  /** Runs `print` with the line hidden, then draws it again. */
+  /** Draws the lines again now, as after the terminal changed its size. */
+  redraw(): void {
+    if (this.#lines.size > 0 || this.#shown.length > 0) this.#request(true);
+  }
+
+  /** Runs `print` with the lines hidden, then draws them again. */
   around(print: () => void): void {
     this.#clear();
     print();
-    if (this.#latest !== null) this.#draw(performance.now());
+    this.#draw();
   }
 
-  /** Takes the line away for good. */
+  /** Takes every line away for good. */
   finish(): void {
+    this.#lines.clear();
+    this.#tick();
+    clearTimeout(this.#pending);
+    this.#pending = undefined;
     this.#clear();
-    this.#latest = null;
   }
 
-  #draw(now: number): void {
-    if (this.#latest === null) return;
-    this.#lastDraw = now;
-    const columns = Math.max(20, this.#target.columns() - 1);
-    const line = renderProgress(this.#latest, this.rate(), columns);
-    if (this.#target.escapes) {
-      this.#target.write(`\r\x1b[2K${line}`);
-    } else {
-      this.#target.write(`\r${line.padEnd(this.#shown)}`);
+  #line(key: string, prefix: string): Line {
+    let line = this.#lines.get(key);
+    if (line === undefined) {
+      line = { prefix, latest: null, note: null, samples: [], changed: 0 };
+      this.#lines.set(key, line);
     }
-    this.#shown = line.length;
+    return line;
+  }
+
+  /** Draws now if the last draw is old enough, else a little later. */
+  #request(now = false): void {
+    const wait = this.#lastDraw + REDRAW_INTERVAL_MS - performance.now();
+    if (now || wait <= 0) {
+      clearTimeout(this.#pending);
+      this.#pending = undefined;
+      this.#draw();
+      return;
+    }
+    // The last change of a burst is drawn too, not just the first.
+    if (this.#pending !== undefined) return;
+    this.#pending = setTimeout(() => {
+      this.#pending = undefined;
+      this.#draw();
+    }, wait);
+    Deno.unrefTimer(this.#pending);
+  }
+
+  /** Keeps a timer running while a note counts seconds. */
+  #tick(): void {
+    const counting = [...this.#lines.values()].some((line) =>
+      line.note?.since !== undefined
+    );
+    if (counting && this.#ticker === undefined) {
+      this.#ticker = setInterval(() => this.#request(), TICK_MS);
+      Deno.unrefTimer(this.#ticker);
+    } else if (!counting && this.#ticker !== undefined) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+    }
+  }
+
+  /** The text of each line to show, at most `columns` wide. */
+  #render(columns: number, now: number): string[] {
+    let lines = [...this.#lines.entries()];
+    if (!this.#target.escapes) {
+      // One line only: the transfer that changed last.
+      lines = lines.sort((a, b) => b[1].changed - a[1].changed).slice(0, 1);
+    }
+    const shown = lines.length > MAX_LINES
+      ? lines.slice(0, MAX_LINES - 1)
+      : lines;
+    const texts: string[] = [];
+    for (const [key, line] of shown) {
+      const room = columns - displayWidth(line.prefix);
+      let text: string;
+      if (line.latest !== null) {
+        text = renderProgress(
+          line.latest,
+          this.rate(key),
+          room,
+          line.note ?? undefined,
+          now,
+        );
+      } else if (line.note !== null) {
+        text = renderNote(line.note, room, now);
+      } else continue;
+      texts.push(cutEnd(line.prefix + text, columns));
+    }
+    if (lines.length > shown.length) {
+      texts.push(`… and ${lines.length - shown.length} more`);
+    }
+    return texts;
+  }
+
+  #draw(): void {
+    const now = performance.now();
+    this.#lastDraw = now;
+    const width = this.#target.columns();
+    // One column to spare: a line that fills the last column leaves the
+    // cursor in a state terminals treat differently.
+    const texts = this.#render(Math.max(20, width - 1), now);
+    if (texts.length === 0) {
+      this.#clear();
+      return;
+    }
+    if (this.#target.escapes) {
+      this.#target.write(this.#back(width) + texts.join("\n"));
+    } else {
+      const text = texts[0] ?? "";
+      const pad = Math.max(0, (this.#shown[0] ?? 0) - displayWidth(text));
+      this.#target.write(`\r${text}${" ".repeat(pad)}`);
+    }
+    this.#shown = texts.map(displayWidth);
+  }
+
+  /**
+   * Escape codes that take the cursor to the start of the first line shown
+   * and erase everything from there. A terminal narrowed since the last
+   * draw has wrapped each line that no longer fits onto more rows (tmux,
+   * VTE, kitty and most others rewrap on resize): counting them at the
+   * width of now leaves no stale part behind.
+   */
+  #back(width: number): string {
+    if (this.#shown.length === 0) return "\r\x1b[J";
+    let rows = 0;
+    for (const shown of this.#shown) {
+      rows += Math.max(1, Math.ceil(shown / Math.max(1, width)));
+    }
+    return `${rows > 1 ? `\x1b[${rows - 1}A` : ""}\r\x1b[J`;
   }
 
   #clear(): void {
-    if (this.#shown === 0) return;
-    this.#target.write(
-      this.#target.escapes ? "\r\x1b[2K" : `\r${" ".repeat(this.#shown)}\r`,
-    );
-    this.#shown = 0;
+    if (this.#shown.length === 0) return;
+    if (this.#target.escapes) {
+      this.#target.write(this.#back(this.#target.columns()));
+    } else {
+      this.#target.write(`\r${" ".repeat(this.#shown[0])}\r`);
+    }
+    this.#shown = [];
   }
 }

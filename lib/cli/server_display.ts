@@ -1,13 +1,31 @@
 /**
  * How the server's events are shown: each as a JSON event with --json, or
- * as a line of text (progress on the progress line).
+ * as text: a live line per session under way on a terminal, a line per
+ * session with its totals when it ends, the failures and warnings, and a
+ * line per connection and per file where lines per file are shown
+ * (`--verbose`, or output that is not a terminal).
  *
  * @module
  */
 
-import { formatBytes, shortHash } from "../common/format.ts";
+import { formatBytes, formatRate, shortHash } from "../common/format.ts";
 import type { ServerEvent } from "../transfer/serve.ts";
 import type { Output } from "./console_output.ts";
+
+/** The totals of one session, in the words the client uses too. */
+export function sessionLine(
+  event: Extract<ServerEvent, { type: "done" }>,
+  sharing: boolean,
+): string {
+  const moved = event.verified - event.skipped;
+  return `done: ${moved} of ${event.files} files ${
+    sharing ? "sent" : "received"
+  } and verified, ${event.skipped} already there, ${event.failed} failed; ${
+    formatBytes(event.bytes)
+  } in ${event.seconds.toFixed(2)} s (${
+    formatRate(event.bytes, event.seconds)
+  })`;
+}
 
 /**
  * Shows a server event in the chosen output mode; `sharing` for a server
@@ -18,20 +36,48 @@ export function showServerEvent(
   event: ServerEvent,
   sharing = false,
 ): void {
+  const key = event.peer ?? "";
+  const who = event.peer === undefined ? "server:" : `[${event.peer}]`;
+  const prefix = `${who} `;
   if (event.type === "progress") {
     const { peer, ...progress } = event;
-    output.progress(progress, { peer });
+    output.progress(progress, { peer }, key, prefix);
     return;
   }
   output.event(event);
-  const who = event.peer === undefined ? "server:" : `[${event.peer}]`;
   switch (event.type) {
     case "connected":
-      output.info(`${who} connected`);
+      output.detail(`${who} connected`);
+      break;
+    case "handshake":
+      // A live line for authenticated sessions only: strangers that
+      // never get through the key exchange do not crowd the display.
+      output.note(
+        {
+          before: sharing
+            ? "sending the file list..."
+            : "receiving the file list...",
+        },
+        key,
+        prefix,
+      );
+      break;
+    case "checking":
+      output.note(
+        {
+          before: "checking ",
+          path: event.path,
+          after: event.count > 1
+            ? `... (${event.number} of ${event.count})`
+            : "...",
+        },
+        key,
+        prefix,
+      );
       break;
     case "file-start":
       if (event.offset > 0) {
-        output.info(
+        output.detail(
           `${who} resuming ${event.path} at ${formatBytes(event.offset)} of ${
             formatBytes(event.size)
           }`,
@@ -39,14 +85,14 @@ export function showServerEvent(
       }
       break;
     case "file-verified":
-      output.info(
+      output.detail(
         `${who} ${sharing ? "sent" : "received"} ${event.path} (${
           formatBytes(event.size)
         }, sha256 ${shortHash(event.sha256)})`,
       );
       break;
     case "file-skipped":
-      output.info(`${who} already there: ${event.path}`);
+      output.detail(`${who} already there: ${event.path}`);
       break;
     case "file-failed":
       output.problem(`${who} failed ${event.path}: ${event.message}`);
@@ -55,16 +101,16 @@ export function showServerEvent(
       output.problem(`${who} ${event.message}`);
       break;
     case "error":
+      output.endTransfer(key);
       output.problem(`${who} error: ${event.message}`);
       break;
-    case "done":
-      output.info(
-        `${who} done: ${event.verified} verified, ${
-          event.skipped === undefined ? "" : `${event.skipped} already there, `
-        }${event.failed} failed, ${formatBytes(event.bytes)} ${
-          sharing ? "sent" : "received"
-        } in ${event.seconds.toFixed(2)} s`,
-      );
+    case "done": {
+      output.endTransfer(key);
+      const line = `${who} ${sessionLine(event, sharing)}`;
+      // --quiet still says which sessions had failures.
+      if (!event.ok && output.mode === "quiet") output.problem(line);
+      else output.info(line);
       break;
+    }
   }
 }

@@ -75,9 +75,15 @@ Limits:
 
 Output:
       --json          Write events as JSON lines on stdout (docs/EVENTS.md)
-  -q, --quiet         Print errors only
+  -q, --quiet         Print errors only, and sessions in which a file failed
+  -v, --verbose       A line per connection and per file on a terminal too
   -V, --version       Show the version
   -h, --help          Show this help
+
+On a terminal the server shows a live line per session on stderr, and a
+line with the totals of each session when it ends; a line per connection
+and per file as well with --verbose, or when stdout is not a terminal (a
+log). Problems go to stderr.
 
 Data is gathered in .ft-staging inside --dir, a folder only the server's
 user may enter, and moved to its name once verified; an interrupted file

@@ -119,6 +119,13 @@ export interface ChannelOptions {
    */
   gate?: AttemptGate;
   /**
+   * Client only: called once its key share is sent, as it starts to wait
+   * for the server's answer, which the server's guess limiter may hold
+   * back (the server says nothing meanwhile); the function it returns is
+   * called when the wait ends, however it ends.
+   */
+  awaitingAnswer?: () => () => void;
+  /**
    * Which way the files go: true when the server sends them (it shares,
    * the client gets them). The peer's hello must say the same.
    */
@@ -272,9 +279,11 @@ export async function establishChannel(
   if (client) {
     const pake = newPake(options.role, await options.password);
     let answer: Uint8Array;
+    let answered = () => {};
     try {
       await writer.send(FrameType.Handshake, pake.share);
       await writer.flush();
+      answered = options.awaitingAnswer?.() ?? answered;
       answer = await receiveHandshake(
         plain,
         SHARE_LENGTH + CONFIRMATION_LENGTH,
@@ -285,6 +294,8 @@ export async function establishChannel(
       throw new KeyExchangeDroppedError(
         "Server closed the connection during the key exchange, before its key share",
       );
+    } finally {
+      answered();
     }
     try {
       keys = pake.finish(answer.subarray(0, SHARE_LENGTH));

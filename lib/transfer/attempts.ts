@@ -138,6 +138,12 @@ async function connectInTime(
   }
 }
 
+/**
+ * How long the client waits for the server's answer to its key share
+ * before it says that the server holds it back.
+ */
+export const HELD_BACK_NOTICE_MS = 2000;
+
 async function attempt<R>(
   job: ClientJob<R>,
   options: AttemptOptions & { onChannel: () => void; number: number },
@@ -151,12 +157,25 @@ async function attempt<R>(
   const conn = await connectInTime(options, peer, deadline);
   job.emit({ type: "connected", peer, attempt: options.number });
   const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
+  // The server answers a key share at once unless its guess limiter holds
+  // the attempt back; only a long silence is worth a word.
+  const awaitingAnswer = () => {
+    const timer = setTimeout(() =>
+      job.emit({
+        type: "waiting",
+        reason: "guess-limiter",
+        peer,
+        seconds: HELD_BACK_NOTICE_MS / 1000,
+      }), HELD_BACK_NOTICE_MS);
+    return () => clearTimeout(timer);
+  };
   try {
     const channel = await beforeDeadline(
       establishChannel(stream, {
         role: Role.Client,
         password: options.password,
         serverSends: job.serverSends,
+        awaitingAnswer,
       }),
       deadline,
       () =>

@@ -44,6 +44,31 @@ export type TransferEvent =
     attempt?: number;
   }
   | { type: "handshake"; peer: string; tls: boolean }
+  | {
+    /**
+     * A file's bytes are being hashed, before its data flows: to prove
+     * what is there (the whole file, or the part kept from an earlier
+     * session) or to check such a proof.
+     */
+    type: "checking";
+    path: string;
+    /** Bytes hashed. */
+    size: number;
+    /** Which of the files checked in this session this is, from 1. */
+    number: number;
+    /** How many files this session checks. */
+    count: number;
+  }
+  | {
+    /**
+     * The client has waited this long for the server's answer to its key
+     * share: the server holds attempts back after wrong codes.
+     */
+    type: "waiting";
+    reason: "guess-limiter";
+    peer: string;
+    seconds: number;
+  }
   | { type: "file-start"; path: string; size: number; offset: number }
   | ProgressEvent
   | { type: "file-verified"; path: string; size: number; sha256: string }

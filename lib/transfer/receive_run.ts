@@ -29,6 +29,7 @@ export class ReceiveRun {
   #sink: EventSink;
   #outcomes = new Map<string, "verified" | "skipped" | "failed">();
   #bytes = 0;
+  #files: number | undefined;
   #budget = new MemoryBudget(CLIENT_MEMORY);
 
   /** A run into `root` that reports to `sink`. */
@@ -69,8 +70,18 @@ export class ReceiveRun {
   /** The totals of the run, each file counted once, as it ended. */
   result(): SendResult {
     const totals = { verified: 0, skipped: 0, failed: 0 };
-    for (const outcome of this.#outcomes.values()) totals[outcome]++;
-    return { ...totals, bytes: this.#bytes };
+    const failedPaths: string[] = [];
+    for (const [path, outcome] of this.#outcomes) {
+      totals[outcome]++;
+      if (outcome === "failed") failedPaths.push(path);
+    }
+    const files = this.#files === undefined ? {} : { files: this.#files };
+    return { ...totals, bytes: this.#bytes, failedPaths, ...files };
+  }
+
+  /** Notes how many files the server's manifest had. */
+  noteFiles(count: number): void {
+    this.#files = count;
   }
 
   /** The budget each session's file list is held within. */
@@ -109,6 +120,7 @@ export function receiveJob(
           peer: "Server",
         });
         received = session.bytes;
+        run.noteFiles(session.files);
       } finally {
         run.addBytes(received);
       }

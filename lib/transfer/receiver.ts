@@ -18,6 +18,7 @@ import { Pacer } from "../common/pace.ts";
 import { DataPhase, type SessionState } from "./receive_data.ts";
 import { IndexSet } from "./index_set.ts";
 import {
+  asksForProof,
   decideAll,
   type ProofOutcome,
   receiveManifest,
@@ -36,8 +37,12 @@ export { SessionRefusedError };
 
 /** Totals of one session, from the server's point of view. */
 export interface ReceiveResult {
+  /** Files in the session. */
+  files: number;
   /** Files written and verified, or already there with the same hash. */
   verified: number;
+  /** Of those, the files already there. */
+  skipped: number;
   /** Files refused or failed. */
   failed: number;
   /** File bytes received. */
@@ -98,7 +103,7 @@ class Session {
       decisions: [],
       open: new IndexSet(0),
       resumable: new Set(),
-      result: { verified: 0, failed: 0, bytes: 0 },
+      result: { verified: 0, skipped: 0, failed: 0, bytes: 0 },
       progress: null,
       peer: options.peer ?? "Client",
     };
@@ -116,7 +121,10 @@ class Session {
       await clock.watch(() => this.#setUp(reservation, clock));
       this.#data = new DataPhase(this.#state);
       await this.#data.run();
-      return this.#state.result;
+      const files = this.#state.entries.filter((entry) =>
+        entry.kind === "file"
+      ).length;
+      return { files, ...this.#state.result };
     } catch (error) {
       // Files already verified are complete: they still go in place, even
       // if the client can no longer be told.
@@ -177,10 +185,22 @@ class Session {
     // Hashing what it is to prove is the client's work, not a stall.
     clock.extend(this.#bytesToProve() / PROOF_BYTES_PER_MS);
     const proven = new Map<number, string>();
+    const count = this.#state.decisions.filter(asksForProof).length;
+    let number = 0;
     const outcomes = await receiveProofs(
       this.#state.channel,
       this.#state.decisions,
       async (index, sha256) => {
+        const decision = this.#state.decisions[index];
+        this.#state.emit({
+          type: "checking",
+          path: this.#state.entries[index].path,
+          size: decision.action === "send"
+            ? decision.offset
+            : this.#state.entries[index].size,
+          number: ++number,
+          count,
+        });
         const same = await this.#state.store.prove(
           this.#state.entries[index],
           sha256,
@@ -226,6 +246,7 @@ class Session {
     if (outcome === "match") {
       this.#state.open.delete(index);
       this.#state.result.verified++;
+      this.#state.result.skipped++;
       this.#state.emit({
         type: "file-skipped",
         path: entry.path,

@@ -20,6 +20,7 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import { fileErrorReason } from "../common/errors.ts";
 import { type Hash, hashFile, hashPrefix, peekDigest } from "../store/hash.ts";
 import { fileIdentity, type LocalEntry } from "../store/scan.ts";
+import type { EventSink } from "./events.ts";
 import { ownEnd, type PeerName } from "./peer.ts";
 
 /** Proof items per message: each takes under 90 bytes of JSON. */
@@ -62,6 +63,7 @@ async function hashOwnPrefix(
  * Hashes what each asking decision wants proven, sends the proofs, and
  * returns the server's answer for each of those entries. `known` gives a
  * hash confirmed earlier in the run, to spare reading the file again.
+ * Each file hashed is reported to `emit` first: a large one takes a while.
  */
 export async function exchangeProofs(
   channel: Channel,
@@ -70,18 +72,31 @@ export async function exchangeProofs(
   known: (index: number) => Promise<string | undefined>,
   receive: () => Promise<ReceiverMessage>,
   peer: PeerName = "Server",
+  emit: EventSink = () => {},
 ): Promise<Map<number, ProofResult>> {
   const results = new Map<number, ProofResult>();
   const proofs: Proof[] = [];
+  const count = decisions.filter(asksForProof).length;
   await whileBusy(channel, async () => {
     for (const [index, decision] of decisions.entries()) {
       if (!asksForProof(decision)) continue;
       const entry = entries[index];
       const result: ProofResult = { match: false, sha256: null };
+      const checking = (size: number) =>
+        emit({
+          type: "checking",
+          path: entry.path,
+          size,
+          number: proofs.length + 1,
+          count,
+        });
       try {
         if (decision.action === "compare") {
-          result.sha256 = await known(index) ?? await hashFile(entry.source);
+          const confirmed = await known(index);
+          if (confirmed === undefined) checking(entry.size);
+          result.sha256 = confirmed ?? await hashFile(entry.source);
         } else if (decision.action === "send") {
+          checking(decision.offset);
           const prefix = await hashOwnPrefix(entry, decision.offset);
           // A file shorter than what the server kept cannot match it.
           result.prefix = prefix ?? undefined;

@@ -18,6 +18,10 @@ export interface SendResult {
   failed: number;
   /** File bytes sent. */
   bytes: number;
+  /** The paths of the files and folders that failed, as they failed. */
+  failedPaths: string[];
+  /** Files in the transfer, when the run learned it from the manifest. */
+  files?: number;
 }
 
 /**
@@ -115,8 +119,12 @@ export class SendRun {
   /** The totals of the run, each entry counted once, as it ended. */
   result(): SendResult {
     const totals = { verified: 0, skipped: 0, failed: 0 };
-    for (const outcome of this.#outcomes.values()) totals[outcome]++;
-    return { ...totals, bytes: this.#bytes };
+    const failedPaths: string[] = [];
+    for (const [index, outcome] of this.#outcomes) {
+      totals[outcome]++;
+      if (outcome === "failed") failedPaths.push(this.entries[index].path);
+    }
+    return { ...totals, bytes: this.#bytes, failedPaths };
   }
 
   #settle(index: number, outcome: "verified" | "skipped" | "failed"): void {

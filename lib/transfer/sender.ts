@@ -145,6 +145,7 @@ export async function sendEntries(
     (index) => run.confirmedHash(index),
     () => receiveMessage(channel, `the ${other}'s answers to the proofs`, peer),
     peer,
+    emit,
   );
   const confirmations = new Confirmations(entries, emit, peer);
   const reading = confirmations.run(channel, receiveMessage);

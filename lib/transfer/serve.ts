@@ -35,9 +35,12 @@ export type ServerEvent =
     | {
       type: "done";
       ok: boolean;
+      /** Files in the session. */
+      files: number;
+      /** Files received and verified, or already there. */
       verified: number;
-      /** Files the client already had (a sharing server's sessions). */
-      skipped?: number;
+      /** Of those, the files already there. */
+      skipped: number;
       failed: number;
       bytes: number;
       seconds: number;
@@ -207,8 +210,9 @@ async function handle(
         type: "done",
         peer,
         ok,
+        files: result.files,
         verified: result.verified,
-        ...(result.skipped === undefined ? {} : { skipped: result.skipped }),
+        skipped: result.skipped,
         failed: result.failed,
         bytes: result.bytes,
         seconds: Number(((performance.now() - started) / 1000).toFixed(3)),

@@ -44,10 +44,12 @@ export interface ShareWork {
 
 /** What one session came to. */
 export interface SessionTotals {
-  /** Files verified (received, or sent and confirmed). */
+  /** Files in the session. */
+  files: number;
+  /** Files verified (received, or sent and confirmed) or already there. */
   verified: number;
-  /** Files the client already had, when sharing. */
-  skipped?: number;
+  /** Of those, the files already there. */
+  skipped: number;
   /** Files refused or failed. */
   failed: number;
   /** File bytes moved. */
@@ -87,5 +89,13 @@ export async function runSession(
   const result = await sendEntries(channel, run, "Client");
   // A file the client could not take yet is not downloaded either.
   run.failDeferred();
-  return { ...result, failed: run.result().failed };
+  return {
+    files: work.entries.filter((entry) => entry.kind === "file").length,
+    // Counted as a receiving server counts them: the files the client
+    // has now, received or already there.
+    verified: result.verified + result.skipped,
+    skipped: result.skipped,
+    failed: run.result().failed,
+    bytes: result.bytes,
+  };
 }
