@@ -52,13 +52,18 @@ export function readTargets(
     }
     return positionals.length === 0
       ? { paths: [] }
-      : { server: parseHostPort(positionals[0]), paths: [] };
+      : { server: parseAddress(positionals[0], true), paths: [] };
   }
   if (positionals.length === 0) {
     return { server: parseHostPort("localhost"), paths: ["main.txt"] };
   }
   const [first, ...rest] = positionals;
   if (first === "-" || exists(first)) return { paths: [...positionals] };
+  if (/[/\\]/.test(first) && !isUrl(first)) {
+    throw new UsageError(
+      `${first} is not a file or folder here, and a server's address has no slashes: check the path`,
+    );
+  }
   if (rest.length === 0) {
     throw new UsageError(
       `${first} is not a file or folder here; to send to a server at ${first}, name what to send too: ${
@@ -66,7 +71,33 @@ export function readTargets(
       } ${first} FILE...`,
     );
   }
-  return { server: parseHostPort(first), paths: rest, notAPathEither: first };
+  return {
+    server: parseAddress(first, false),
+    paths: rest,
+    notAPathEither: first,
+  };
+}
+
+function isUrl(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+}
+
+/**
+ * The server's address `text`, which is not a URL: the tool speaks its
+ * own protocol, so `http://HOST` is a mistake worth saying as such.
+ */
+function parseAddress(text: string, get: boolean): HostPort {
+  if (isUrl(text)) {
+    const host = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split("/")[0];
+    throw new UsageError(
+      `${text} is a URL; give the server's address as HOST or HOST:PORT, as in ${
+        commandFor("client")
+      } ${get ? "--get " : ""}${host || "192.168.1.20"}${
+        get ? "" : " FILE..."
+      }`,
+    );
+  }
+  return parseHostPort(text);
 }
 
 /**
