@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
 import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
@@ -16,10 +17,11 @@ import { errorMessage } from "../common/errors.ts";
 import type { EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "../store/file_store.ts";
 import { IncomingFile } from "./incoming_file.ts";
-import type { PeerName } from "./peer.ts";
+import { lower, ownEnd, type PeerName } from "./peer.ts";
 import type { IndexSet } from "./index_set.ts";
 import { Pacer } from "../common/pace.ts";
 import { controlMessage, send } from "./receive_setup.ts";
+import { type WaitLimit, waitLimitOf } from "./client_limits.ts";
 
 /** What the data phase shares with the session around it. */
 export interface SessionState {
@@ -63,10 +65,13 @@ export class DataPhase {
   #verifiedBytes = 0;
   /** The group of verified files being put in place, if any. */
   #committing: Promise<void> = Promise.resolve();
+  /** How long the sender may say only `wait`, when the channel says. */
+  #waits: WaitLimit | undefined;
 
   /** The data phase of `session`. */
   constructor(session: SessionState) {
     this.#session = session;
+    this.#waits = waitLimitOf(session.channel);
   }
 
   /** Receives frames until the client's `done` is answered. */
@@ -121,15 +126,26 @@ export class DataPhase {
           : ` in the middle of ${
             quote(this.#session.entries[this.#incoming.index].path)
           }`;
-        throw new ProtocolError(`${this.#session.peer} disconnected${where}`);
+        // A lost connection, which a receiving client retries.
+        throw new ConnectionClosedError(
+          `${this.#session.peer} disconnected${where}`,
+        );
       }
       if (frame.type === FrameType.Data && this.#incoming !== null) {
+        this.#waits?.progressed();
         this.#session.result.bytes += frame.payload.length;
         this.#session.progress?.add(frame.payload.length);
         await this.#incoming.write(frame);
         continue;
       }
       const message = controlMessage(frame, this.#session.peer);
+      if (message.type === "wait") {
+        // Nothing is left to hash once data flows: a sender that only says
+        // wait is stuck, and a receiving client gives up on it.
+        this.#waits?.waited("file data");
+        continue;
+      }
+      this.#waits?.progressed();
       if (message.type === "done") {
         await this.#finish();
         return;
@@ -169,8 +185,8 @@ export class DataPhase {
           quote(entry.path)
         } from offset ${offset}, ${
           resumable === 0
-            ? "the server offered only 0"
-            : `the server offered 0 or ${resumable}`
+            ? `the ${ownEnd(this.#session.peer)} offered only 0`
+            : `the ${ownEnd(this.#session.peer)} offered 0 or ${resumable}`
         }`,
       );
     }
@@ -208,7 +224,9 @@ export class DataPhase {
         this.#session.emit({
           type: "file-failed",
           path: this.#session.entries[incoming.index].path,
-          message: `client gave up: ${sanitize(message.message)}`,
+          message: `${lower(this.#session.peer)} gave up: ${
+            sanitize(message.message)
+          }`,
         });
         return;
       }
@@ -218,12 +236,10 @@ export class DataPhase {
         this.#session.emit({
           type: "file-failed",
           path: entry.path,
-          message: "the client could not read it",
+          message: `the ${lower(this.#session.peer)} could not read it`,
         });
         return;
       }
-      case "wait":
-        return;
       case "manifest":
         throw new ProtocolError(`${this.#session.peer} sent a second manifest`);
       default:
@@ -256,7 +272,9 @@ export class DataPhase {
       throw new ProtocolError(
         `Hash mismatch for ${
           quote(entry.path)
-        }: received data hashes to ${sha256}, client announced ${claimed}`,
+        }: received data hashes to ${sha256}, ${
+          lower(this.#session.peer)
+        } announced ${claimed}`,
       );
     }
     await incoming.finish();

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Channel, type Frame, whileBusy } from "../secure/channel.ts";
 import {
   FrameType,
@@ -90,7 +91,7 @@ export async function receiveManifest(
   for (;;) {
     const frame = await channel.receive();
     if (frame === null) {
-      throw new ProtocolError(
+      throw new ConnectionClosedError(
         `${peer} disconnected before sending a manifest`,
       );
     }
@@ -223,7 +224,9 @@ export async function receiveProofs(
   for (let more = true; more;) {
     const frame = await channel.receive();
     if (frame === null) {
-      throw new ProtocolError(`${peer} disconnected before sending its proofs`);
+      throw new ConnectionClosedError(
+        `${peer} disconnected before sending its proofs`,
+      );
     }
     const message = controlMessage(frame, peer);
     if (message.type === "wait") continue;
