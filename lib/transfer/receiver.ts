@@ -257,7 +257,11 @@ class Session {
       throw new SessionRefusedError(
         `The files total ${formatBytes(total)}, more than the ${
           formatBytes(this.#options.limits.maxBytes)
-        } this server takes in one session (its --max-size)`,
+        } ${
+          this.#state.peer === "Client"
+            ? "this server takes in one session (its --max-size)"
+            : "this client takes in one download"
+        }`,
       );
     }
   }
