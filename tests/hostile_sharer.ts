@@ -48,7 +48,8 @@ class Tap implements ByteStream {
 
   write(data: Uint8Array): Promise<number> {
     if (this.captured === null) return this.conn.write(data);
-    this.captured.push(data.slice());
+    // A copy: a Buffer's slice would share memory the writer then frees.
+    this.captured.push(new Uint8Array(data));
     return Promise.resolve(data.length);
   }
 
