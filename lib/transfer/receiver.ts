@@ -27,7 +27,7 @@ import {
   SessionRefusedError,
 } from "./receive_setup.ts";
 import { type PeerMeter, SetupClock } from "./setup_clock.ts";
-import type { PeerName } from "./peer.ts";
+import { ownEnd, type PeerName } from "./peer.ts";
 import { formatBytes } from "../common/format.ts";
 import { statfs } from "node:fs/promises";
 
@@ -282,7 +282,7 @@ class Session {
     const free = disk.bavail * disk.bsize;
     if (needed + SPACE_MARGIN > free) {
       throw new SessionRefusedError(
-        `Not enough space on the server: the files need ${
+        `Not enough space on the ${ownEnd(this.#state.peer)}: the files need ${
           formatBytes(needed)
         } and ${formatBytes(Math.max(0, free - SPACE_MARGIN))} is free`,
       );
