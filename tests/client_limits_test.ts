@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import {
   ENTRY_ALLOWANCE_MS,
   keyExchangeDeadlineMs,
@@ -7,57 +6,8 @@ import {
   WaitLimit,
   waitLimitMs,
 } from "../lib/transfer/client_limits.ts";
-import {
-  listTree,
-  ROOT,
-  runClient,
-  sleep,
-  startServer,
-  tempDir,
-} from "./helpers.ts";
-
-/** A running tests/fake_server.ts and the connections it accepted. */
-interface FakeServer extends AsyncDisposable {
-  port: number;
-  /** Stops it; resolves to how many connections it accepted. */
-  stop(): Promise<number>;
-}
-
-async function startFake(mode: string, ...args: string[]): Promise<FakeServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, "tests/fake_server.ts"), mode, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stdout = "";
-  let port = 0;
-  while (port === 0) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`Fake server exited early: ${stdout}`);
-    stdout += value;
-    port = Number(stdout.match(/^listening (\d+)$/m)?.[1] ?? 0);
-  }
-  const rest = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      stdout += value;
-    }
-  })();
-  const stop = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-    await rest;
-    return stdout.match(/^connection \d+$/gm)?.length ?? 0;
-  };
-  return { port, stop, [Symbol.asyncDispose]: async () => void await stop() };
-}
+import { listTree, runClient, sleep, startServer, tempDir } from "./helpers.ts";
+import { startFake } from "./fake_server_process.ts";
 
 Deno.test("the key exchange deadline is twice the idle timeout", () => {
   assert.equal(keyExchangeDeadlineMs(30_000), 60_000);

@@ -2,6 +2,7 @@
  * A misbehaving server for client tests, run as its own process:
  *
  *     deno run -A tests/fake_server.ts MODE [--interval MS] [--forward PORT]
+ *         [--share]
  *
  * It listens on a free loopback port, prints `listening PORT`, then
  * `connection N` for each connection it accepts, and treats each one as
@@ -17,6 +18,9 @@
  * - `mute`: reads the client's hello and closes without a hello of its
  *   own, like a program that is not a deno-ft server.
  *
+ * With `--share`, its hellos say that the server sends the files, as a
+ * sharing server's do, for clients that get files.
+ *
  * @module
  */
 
@@ -30,6 +34,7 @@ import {
   encodeMessage,
   FRAME_HEADER_LENGTH,
   FrameType,
+  HELLO_FLAG_SERVER_SENDS,
   HELLO_LENGTH,
   Role,
 } from "../protocol.ts";
@@ -41,10 +46,15 @@ const { positionals, values } = parseArgs({
   options: {
     interval: { type: "string", default: "500" },
     forward: { type: "string" },
+    share: { type: "boolean", default: false },
   },
 });
 const mode = positionals[0];
 const intervalMs = Number(values.interval);
+const hello = encodeHello(
+  Role.Server,
+  values.share ? HELLO_FLAG_SERVER_SENDS : 0,
+);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,7 +77,7 @@ async function trickle(conn: Deno.Conn): Promise<void> {
   const share = new Uint8Array(FRAME_HEADER_LENGTH + SHARE_LENGTH + 32);
   new DataView(share.buffer).setUint32(0, share.length - 4);
   share[4] = FrameType.Handshake;
-  const bytes = [...encodeHello(Role.Server), ...share];
+  const bytes = [...hello, ...share];
   for (const byte of bytes) {
     await conn.write(Uint8Array.of(byte));
     await sleep(intervalMs);
@@ -109,7 +119,7 @@ async function serve(conn: Deno.Conn, number: number): Promise<void> {
   if (mode === "wait") return await waitForever(conn);
   if (mode === "mute") return await readClient(conn, HELLO_LENGTH);
   if (mode === "drop" && number === 1) {
-    await conn.write(encodeHello(Role.Server));
+    await conn.write(hello);
     return await readClient(
       conn,
       HELLO_LENGTH + FRAME_HEADER_LENGTH + SHARE_LENGTH,
