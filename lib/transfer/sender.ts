@@ -250,6 +250,7 @@ export async function sendEntries(
         );
       }
     }
+    confirmations.done();
     await send(channel, { type: "done" });
     await channel.flush();
   } catch (error) {
