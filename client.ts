@@ -166,6 +166,8 @@ async function main(args: string[], output: Output): Promise<number> {
     const root = await DestinationRoot.open(
       values.dir ?? ".",
       values.overwrite,
+      undefined,
+      "client",
     );
     try {
       for (const message of root.warnings()) {

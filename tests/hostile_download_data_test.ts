@@ -200,7 +200,7 @@ Deno.test("hostile sharer: a file the client cannot save fails alone", async () 
   assert.equal(result.client.code, 1, result.client.stderr);
   assert.match(
     result.client.stderr,
-    /^failed {2}blocked\/x\.txt: cannot save: Cannot create folder "blocked": "blocked" is not a folder/,
+    /^failed {2}blocked\/x\.txt: cannot save: Cannot create folder "blocked": "blocked" is not a folder on the client\n$/,
   );
   assert.equal(result.client.stderr.trim().split("\n").length, 1);
   assert.deepEqual(messages.map((m) => (m as { type: string }).type), [

@@ -109,7 +109,9 @@ export class Destination implements FileStore {
     } catch (error) {
       if (error instanceof NotAFolderError) {
         throw new DestinationError(
-          `Cannot save ${quote(relative)}: ${error.message} on the server`,
+          `Cannot save ${
+            quote(relative)
+          }: ${error.message} on the ${this.#root.side}`,
         );
       }
       throw error;
@@ -130,7 +132,7 @@ export class Destination implements FileStore {
         throw new DestinationError(
           `Cannot create folder ${
             quote(relative)
-          }: ${error.message} on the server`,
+          }: ${error.message} on the ${this.#root.side}`,
         );
       }
       throw error;
@@ -208,7 +210,9 @@ export class Destination implements FileStore {
     const staging = this.#root.staging;
     if (!staging.holds(staged)) {
       throw new DestinationError(
-        `The staged data of ${quote(entry.path)} changed on the server`,
+        `The staged data of ${
+          quote(entry.path)
+        } changed on the ${this.#root.side}`,
       );
     }
     const folder = this.#openParent(entry.path);

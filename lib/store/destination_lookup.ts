@@ -61,7 +61,9 @@ export class DestinationLookup {
     const slash = entry.path.indexOf("/");
     const top = slash === -1 ? entry.path : entry.path.slice(0, slash);
     if (this.#root.isStagingName(top)) {
-      return `${quote(top)} is the name of the server's staging folder`;
+      return `${
+        quote(top)
+      } is the name of the ${this.#root.side}'s staging folder`;
     }
     if (this.#folded !== null) {
       try {
@@ -69,7 +71,7 @@ export class DestinationLookup {
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         const rules = this.#root.rules;
-        return `it clashes with another entry of this transfer on this server, whose file system ignores ${
+        return `it clashes with another entry of this transfer on this ${this.#root.side}, whose file system ignores ${
           rules.ignoresCase ? "case" : "Unicode normalization"
         }`;
       }
@@ -106,7 +108,7 @@ export class DestinationLookup {
         this.#tree.get(folder).release();
       } catch (error) {
         if (error instanceof NotAFolderError) {
-          state = `${error.message} on the server`;
+          state = `${error.message} on the ${this.#root.side}`;
         } else if (errorCode(error) === "ENOENT") state = MISSING;
         else throw error;
       }

@@ -15,7 +15,7 @@ import {
   type NameRules,
   probeNameRules,
 } from "./name_rules.ts";
-import { Staging, STAGING_NAME } from "./staging.ts";
+import { type Side, Staging, STAGING_NAME } from "./staging.ts";
 
 /** The destination folder of a server. */
 export class DestinationRoot {
@@ -53,18 +53,20 @@ export class DestinationRoot {
   /**
    * Creates the folder at `path` if needed and opens it with its staging
    * folder; `rules` replaces what a probe of the file system finds, for
-   * tests.
+   * tests; `side` says whose folder it is, in messages: the server's, or
+   * the client's that gets files.
    */
   static async open(
     path: string,
     overwrite: boolean,
     rules?: NameRules,
+    side: Side = "server",
   ): Promise<DestinationRoot> {
     await Deno.mkdir(path, { recursive: true });
     const real = await Deno.realPath(path);
     const folder = FolderHandle.open(real);
     try {
-      const staging = Staging.open(folder);
+      const staging = Staging.open(folder, side);
       return new DestinationRoot(
         real,
         folder,
@@ -76,6 +78,11 @@ export class DestinationRoot {
       folder.release();
       throw error;
     }
+  }
+
+  /** Whose folder it is: what messages call this end. */
+  get side(): Side {
+    return this.staging.side;
   }
 
   /** The form under which this file system takes two paths as one. */
@@ -135,7 +142,7 @@ export class DestinationRoot {
     ];
     if (!actsByDescriptor()) {
       warnings.push(
-        "this server cannot reach its folders by descriptor (Deno grants /proc/self/fd only with --allow-all, -A): it checks each folder by path, which leaves a short window to a user who can write into the destination",
+        `this ${this.side} cannot reach its folders by descriptor (Deno grants /proc/self/fd only with --allow-all, -A): it checks each folder by path, which leaves a short window to a user who can write into the destination`,
       );
     }
     return warnings;
