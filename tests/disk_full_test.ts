@@ -17,54 +17,11 @@ import {
   stagedPath,
   startServer,
 } from "./helpers.ts";
+import { smallDisk, smallDiskUnavailable } from "./small_disk.ts";
 
 const MiB = 1024 * 1024;
 
-async function run(command: string, args: string[]): Promise<string | null> {
-  try {
-    const output = await new Deno.Command(command, { args, stderr: "piped" })
-      .output();
-    if (output.success) return null;
-    return new TextDecoder().decode(output.stderr).trim() ||
-      `${command} failed`;
-  } catch (error) {
-    return String(error);
-  }
-}
-
-/** A tmpfs of `megabytes` MiB, unmounted and removed on dispose. */
-async function smallDisk(
-  megabytes: number,
-): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "ft-disk-" });
-  const failure = await run("mount", [
-    "-t",
-    "tmpfs",
-    "-o",
-    `size=${megabytes}m`,
-    "tmpfs",
-    path,
-  ]);
-  if (failure !== null) {
-    await Deno.remove(path);
-    throw new Error(failure);
-  }
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await run("umount", [path]);
-      await Deno.remove(path, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
-const probe = await smallDisk(1).then(
-  async (disk) => {
-    await disk[Symbol.asyncDispose]();
-    return null;
-  },
-  (error) => String(error.message ?? error),
-);
+const probe = await smallDiskUnavailable();
 if (probe !== null) {
   console.log(`disk_full_test: skipped, cannot mount a tmpfs here: ${probe}`);
 }

@@ -2,6 +2,7 @@
  * A misbehaving server for client tests, run as its own process:
  *
  *     deno run -A tests/fake_server.ts MODE [--interval MS] [--forward PORT]
+ *         [--share]
  *
  * It listens on a free loopback port, prints `listening PORT`, then
  * `connection N` for each connection it accepts, and treats each one as
@@ -22,6 +23,9 @@
  *   of the manifest (a folder: `accept`), reads the client's proofs and
  *   never answers them, as a server busy checking a large file.
  *
+ * With `--share`, its hellos say that the server sends the files, as a
+ * sharing server's do, for clients that get files.
+ *
  * @module
  */
 
@@ -35,6 +39,7 @@ import {
   encodeMessage,
   FRAME_HEADER_LENGTH,
   FrameType,
+  HELLO_FLAG_SERVER_SENDS,
   HELLO_LENGTH,
   Role,
 } from "../protocol.ts";
@@ -46,10 +51,15 @@ const { positionals, values } = parseArgs({
   options: {
     interval: { type: "string", default: "500" },
     forward: { type: "string" },
+    share: { type: "boolean", default: false },
   },
 });
 const mode = positionals[0];
 const intervalMs = Number(values.interval);
+const hello = encodeHello(
+  Role.Server,
+  values.share ? HELLO_FLAG_SERVER_SENDS : 0,
+);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,7 +82,7 @@ async function trickle(conn: Deno.Conn): Promise<void> {
   const share = new Uint8Array(FRAME_HEADER_LENGTH + SHARE_LENGTH + 32);
   new DataView(share.buffer).setUint32(0, share.length - 4);
   share[4] = FrameType.Handshake;
-  const bytes = [...encodeHello(Role.Server), ...share];
+  const bytes = [...hello, ...share];
   for (const byte of bytes) {
     await conn.write(Uint8Array.of(byte));
     await sleep(intervalMs);
@@ -151,7 +161,7 @@ async function serve(conn: Deno.Conn, number: number): Promise<void> {
     return;
   }
   if (mode === "drop" && number === 1) {
-    await conn.write(encodeHello(Role.Server));
+    await conn.write(hello);
     return await readClient(
       conn,
       HELLO_LENGTH + FRAME_HEADER_LENGTH + SHARE_LENGTH,

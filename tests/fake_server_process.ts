@@ -1,5 +1,6 @@
 /**
- * Runs tests/fake_server.ts, a misbehaving server, as its own process.
+ * Runs `tests/fake_server.ts`, a misbehaving server, as its own process
+ * for client tests, and counts the connections it accepted.
  *
  * @module
  */
@@ -9,12 +10,13 @@ import { ROOT } from "./helpers.ts";
 
 /** A running tests/fake_server.ts and the connections it accepted. */
 export interface FakeServer extends AsyncDisposable {
+  /** Its port on 127.0.0.1. */
   port: number;
   /** Stops it; resolves to how many connections it accepted. */
   stop(): Promise<number>;
 }
 
-/** Starts tests/fake_server.ts in `mode` with `args`; resolves once it listens. */
+/** Starts tests/fake_server.ts in `mode` with `args`, once it listens. */
 export async function startFake(
   mode: string,
   ...args: string[]

@@ -26,6 +26,8 @@
  *   open until the proxy is closed.
  * - `cut-down`: the same as `cut`, counting bytes from server to client
  *   (for a server that sends the files).
+ * - `stall-down`: the same as `stall`, counting bytes from server to
+ *   client.
  * - `random-drop`: for every chunk read in either direction, closes both
  *   sides instead of forwarding it with probability `probability`, drawn
  *   from a deterministic generator seeded by `seed`.
@@ -35,6 +37,7 @@ export type Fault =
   | { kind: "cut"; afterBytes: number }
   | { kind: "cut-down"; afterBytes: number }
   | { kind: "stall"; afterBytes: number }
+  | { kind: "stall-down"; afterBytes: number }
   | { kind: "random-drop"; probability: number; seed: number };
 
 /** Chooses the fault for a connection, numbered from 0 in accept order. */
@@ -118,9 +121,11 @@ export class FaultProxy {
   readonly #tasks = new Set<Promise<void>>();
   #connections = 0;
   #bytesUpstream = 0;
+  #bytesDownstream = 0;
   #closing = false;
   #paused: PromiseWithResolvers<void> | null = null;
   #pauseMark: number | null = null;
+  #pauseDownMark: number | null = null;
 
   /**
    * Starts listening on 127.0.0.1 on a free port.
@@ -144,6 +149,11 @@ export class FaultProxy {
   /** Client-to-server bytes forwarded so far, over all connections. */
   get bytesUpstream(): number {
     return this.#bytesUpstream;
+  }
+
+  /** Server-to-client bytes forwarded so far, over all connections. */
+  get bytesDownstream(): number {
+    return this.#bytesDownstream;
   }
 
   async #accept(): Promise<void> {
@@ -218,6 +228,7 @@ export class FaultProxy {
    */
   resume(): void {
     this.#pauseMark = null;
+    this.#pauseDownMark = null;
     this.#paused?.resolve();
     this.#paused = null;
   }
@@ -229,6 +240,15 @@ export class FaultProxy {
    */
   pauseAfter(bytes: number): void {
     this.#pauseMark = bytes;
+    this.#checkPauseMark();
+  }
+
+  /**
+   * The same as {@link pauseAfter}, counting {@link bytesDownstream}: for
+   * a server that sends the files.
+   */
+  pauseAfterDown(bytes: number): void {
+    this.#pauseDownMark = bytes;
     this.#checkPauseMark();
   }
 
@@ -250,11 +270,17 @@ export class FaultProxy {
   }
 
   #checkPauseMark(): void {
-    if (this.#pauseMark === null || this.#bytesUpstream < this.#pauseMark) {
-      return;
+    if (this.#pauseMark !== null && this.#bytesUpstream >= this.#pauseMark) {
+      this.#pauseMark = null;
+      this.pause();
     }
-    this.#pauseMark = null;
-    this.pause();
+    if (
+      this.#pauseDownMark !== null &&
+      this.#bytesDownstream >= this.#pauseDownMark
+    ) {
+      this.#pauseDownMark = null;
+      this.pause();
+    }
   }
 
   async #pump(link: Link, upstream: boolean): Promise<void> {
@@ -287,7 +313,10 @@ export class FaultProxy {
             limitReached = true;
           }
         }
-        if (!upstream && fault.kind === "cut-down") {
+        if (
+          !upstream &&
+          (fault.kind === "cut-down" || fault.kind === "stall-down")
+        ) {
           const room = fault.afterBytes - link.downBytes;
           if (count >= room) {
             length = room;
@@ -301,12 +330,16 @@ export class FaultProxy {
           if (upstream) {
             link.upBytes += sent;
             this.#bytesUpstream += sent;
-          } else link.downBytes += sent;
+          } else {
+            link.downBytes += sent;
+            this.#bytesDownstream += sent;
+          }
         }
-        if (upstream) this.#checkPauseMark();
+        this.#checkPauseMark();
         if (limitReached) {
-          if (fault.kind !== "stall") link.close();
-          else link.stalled = true;
+          if (fault.kind === "stall" || fault.kind === "stall-down") {
+            link.stalled = true;
+          } else link.close();
           return;
         }
       }

@@ -279,6 +279,11 @@ export class HostileClient implements Disposable {
     return this.#writer.flush();
   }
 
+  /** The next frame of any type, or null when the server closed. */
+  receiveFrame(): Promise<{ type: FrameType; payload: Uint8Array } | null> {
+    return this.#channel.receive();
+  }
+
   /**
    * The next control message as the server wrote it, every field kept,
    * or null when the server closed.

@@ -11,53 +11,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileEntry, folderEntry } from "./hostile_client.ts";
-import {
-  HostileSharer,
-  payload,
-  type SharerSession,
-} from "./hostile_sharer.ts";
-import { listTree, runClient, tempDir } from "./helpers.ts";
-
-/** Runs `client.ts --get` against a sharer playing `script`. */
-async function getFrom(
-  script: (session: SharerSession) => Promise<void>,
-  prepare: (dir: string) => Promise<void> = async () => {},
-) {
-  await using root = await tempDir();
-  const dir = join(root.path, "dir");
-  const outside = join(root.path, "outside");
-  await Deno.mkdir(dir);
-  await Deno.mkdir(outside);
-  await prepare(dir);
-  const before = await listTree(dir);
-  await using sharer = new HostileSharer(script);
-  const client = await runClient([
-    "--get",
-    "--retries",
-    "0",
-    `127.0.0.1:${sharer.port}`,
-    "--dir",
-    dir,
-  ]);
-  return {
-    client,
-    outside: await listTree(outside),
-    added: (await listTree(dir)).filter((path) => !before.includes(path)),
-  };
-}
-
-/** What every hostile case must show. */
-function assertRefused(
-  result: Awaited<ReturnType<typeof getFrom>>,
-  phrase: RegExp,
-): void {
-  const { client } = result;
-  assert.equal(client.code, 1, client.stdout + client.stderr);
-  const lines = client.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, client.stderr);
-  assert.match(lines[0], phrase);
-  assert.deepEqual(result.outside, [], "nothing written outside");
-}
+import { payload } from "./hostile_sharer.ts";
+import { assertRefused, getFrom } from "./hostile_download_harness.ts";
+import { tempDir } from "./helpers.ts";
 
 Deno.test("hostile sharer: paths that leave the folder end the session", async () => {
   for (const path of ["../outside/evil.txt", "/etc/evil", "a/../../evil"]) {
@@ -139,8 +95,7 @@ Deno.test("hostile sharer: damage to a record ends the session, and nothing is k
     await s.receive();
     await s.send({ type: "file", index: 0, offset: 0 });
     // Raw bytes where a sealed record belongs.
-    const conn = (s.channel as unknown as { stream: Deno.Conn }).stream;
-    await conn.write(new Uint8Array([0, 0, 0, 40, ...new Uint8Array(40)]));
+    await s.raw(new Uint8Array([0, 0, 0, 40, ...new Uint8Array(40)]));
     await s.readToEnd();
   });
   assertRefused(result, /Record failed authentication/);

@@ -19,6 +19,7 @@ import {
 } from "../lib/store/name_rules.ts";
 import { fileEntry, HostileClient } from "./hostile_client.ts";
 import { runClient, startServer, tempDir } from "./helpers.ts";
+import { caseInsensitiveDisk, ntfsAvailable } from "./small_disk.ts";
 import { createHash } from "node:crypto";
 
 const NFC = "caf\u00e9.txt";
@@ -87,48 +88,9 @@ Deno.test("where normalization is ignored, both forms of a name clash and share 
   }
 });
 
-async function ntfsAvailable(): Promise<string | null> {
-  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return "not root";
-  for (const tool of ["mkntfs", "lowntfs-3g"]) {
-    const found = await new Deno.Command("sh", {
-      args: ["-c", `command -v ${tool}`],
-    }).output();
-    if (!found.success) return `${tool} is not installed (package ntfs-3g)`;
-  }
-  return null;
-}
-
 const noNtfs = await ntfsAvailable();
 if (noNtfs !== null) {
   console.log(`name_rules_test: case-insensitive disk skipped, ${noNtfs}`);
-}
-
-/** A small NTFS file system mounted case-insensitive, for the test. */
-async function caseInsensitiveDisk(): Promise<
-  { path: string } & AsyncDisposable
-> {
-  const folder = await tempDir();
-  const image = join(folder.path, "ntfs.img");
-  const path = join(folder.path, "mnt");
-  await Deno.mkdir(path);
-  const run = async (command: string, args: string[]) => {
-    const result = await new Deno.Command(command, { args }).output();
-    if (!result.success) {
-      throw new Error(
-        `${command} failed: ${new TextDecoder().decode(result.stderr)}`,
-      );
-    }
-  };
-  await run("truncate", ["-s", "16M", image]);
-  await run("mkntfs", ["-q", "-F", "-f", image]);
-  await run("lowntfs-3g", ["-o", "ignore_case,permissions", image, path]);
-  return {
-    path,
-    async [Symbol.asyncDispose]() {
-      await run("umount", [path]).catch(() => {});
-      await folder[Symbol.asyncDispose]();
-    },
-  };
 }
 
 Deno.test({

@@ -150,7 +150,7 @@ export class Destination implements FileStore {
         throw new DestinationError(
           `Cannot create folder ${quote(relative)}: ${
             publicMessage(error)
-          } on the server`,
+          } on the ${this.#root.side}`,
         );
       }
       throw error;

@@ -71,21 +71,22 @@ export class DestinationDecisions {
     const refusal = this.#lookup.refusal(entry);
     if (refusal !== null) return { action: "refuse", reason: refusal };
     const info = await this.#lookup.lstat(entry.path);
+    const here = `in its place on the ${this.#root.side}`;
     if (entry.kind === "folder") {
       if (info === undefined || info.isDirectory()) return ACCEPT;
       return {
         action: "refuse",
         reason: info.isSymbolicLink()
-          ? `a symbolic link is in its place on the ${this.#root.side}`
-          : `a file is in its place on the ${this.#root.side}`,
+          ? `a symbolic link is ${here}`
+          : `a file is ${here}`,
       };
     }
     if (info !== undefined && !info.isFile()) {
       return {
         action: "refuse",
         reason: info.isSymbolicLink()
-          ? `a symbolic link is in its place on the ${this.#root.side}`
-          : `a folder or special file is in its place on the ${this.#root.side}`,
+          ? `a symbolic link is ${here}`
+          : `a folder or special file is ${here}`,
       };
     }
     const key = this.#root.key(entry.path);

@@ -71,7 +71,7 @@ export class DestinationLookup {
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         const rules = this.#root.rules;
-        return `it clashes with another entry of this transfer on this server, whose file system ignores ${
+        return `it clashes with another entry of this transfer on this ${this.#root.side}, whose file system ignores ${
           rules.ignoresCase ? "case" : "Unicode normalization"
         }`;
       }

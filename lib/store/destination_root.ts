@@ -18,7 +18,7 @@ import {
   type NameRules,
   probeNameRules,
 } from "./name_rules.ts";
-import { Staging, STAGING_NAME } from "./staging.ts";
+import { type Side, Staging, STAGING_NAME } from "./staging.ts";
 
 /**
  * Raised when the destination folder cannot be made or written: one line
@@ -90,8 +90,6 @@ export class DestinationRoot {
   readonly rules: NameRules;
   /** Whether a different existing file may be replaced. */
   readonly overwrite: boolean;
-  /** Which end of the connection receives into it, as its texts say. */
-  readonly side: "server" | "client";
   /** Name keys of the files sessions are receiving now. */
   #busy = new Set<string>();
   /** Staging ids sessions hold now, which cleanup leaves alone. */
@@ -104,9 +102,7 @@ export class DestinationRoot {
     staging: Staging,
     rules: NameRules,
     overwrite: boolean,
-    side: "server" | "client",
   ) {
-    this.side = side;
     this.path = path;
     this.folder = folder;
     this.staging = staging;
@@ -117,16 +113,16 @@ export class DestinationRoot {
 
   /**
    * Creates the folder at `path` if needed and opens it with its staging
-   * folder, for the `side` that receives into it (a server by default),
-   * after checking that files can be saved there (a
+   * folder, after checking that files can be saved there (a
    * {@link DestinationUnusableError} says why not); `rules` replaces what a
-   * probe of the file system finds, for tests.
+   * probe of the file system finds, for tests; `side` says whose folder it
+   * is, in messages: the server's, or the client's that gets files.
    */
   static async open(
     path: string,
     overwrite: boolean,
     rules?: NameRules,
-    side: "server" | "client" = "server",
+    side: Side = "server",
   ): Promise<DestinationRoot> {
     const shown = resolve(path);
     let real: string;
@@ -141,14 +137,13 @@ export class DestinationRoot {
     let staging: Staging | undefined;
     try {
       probeWrite(folder);
-      staging = Staging.open(folder);
+      staging = Staging.open(folder, side);
       return new DestinationRoot(
         real,
         folder,
         staging,
         rules ?? probeNameRules(staging.folder),
         overwrite,
-        side,
       );
     } catch (error) {
       staging?.folder.release();
@@ -177,6 +172,11 @@ export class DestinationRoot {
       }
     }
     return null;
+  }
+
+  /** Whose folder it is: what messages call this end. */
+  get side(): Side {
+    return this.staging.side;
   }
 
   /** The form under which this file system takes two paths as one. */

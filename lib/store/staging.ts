@@ -35,6 +35,9 @@ const MAX_RECORD_BYTES = 64 * 1024;
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_APPEND } = fs.constants;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 
+/** Which program a staging folder belongs to, as its messages say. */
+export type Side = "server" | "client";
+
 /** Raised when the staging folder or staged data cannot be trusted. */
 export class StagingError extends Error {
   /** Creates the error with a one-line message. */
@@ -88,16 +91,24 @@ export class Staging {
   readonly uid: number;
   /** The server's umask, as the files it creates show it. */
   readonly umask: number;
+  /** Whose folder it is: what its messages call this end. */
+  readonly side: Side;
   /**
    * Ids that have a record: looking for kept data where there is none
    * then costs no failed open, each an exception in node:fs.
    */
   #recorded = new Set<string>();
 
-  private constructor(folder: FolderHandle, uid: number, umask: number) {
+  private constructor(
+    folder: FolderHandle,
+    uid: number,
+    umask: number,
+    side: Side,
+  ) {
     this.folder = folder;
     this.uid = uid;
     this.umask = umask;
+    this.side = side;
     for (const name of fs.readdirSync(folder.self)) {
       if (name.endsWith(RECORD_SUFFIX)) {
         this.#recorded.add(name.slice(0, -RECORD_SUFFIX.length));
@@ -108,9 +119,10 @@ export class Staging {
   /**
    * Opens the staging folder inside `root`, creating it if needed, and
    * checks that it is a real folder of the server's own user that no one
-   * else may enter, on the destination's file system.
+   * else may enter, on the destination's file system; `side` says whose
+   * it is, in messages.
    */
-  static open(root: FolderHandle): Staging {
+  static open(root: FolderHandle, side: Side = "server"): Staging {
     const shown = `${root.path}/${STAGING_NAME}`;
     try {
       fs.mkdirSync(root.entry(STAGING_NAME), { mode: 0o700 });
@@ -123,13 +135,13 @@ export class Staging {
     } catch (error) {
       if (error instanceof NotAFolderError) {
         throw new StagingError(
-          `${error.message}, not this program's staging folder: remove it or choose another --dir`,
+          `${error.message}, not the ${side}'s staging folder: remove it or choose another --dir`,
         );
       }
       throw error;
     }
     try {
-      const { uid, umask } = Staging.#probe(folder, shown);
+      const { uid, umask } = Staging.#probe(folder, shown, side);
       const info = folder.fd === null
         ? fs.statSync(folder.path)
         : fs.fstatSync(folder.fd);
@@ -147,7 +159,7 @@ export class Staging {
           `${shown} is on another file system than the destination: remove it or choose another --dir`,
         );
       }
-      return new Staging(folder, uid, umask);
+      return new Staging(folder, uid, umask, side);
     } catch (error) {
       folder.release();
       throw error;
@@ -158,6 +170,7 @@ export class Staging {
   static #probe(
     folder: FolderHandle,
     shown: string,
+    side: Side,
   ): { uid: number; umask: number } {
     const name = `probe-${crypto.randomUUID()}`;
     let fd: number;
@@ -170,7 +183,7 @@ export class Staging {
     } catch (error) {
       if (errorCode(error) === "EACCES" || errorCode(error) === "EPERM") {
         throw new StagingError(
-          `Cannot write in ${shown}: it is not the server's own folder (remove it or choose another --dir)`,
+          `Cannot write in ${shown}: it is not the ${side}'s own folder (remove it or choose another --dir)`,
         );
       }
       throw error;
@@ -269,7 +282,7 @@ export class Staging {
     if (!this.#isOwn(info, kept) || info.size !== kept.length) {
       file.close();
       throw new StagingError(
-        `The kept data of ${quote(path)} changed in the staging folder`,
+        `The kept data of ${quote(path)} changed on the ${this.side}`,
       );
     }
     return file;

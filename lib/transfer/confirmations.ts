@@ -12,7 +12,7 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import { sanitize } from "../protocol/text.ts";
 import type { EventSink } from "./events.ts";
 import type { LocalEntry } from "../store/scan.ts";
-import { lower, type PeerName } from "./peer.ts";
+import { lower, ownEnd, type PeerName } from "./peer.ts";
 
 /** Tracks the files sent and waits for the server's word on each. */
 export class Confirmations {
@@ -20,6 +20,7 @@ export class Confirmations {
   #entries: readonly LocalEntry[];
   #emit: EventSink;
   #peer: PeerName;
+  #done = false;
 
   /** Confirmations of `entries`, reported to `emit`. */
   constructor(
@@ -35,6 +36,14 @@ export class Confirmations {
   /** Notes that entry `index` was sent whole, hashing to `sha256`. */
   expect(index: number, sha256: string): void {
     this.#pending.set(index, { entry: this.#entries[index], sha256 });
+  }
+
+  /**
+   * Notes that every file was sent: from now on, and only now, the
+   * server's summary may come.
+   */
+  done(): void {
+    this.#done = true;
   }
 
   /** Handles messages until the server's summary; rejects on errors. */
@@ -79,6 +88,15 @@ export class Confirmations {
           break;
         }
         case "summary":
+          // Before the sender is done, a summary would settle files still
+          // to come as neither verified nor failed.
+          if (!this.#done) {
+            throw new ProtocolError(
+              `${this.#peer} sent its summary before the ${
+                ownEnd(this.#peer)
+              } was done`,
+            );
+          }
           if (this.#pending.size > 0) {
             throw new ProtocolError(
               `${this.#peer} ended the session without confirming ${this.#pending.size} files`,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
 import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
@@ -21,7 +22,6 @@ import type { IndexSet } from "./index_set.ts";
 import { Pacer } from "../common/pace.ts";
 import { controlMessage, send } from "./receive_setup.ts";
 import type { KeptPart } from "./kept_part.ts";
-import { ConnectionClosedError } from "../net/byte_stream.ts";
 
 /** Whether `error` is the connection ending under a read. */
 function isConnectionLoss(error: unknown): boolean {
@@ -31,6 +31,7 @@ function isConnectionLoss(error: unknown): boolean {
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.UnexpectedEof;
 }
+import { type WaitLimit, waitLimitOf } from "./client_limits.ts";
 
 /** What the data phase shares with the session around it. */
 export interface SessionState {
@@ -74,10 +75,13 @@ export class DataPhase {
   #verifiedBytes = 0;
   /** The group of verified files being put in place, if any. */
   #committing: Promise<void> = Promise.resolve();
+  /** How long the sender may say only `wait`, when the channel says. */
+  #waits: WaitLimit | undefined;
 
   /** The data phase of `session`. */
   constructor(session: SessionState) {
     this.#session = session;
+    this.#waits = waitLimitOf(session.channel);
   }
 
   /** Receives frames until the client's `done` is answered. */
@@ -139,12 +143,20 @@ export class DataPhase {
           : this.#left(new ConnectionClosedError());
       }
       if (frame.type === FrameType.Data && this.#incoming !== null) {
+        this.#waits?.progressed();
         this.#session.result.bytes += frame.payload.length;
         this.#session.progress?.add(frame.payload.length);
         await this.#incoming.write(frame);
         continue;
       }
       const message = controlMessage(frame, this.#session.peer);
+      if (message.type === "wait") {
+        // Nothing is left to hash once data flows: a sender that only says
+        // wait is stuck, and a receiving client gives up on it.
+        this.#waits?.waited("file data");
+        continue;
+      }
+      this.#waits?.progressed();
       if (message.type === "done") {
         await this.#finish();
         return;
@@ -252,8 +264,6 @@ export class DataPhase {
         });
         return;
       }
-      case "wait":
-        return;
       case "manifest":
         throw new ProtocolError(`${this.#session.peer} sent a second manifest`);
       default:

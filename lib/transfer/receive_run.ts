@@ -13,6 +13,7 @@ import type { ClientJob } from "./attempts.ts";
 import type { EventSink } from "./events.ts";
 import { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
+import { limitWaits, WaitLimit } from "./client_limits.ts";
 import type { SendResult } from "./send_run.ts";
 
 /** What a client that gets files holds in memory for one file list. */
@@ -105,7 +106,11 @@ export function receiveJob(
     async attempt(
       channel: Channel,
       stream: IdleTimeoutStream,
+      idleTimeoutMs: number,
     ): Promise<SendResult> {
+      // Once data flows the server has nothing to hash: `wait` messages
+      // alone, for longer than the idle timeout, mean it is stuck.
+      limitWaits(channel, new WaitLimit(idleTimeoutMs));
       const store = new Destination(run.root);
       let received = 0;
       try {

@@ -251,6 +251,7 @@ export async function sendEntries(
         );
       }
     }
+    confirmations.done();
     await send(channel, { type: "done" });
     await channel.flush();
   } catch (error) {
