@@ -80,7 +80,9 @@ export class Pane implements AsyncDisposable {
 
   /**
    * Starts `command` (a shell command line) in a new session `name` of
-   * `columns` by `rows`.
+   * `columns` by `rows`, in a terminal as a user has it: without the
+   * `NO_COLOR` that CI sets for its own log (a test that wants it sets it
+   * in `command`).
    */
   static async start(
     name: string,
@@ -98,7 +100,7 @@ export class Pane implements AsyncDisposable {
       String(columns),
       "-y",
       String(rows),
-      command,
+      `unset NO_COLOR; ${command}`,
     );
     return new Pane(session);
   }
