@@ -12,7 +12,7 @@ import { generateCode } from "../secure/code.ts";
 import { readSavedCode, saveCode } from "../store/saved_code.ts";
 import { STAGING_NAME } from "../store/staging.ts";
 import type { DestinationRoot } from "../store/destination_root.ts";
-import { commandFor } from "./cli.ts";
+import { commandFor, shellWord } from "./cli.ts";
 import { CODE_ENV, codeFromSources } from "./code_input.ts";
 import type { Output } from "./console_output.ts";
 
@@ -102,13 +102,6 @@ function givenBy(flags: CodeFlags): string {
 function warn(output: Output, message: string): void {
   output.event({ type: "warning", message });
   output.problem(`warning: ${message}`);
-}
-
-/** `arg` as a shell reads it back as one word. */
-function shellWord(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg)
-    ? arg
-    : `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
 /**
