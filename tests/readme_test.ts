@@ -92,7 +92,7 @@ Deno.test("the README's examples of the client's summary have its form", () => {
   for (const line of examples) {
     assert.match(
       line,
-      /^\d+ (of \d+ )?files (sent|received) and verified, \d+ already there, \d+ failed$/,
+      /^\d+ (of \d+ )?files (sent|received) and verified, \d+ already there(, \d+ skipped)?, \d+ failed$/,
     );
     assert.ok(displayWidth(line) <= SUMMARY_COLUMNS, line);
   }

@@ -19,6 +19,7 @@ import {
   probeNameRules,
 } from "./name_rules.ts";
 import { Staging, STAGING_NAME } from "./staging.ts";
+import type { IfDifferent } from "../protocol/messages.ts";
 
 /**
  * Raised when the destination folder cannot be made or written: one line
@@ -90,6 +91,11 @@ export class DestinationRoot {
   readonly rules: NameRules;
   /** Whether a different existing file may be replaced. */
   readonly overwrite: boolean;
+  /**
+   * What this side wants for a different file of the same name, when it
+   * is not to be replaced: whatever the sender asks, it applies.
+   */
+  readonly ifDifferent: IfDifferent | undefined;
   /** Which end of the connection receives into it, as its texts say. */
   readonly side: "server" | "client";
   /** Name keys of the files sessions are receiving now. */
@@ -105,8 +111,10 @@ export class DestinationRoot {
     rules: NameRules,
     overwrite: boolean,
     side: "server" | "client",
+    ifDifferent: IfDifferent | undefined,
   ) {
     this.side = side;
+    this.ifDifferent = ifDifferent;
     this.path = path;
     this.folder = folder;
     this.staging = staging;
@@ -120,13 +128,15 @@ export class DestinationRoot {
    * folder, for the `side` that receives into it (a server by default),
    * after checking that files can be saved there (a
    * {@link DestinationUnusableError} says why not); `rules` replaces what a
-   * probe of the file system finds, for tests.
+   * probe of the file system finds, for tests; `ifDifferent` is what this
+   * side wants for a different file of the same name.
    */
   static async open(
     path: string,
     overwrite: boolean,
     rules?: NameRules,
     side: "server" | "client" = "server",
+    ifDifferent?: IfDifferent,
   ): Promise<DestinationRoot> {
     const shown = resolve(path);
     let real: string;
@@ -149,6 +159,7 @@ export class DestinationRoot {
         rules ?? probeNameRules(staging.folder),
         overwrite,
         side,
+        ifDifferent,
       );
     } catch (error) {
       staging?.folder.release();
@@ -204,6 +215,11 @@ export class DestinationRoot {
     if (this.#busy.has(key)) return false;
     this.#busy.add(key);
     return true;
+  }
+
+  /** Whether a session holds a claim on `key`. */
+  isClaimed(key: string): boolean {
+    return this.#busy.has(key);
   }
 
   /** Lets go of a claim. */
