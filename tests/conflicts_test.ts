@@ -120,14 +120,17 @@ Deno.test("the decoders check ifDifferent and savedAs, and take messages without
   );
 });
 
-Deno.test("a different file on the server fails on both sides, each told what it can do", async () => {
+Deno.test("a different file on the server fails on both sides, each told what it can do, and both count alike", async () => {
   await using source = await tempDir();
   await using dest = await tempDir();
   await conflicting(source.path, dest.path);
+  await Deno.writeTextFile(join(source.path, "same.txt"), "same\n");
+  await Deno.writeTextFile(join(dest.path, "same.txt"), "same\n");
+  await Deno.writeTextFile(join(source.path, "new.txt"), "new\n");
   await using server = await startServer(["--dir", dest.path]);
   const client = await runClient([
     `127.0.0.1:${server.port}`,
-    join(source.path, "a.txt"),
+    ...["a.txt", "same.txt", "new.txt"].map((name) => join(source.path, name)),
   ]);
   assert.equal(client.code, 1, client.stderr);
   assert.match(
@@ -136,10 +139,10 @@ Deno.test("a different file on the server fails on both sides, each told what it
   );
   assert.match(
     client.stdout,
-    /0 of 1 files sent and verified, 0 already there, 1 failed/,
+    /^1 of 3 files sent and verified, 1 already there, 1 failed$/m,
   );
   await server.waitFor(
-    /done: 0 of 1 files received and verified, 0 already there, 1 failed/,
+    /done: 1 of 3 files received and verified, 1 already there, 1 failed/,
   );
   assert.match(
     server.stderr,

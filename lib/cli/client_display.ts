@@ -89,7 +89,9 @@ export function showClientEvent(
       // A new name is worth a line even where files get none.
       if (event.savedAs !== undefined) {
         output.info(
-          `${direction === "get" ? "saved" : "sent"} as  ${event.savedAs}  (${
+          `${
+            direction === "get" ? "saved as" : "sent as"
+          }  ${event.savedAs}  (${
             direction === "get"
               ? `a different ${event.path} is here`
               : `the server has a different ${event.path}`
@@ -210,7 +212,11 @@ export function summaryLines(
   const total = files ?? result.files;
   const moved = `${result.verified}${
     total === undefined ? "" : ` of ${total}`
-  } files ${direction === "get" ? "received" : "sent"} and verified`;
+  } ${
+    direction === "get"
+      ? "files received and verified"
+      : "files sent and verified"
+  }`;
   const different = result.different ?? 0;
   const left = different > 0 ? `, ${different} skipped` : "";
   const lines = [

@@ -20,9 +20,9 @@ export function sessionLine(
   const moved = event.verified - event.skipped;
   const different = event.different ?? 0;
   const left = different > 0 ? `, ${different} skipped` : "";
-  return `done: ${moved} of ${event.files} files ${
-    sharing ? "sent" : "received"
-  } and verified, ${event.skipped} already there${left}, ${event.failed} failed; ${
+  return `done: ${moved} of ${event.files} ${
+    sharing ? "files sent and verified" : "files received and verified"
+  }, ${event.skipped} already there${left}, ${event.failed} failed; ${
     formatBytes(event.bytes)
   } in ${event.seconds.toFixed(2)} s (${
     formatRate(event.bytes, event.seconds)
