@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { basename, dirname, join } from "node:path";
 import { install } from "../scripts/install.ts";
+import { shellWord } from "../lib/cli/cli.ts";
 import {
   ROOT,
   runProgram,
@@ -169,6 +170,28 @@ Deno.test("a copy of the folder under a name with a space works, and is printed 
     /^deno run -A 'my tools\/ft\/client\.ts' 127\.0\.0\.1:\d+$/,
   );
   await runPrinted(line, "note.txt", home.path, dest.path, server);
+});
+
+Deno.test({
+  name: "a word quoted for the shell reads back as itself",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    for (
+      const word of [
+        "plain/path.ts",
+        "my tools/ft",
+        "it's here",
+        "$HOME `x` \\ *",
+      ]
+    ) {
+      const echoed = await runProgram("sh", [
+        "-c",
+        `printf %s ${shellWord(word)}`,
+      ]);
+      assert.equal(echoed.stdout, word);
+    }
+    assert.equal(shellWord("plain/path.ts"), "plain/path.ts");
+  },
 });
 
 /**

@@ -38,8 +38,15 @@ export function versionLine(program: string): string {
  */
 export const INSTALLED_LOCATION = "https://ft.invalid/installed/";
 
-/** `word` as a shell reads it back as one word. */
+/**
+ * `word` as a shell reads it back as one word: as it is when it needs no
+ * quoting, else in single quotes (double quotes on Windows, whose shells
+ * take no single quotes).
+ */
 export function shellWord(word: string): string {
+  if (Deno.build.os === "windows") {
+    return /^[\w@%+=:,./\\-]+$/.test(word) ? word : `"${word}"`;
+  }
   return /^[\w@%+=:,./-]+$/.test(word)
     ? word
     : `'${word.replaceAll("'", `'\\''`)}'`;
