@@ -16,10 +16,12 @@ import {
   ProtocolError,
 } from "../protocol.ts";
 import { numberedPath } from "../lib/store/destination_decisions.ts";
+import { startFake } from "./fake_server_process.ts";
 import {
   listTree,
   runClient,
   type ServerProcess,
+  sleep,
   startServer,
   tempDir,
 } from "./helpers.ts";
@@ -358,4 +360,34 @@ Deno.test("a sharing server whose one client skips a different file has done its
     exit.stdout + exit.stderr,
     /skipped a\.txt: the client has a different file with this name and keeps it/,
   );
+});
+
+Deno.test("a receiver that knows no ifDifferent and would overwrite gets nothing from --rename or --skip-existing", async () => {
+  await using source = await tempDir();
+  await Deno.writeTextFile(join(source.path, "a.txt"), "mine\n");
+  await using fake = await startFake("overwrite");
+  const renamed = await runClient([
+    "--rename",
+    `127.0.0.1:${fake.port}`,
+    join(source.path, "a.txt"),
+  ]);
+  assert.equal(renamed.code, 1, renamed.stderr);
+  assert.match(
+    renamed.stderr,
+    /^failed {2}a\.txt: a different file with this name is on the server, which would replace it \(it runs with --overwrite and cannot save yours under another name\); not sent$/m,
+  );
+  const skipped = await runClient([
+    "--skip-existing",
+    `127.0.0.1:${fake.port}`,
+    join(source.path, "a.txt"),
+  ]);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  assert.match(skipped.stdout, /, 1 skipped, 0 failed$/m);
+  // The file was never announced: the receiver only heard it was skipped.
+  // (Its output may still be on its way when the client is done.)
+  const said = () => fake.output().match(/^(file|skip) \d+$/gm) ?? [];
+  for (let waited = 0; said().length < 2 && waited < 60_000; waited += 20) {
+    await sleep(20);
+  }
+  assert.deepEqual(said(), ["skip 0", "skip 0"]);
 });

@@ -233,6 +233,23 @@ export async function sendEntries(
           }
           continue;
         }
+        if (run.ifDifferent !== undefined && !decision.ifDifferent) {
+          // A receiver that knows no ifDifferent would replace its file,
+          // which this side asked to keep: it gets none, and says the
+          // file was not read.
+          await send(channel, { type: "skip", index, reason: "unreadable" });
+          emit(
+            run.ifDifferent === "skip"
+              ? { type: "file-skipped", path: entry.path, reason: "different" }
+              : {
+                type: "file-failed",
+                path: entry.path,
+                message:
+                  `a different file with this name is on the ${other}, which would replace it (it runs with --overwrite and cannot save yours under another name); not sent`,
+              },
+          );
+          continue;
+        }
       }
       const resume = decision.action === "send" && proof?.match && proof.prefix
         ? { offset: decision.offset, hash: proof.prefix }
