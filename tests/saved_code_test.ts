@@ -32,8 +32,19 @@ async function printedCode(server: ServerProcess): Promise<string> {
   return (await server.waitFor(/^Code: (\d+-[a-z]+-[a-z]+-[a-z]+)$/m))[1];
 }
 
+/**
+ * Waits until `server` accepts connections: it has set up its handling of
+ * Ctrl-C by then (a SIGINT before would end it at once, with status 130).
+ * Its hello, which it sends on every connection at once, says so.
+ */
+async function serving(server: ServerProcess): Promise<void> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await conn.read(new Uint8Array(1));
+}
+
 /** Stops `server` as Ctrl-C does, and returns what it said on stderr. */
 async function interrupt(server: ServerProcess): Promise<string> {
+  await serving(server);
   server.child.kill("SIGINT");
   const exit = await server.exited();
   assert.equal(exit.code, 0, exit.stderr);
