@@ -32,7 +32,7 @@ import { Output, outputModeOf, verboseOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
 import { connectingNotice } from "./lib/cli/connecting.ts";
 import { exitOnInterrupt, type Interrupt } from "./lib/cli/interrupt.ts";
-import { parseCount, parseDuration } from "./lib/cli/flags.ts";
+import { differentChoice, parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers, type ServerQueue } from "./lib/cli/find_server.ts";
 import { cleanPartials, DEFAULT_KEEP_PARTIAL } from "./lib/cli/partials.ts";
 import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
@@ -89,6 +89,8 @@ async function main(
       get: { type: "boolean", default: false },
       dir: { type: "string" },
       overwrite: { type: "boolean", default: false },
+      rename: { type: "boolean", default: false },
+      "skip-existing": { type: "boolean", default: false },
       "keep-partial": { type: "string" },
       code: { type: "string" },
       "code-file": { type: "string" },
@@ -123,6 +125,7 @@ async function main(
   if (!get && getOnly) {
     throw new UsageError(`${getOnly} only applies with --get`);
   }
+  const ifDifferent = differentChoice(values);
   const keepPartialMs = parseDuration(
     values["keep-partial"] ?? DEFAULT_KEEP_PARTIAL,
     "--keep-partial",
@@ -161,6 +164,7 @@ async function main(
       values.overwrite,
       undefined,
       "client",
+      ifDifferent,
     )
     : null;
   const code = await codeFromSources({
@@ -225,6 +229,7 @@ async function main(
     const run = new SendRun(
       scan.entries,
       (event) => showClientEvent(output, event, direction),
+      ifDifferent,
     );
     const files = scan.entries.filter((entry) => entry.kind === "file").length;
     return await transfer(

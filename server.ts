@@ -19,8 +19,8 @@ import {
   parseFlags,
   versionLine,
 } from "./lib/cli/cli.ts";
-import { generateCode } from "./lib/secure/code.ts";
-import { CODE_ENV, codeFromSources } from "./lib/cli/code_input.ts";
+import { CODE_ENV } from "./lib/cli/code_input.ts";
+import { restartLine, serverCode } from "./lib/cli/server_code.ts";
 import { Output, outputModeOf, verboseOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
 import { showServerEvent } from "./lib/cli/server_display.ts";
@@ -132,6 +132,7 @@ async function main(args: string[], output: Output): Promise<number> {
       overwrite: { type: "boolean", default: false },
       code: { type: "string" },
       "code-file": { type: "string" },
+      "new-code": { type: "boolean", default: false },
       cert: { type: "string" },
       key: { type: "string" },
       "max-connections": {
@@ -210,16 +211,14 @@ async function main(args: string[], output: Output): Promise<number> {
   const tls = values.cert === undefined
     ? undefined
     : { certFile: values.cert, keyFile: values.key! };
-  const given = await codeFromSources({
-    code: values.code,
-    codeFile: values["code-file"],
-  });
-  const code = given ?? generateCode();
-  const password = codeToScalar(code);
   const shared = sharing ? await scanSources(positionals) : null;
   const root = values.stdout || sharing
     ? null
     : await DestinationRoot.open(values.dir ?? "received", values.overwrite);
+  const codeChoice = await serverCode(values, root, output);
+  const { code } = codeChoice;
+  const given = codeChoice.givenBy === null ? undefined : code;
+  const password = codeToScalar(code);
   const listener = await listen(values.host, port, tls);
   const actualPort = (listener.addr as Deno.NetAddr).port;
   const portSuffix = actualPort === DEFAULT_PORT ? "" : `:${actualPort}`;
@@ -251,14 +250,13 @@ async function main(args: string[], output: Output): Promise<number> {
   output.info(
     given === undefined
       ? `Code: ${code}`
-      : `Code: the one given with ${
-        values.code !== undefined
-          ? "--code"
-          : values["code-file"] !== undefined
-          ? "--code-file"
-          : CODE_ENV
-      } (clients need the same)`,
+      : `Code: the one given with ${codeChoice.givenBy} (clients need the same)`,
   );
+  if (codeChoice.reused) {
+    output.info(
+      `(the code of the last start, kept in ${codeChoice.keptIn}; --new-code makes another)`,
+    );
+  }
   const responder = values["no-discover"] ? null : await startDiscovery(
     output,
     {
@@ -296,7 +294,8 @@ async function main(args: string[], output: Output): Promise<number> {
   }
   const stdoutStore = root === null ? new StdoutStore() : null;
   await using _discovery = responder;
-  return await serve(listener, {
+  const signal = stopSignal(output);
+  const status = await serve(listener, {
     work: shared !== null
       ? {
         kind: "share",
@@ -315,8 +314,12 @@ async function main(args: string[], output: Output): Promise<number> {
     report: (event) => showServerEvent(output, event, shared !== null),
     maxConnections: Math.max(1, maxConnections),
     idleTimeoutMs,
-    signal: stopSignal(output),
+    signal,
   });
+  if (signal.aborted) {
+    output.problem(`server: stopped; ${restartLine(codeChoice, args)}`);
+  }
+  return status;
 }
 
 if (import.meta.main) {

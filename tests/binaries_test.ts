@@ -85,7 +85,7 @@ Deno.test({
     await using server = new ServerProcess(child);
     const port = await server.listening();
     // The hint names the compiled client, not deno and client.ts.
-    await server.waitFor(/Send files with:\n {2}ft-client /);
+    await server.waitFor(/send files with:\n {2}ft-client /);
     const client = await runProgram(
       built.get("ft-client")!,
       [`127.0.0.1:${port}`, "main.txt"],

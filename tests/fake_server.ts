@@ -21,7 +21,12 @@
  *   answers it, as a server whose guess limiter holds the attempt back;
  * - `prove`: completes the key exchange, answers `compare` for every entry
  *   of the manifest (a folder: `accept`), reads the client's proofs and
- *   never answers them, as a server busy checking a large file.
+ *   never answers them, as a server busy checking a large file;
+ * - `overwrite`: a receiver that knows no `ifDifferent` (4.4) and runs
+ *   with `--overwrite`: it answers `compare` with `replace: true` for every
+ *   file, finds no proof matching, prints `file N` or `skip N` for what
+ *   the client does with each, confirms what it gets and ends with a
+ *   summary.
  *
  * With `--share`, its hellos say that the server sends the files, as a
  * sharing server's do, for clients that get files.
@@ -138,6 +143,77 @@ async function proveForever(conn: Deno.Conn): Promise<void> {
   while (await channel.receive() !== null);
 }
 
+async function overwriteAll(conn: Deno.Conn): Promise<void> {
+  const channel = await establishChannel(conn, {
+    role: Role.Server,
+    password: testCodeScalar(),
+    flushBeforeBlocking: true,
+  });
+  const send = async (message: Parameters<typeof encodeMessage>[0]) => {
+    await channel.send(FrameType.Control, encodeMessage(message));
+    await channel.flush();
+  };
+  const entries: { kind: string }[] = [];
+  const next = async () => {
+    for (;;) {
+      const frame = await channel.receive();
+      if (frame === null) throw new Error("the client left");
+      if (frame.type === FrameType.Control) {
+        return decodeSenderMessage(frame.payload);
+      }
+    }
+  };
+  for (;;) {
+    const message = await next();
+    if (message.type !== "manifest") continue;
+    entries.push(...message.entries);
+    if (!message.more) break;
+  }
+  await send({
+    type: "decisions",
+    start: 0,
+    items: entries.map((entry) =>
+      entry.kind === "folder"
+        ? { action: "accept" as const }
+        : { action: "compare" as const, replace: true }
+    ),
+    more: false,
+  });
+  const proven: number[] = [];
+  for (;;) {
+    const message = await next();
+    if (message.type !== "proofs") continue;
+    proven.push(...message.items.map((item) => item.index));
+    if (!message.more) break;
+  }
+  await send({
+    type: "matches",
+    items: proven.map((index) => ({ index, match: false })),
+    more: false,
+  });
+  let verified = 0;
+  for (;;) {
+    const message = await next();
+    if (message.type === "file" || message.type === "skip") {
+      console.log(`${message.type} ${message.index}`);
+    } else if (message.type === "end") {
+      verified++;
+      await send({
+        type: "verified",
+        index: message.index,
+        sha256: message.sha256,
+      });
+    } else if (message.type === "done") {
+      await send({
+        type: "summary",
+        verified,
+        failed: entries.length - verified,
+      });
+      return;
+    }
+  }
+}
+
 async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
   try {
     await from.readable.pipeTo(to.writable);
@@ -153,6 +229,7 @@ async function serve(conn: Deno.Conn, number: number): Promise<void> {
   if (mode === "wait") return await waitForever(conn);
   if (mode === "mute") return await readClient(conn, HELLO_LENGTH);
   if (mode === "prove") return await proveForever(conn);
+  if (mode === "overwrite") return await overwriteAll(conn);
   if (mode === "hold") {
     await conn.write(encodeHello(Role.Server));
     await readClient(conn, HELLO_LENGTH + FRAME_HEADER_LENGTH + SHARE_LENGTH);

@@ -14,6 +14,8 @@ export interface FakeServer extends AsyncDisposable {
   port: number;
   /** Stops it; resolves to how many connections it accepted. */
   stop(): Promise<number>;
+  /** What it printed so far. */
+  output(): string;
 }
 
 /** Starts tests/fake_server.ts in `mode` with `args`, once it listens. */
@@ -53,5 +55,10 @@ export async function startFake(
     await rest;
     return stdout.match(/^connection \d+$/gm)?.length ?? 0;
   };
-  return { port, stop, [Symbol.asyncDispose]: async () => void await stop() };
+  return {
+    port,
+    stop,
+    output: () => stdout,
+    [Symbol.asyncDispose]: async () => void await stop(),
+  };
 }

@@ -202,15 +202,21 @@ export function runClient(
   );
 }
 
-/** Starts `client.ts` without waiting for it. */
-export function spawnClient(args: string[]): Deno.ChildProcess {
+/**
+ * Starts `client.ts` without waiting for it, with {@link TEST_CODE}
+ * unless `env` says otherwise.
+ */
+export function spawnClient(
+  args: string[],
+  env: Record<string, string> = {},
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}client.ts`, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
     cwd: ROOT,
-    env: { FT_CODE: TEST_CODE },
+    env: { FT_CODE: TEST_CODE, ...env },
   }).spawn();
 }
 

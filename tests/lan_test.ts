@@ -217,13 +217,27 @@ Deno.test({
       );
       await using _server = server;
       const printed = await server.waitFor(
-        /^ {2}(FT_CODE=(\S+) deno run -A client\.ts --get)$/m,
+        /^ {2}(FT_CODE=(\S+) deno run -A (\S+) --get)$/m,
       );
-      // The command as printed; only the program's path is made absolute,
-      // since the test does not run inside the checkout.
+      // Run from outside the checkout, the server names the client by its
+      // absolute path: the command works as printed, from anywhere.
+      assert.equal(printed[3], join(ROOT, "client.ts"));
       const [name, value] = printed[1].split(" ")[0].split("=");
-      const args = printed[1].split(" ").slice(2).map((arg) =>
-        arg === "client.ts" ? join(ROOT, "client.ts") : arg
+      const args = printed[1].split(" ").slice(2);
+      // Which address is for other machines and which for this one alone.
+      const command = `FT_CODE=${printed[2]} deno run -A ${printed[3]} --get`;
+      await server.waitFor(/^On this machine, get them with:\n.*$/m);
+      assert.equal(
+        server.stdout.slice(server.stdout.indexOf("On another machine")),
+        [
+          "On another machine of this network, get them with:",
+          `  ${command}`,
+          "or, where that does not find this server, with its address:",
+          `  ${command} ${s1.address}`,
+          "On this machine, get them with:",
+          `  ${command} 127.0.0.1`,
+          "",
+        ].join("\n"),
       );
       const inbox = join(work.path, "inbox");
       await Deno.mkdir(inbox);
@@ -348,7 +362,9 @@ Deno.test({
       assert.equal(sent.code, 1);
       assert.equal(
         sent.stderr.trim(),
-        "client: No server with code 4071 answered on this network: is it running, on the same network, and does its firewall let UDP port 65432 through? (Or give its address: deno run -A client.ts HOST --get)",
+        `client: No server with code 4071 answered on this network: is it running, on the same network, and does its firewall let UDP port 65432 through? (Or give its address: deno run -A ${
+          join(ROOT, "client.ts")
+        } HOST --get)`,
       );
     }),
 });

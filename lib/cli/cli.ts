@@ -5,7 +5,8 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basename, isAbsolute, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { CodeError } from "../secure/code.ts";
 import { errorMessage, UsageError } from "../common/errors.ts";
@@ -30,13 +31,59 @@ export function versionLine(program: string): string {
 }
 
 /**
- * How to run `program` here: the compiled `ft-client` or `ft-server` next
- * to this one when this is a compiled binary, else with Deno.
+ * The `--location` that `deno task install` gives the programs it installs
+ * as `ft-server` and `ft-client`: the one thing such a program can tell
+ * its installation by without a permission (its wrapper script runs Deno
+ * on this very file, as `deno run` would).
+ */
+export const INSTALLED_LOCATION = "https://ft.invalid/installed/";
+
+/**
+ * `word` as a shell reads it back as one word: as it is when it needs no
+ * quoting, else in single quotes (double quotes on Windows, whose shells
+ * take no single quotes).
+ */
+export function shellWord(word: string): string {
+  if (Deno.build.os === "windows") {
+    return /^[\w@%+=:,./\\-]+$/.test(word) ? word : `"${word}"`;
+  }
+  return /^[\w@%+=:,./-]+$/.test(word)
+    ? word
+    : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The path of this checkout's `program`.ts as it can be typed here: relative
+ * to the current folder when it lies inside, absolute otherwise; a URL when
+ * the programs run from one.
+ */
+function scriptPath(program: "client" | "server"): string {
+  const url = new URL(`../../${program}.ts`, import.meta.url);
+  if (url.protocol !== "file:") return url.href;
+  const path = fileURLToPath(url);
+  let cwd: string;
+  try {
+    cwd = Deno.cwd();
+  } catch {
+    return path;
+  }
+  const inside = relative(cwd, path);
+  return inside.startsWith("..") || isAbsolute(inside) ? path : inside;
+}
+
+/**
+ * How to run `program` from where the user is: the compiled `ft-client` or
+ * `ft-server` next to this one when this is a compiled binary, the
+ * installed one when this program was installed by `deno task install`,
+ * else with Deno and the path of this checkout's file, as it can be typed
+ * in the current folder (`client.ts` inside the checkout).
  */
 export function commandFor(program: "client" | "server"): string {
   const running = basename(Deno.execPath()).replace(/\.exe$/i, "");
   const compiled = running.match(/^ft-(?:client|server)(.*)$/);
-  return compiled ? `ft-${program}${compiled[1]}` : `deno run -A ${program}.ts`;
+  if (compiled) return `ft-${program}${compiled[1]}`;
+  if (globalThis.location?.href === INSTALLED_LOCATION) return `ft-${program}`;
+  return `deno run -A ${shellWord(scriptPath(program))}`;
 }
 
 /** `text` with the Deno commands of both programs said as `commandFor`. */

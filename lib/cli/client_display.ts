@@ -86,6 +86,18 @@ export function showClientEvent(
           formatBytes(event.size)
         }  sha256:${shortHash(event.sha256)}`,
       );
+      // A new name is worth a line even where files get none.
+      if (event.savedAs !== undefined) {
+        output.info(
+          `${
+            direction === "get" ? "saved as" : "sent as"
+          }  ${event.savedAs}  (${
+            direction === "get"
+              ? `a different ${event.path} is here`
+              : `the server has a different ${event.path}`
+          })`,
+        );
+      }
       break;
     case "file-start":
       if (event.offset > 0) {
@@ -97,8 +109,18 @@ export function showClientEvent(
       }
       break;
     case "file-skipped":
+      if (event.reason === "different") {
+        output.detail(
+          `skipped  ${event.path}: a different file with this name is ${
+            direction === "get" ? "here" : "on the server"
+          }`,
+        );
+        break;
+      }
       output.detail(
-        `already there  ${event.path}  sha256:${shortHash(event.sha256 ?? "")}`,
+        `already there  ${event.path}${
+          event.savedAs === undefined ? "" : `  as ${event.savedAs}`
+        }  sha256:${shortHash(event.sha256 ?? "")}`,
       );
       break;
   }
@@ -145,6 +167,7 @@ function nameLines(
   names: readonly string[],
   total: number,
   columns: number,
+  above = true,
 ): string[] {
   const lines: string[] = [];
   let line = label;
@@ -162,7 +185,9 @@ function nameLines(
     line = line === "  " ? `  ${word}` : `${line} ${word}`;
   }
   if (total > shown.length) {
-    const more = `and ${total - shown.length} more (see above)`;
+    const more = `and ${total - shown.length} more${
+      above ? " (see above)" : ""
+    }`;
     if (displayWidth(`${line} ${more}`) > columns) {
       lines.push(line);
       line = `  ${more}`;
@@ -187,18 +212,33 @@ export function summaryLines(
   const total = files ?? result.files;
   const moved = `${result.verified}${
     total === undefined ? "" : ` of ${total}`
-  } files ${direction === "get" ? "received" : "sent"} and verified`;
+  } ${
+    direction === "get"
+      ? "files received and verified"
+      : "files sent and verified"
+  }`;
+  const different = result.different ?? 0;
+  const left = different > 0 ? `, ${different} skipped` : "";
   const lines = [
-    `${moved}, ${result.skipped} already there, ${result.failed} failed`,
+    `${moved}, ${result.skipped} already there${left}, ${result.failed} failed`,
   ];
   const amount = `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
     formatRate(result.bytes, seconds)
   })`;
+  const skipped = different === 0 ? [] : nameLines(
+    direction === "get"
+      ? "Skipped, a different file has the name here:"
+      : "Skipped, a different file has the name on the server:",
+    result.differentPaths ?? [],
+    different,
+    columns,
+    false,
+  );
   if (result.failed === 0) {
-    lines.push(`${amount}; all verified by SHA-256`);
+    lines.push(`${amount}; all verified by SHA-256`, ...skipped);
     return lines;
   }
-  lines.push(amount);
+  lines.push(amount, ...skipped);
   lines.push(
     ...nameLines("Failed:", result.failedPaths, result.failed, columns),
   );
@@ -222,9 +262,11 @@ export function showSummary(
     type: "done",
     ok,
     files: files ?? result.files ??
-      result.verified + result.skipped + result.failed,
+      result.verified + result.skipped + (result.different ?? 0) +
+        result.failed,
     verified: result.verified,
     skipped: result.skipped,
+    different: result.different ?? 0,
     failed: result.failed,
     bytes: result.bytes,
     seconds: Number(seconds.toFixed(3)),

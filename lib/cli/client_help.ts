@@ -38,6 +38,12 @@ Options:
                       and get their names only once verified
       --overwrite     With --get: replace an existing file whose content
                       differs (without it, such a file is kept and reported)
+      --rename        When the other side has a different file of the same
+                      name, keep it and save this one beside it, as
+                      "name (1).ext" (the first free number; a rerun finds
+                      it there)
+      --skip-existing When the other side has a different file of the same
+                      name, leave it: reported as skipped, not failed
       --keep-partial AGE  With --get: delete data kept from interrupted
                       downloads into DIR once older than AGE, such as 12h
                       or 7d (default 7d)
@@ -85,9 +91,10 @@ Examples:
   deno run -A client.ts --tls --ca ca.pem files.example.org:7000 report.pdf
   deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
 
-Exit status: 0 when every file was confirmed, 1 when a file or the
-connection failed, 2 for usage errors (a bad flag, value or code), 130
-when interrupted (Ctrl-C): run the same command again to resume.`;
+Exit status: 0 when every file was confirmed (or skipped with
+--skip-existing), 1 when a file or the connection failed, 2 for usage
+errors (a bad flag, value or code), 130 when interrupted (Ctrl-C): run
+the same command again to resume.`;
 
 /** The client's `--help`, with the commands this program is run as. */
 export function clientHelp(): string {

@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "../common/errors.ts";
+import type { IfDifferent } from "../protocol/messages.ts";
 
 const DURATION_UNITS: Record<string, number> = {
   s: 1,
@@ -65,4 +66,30 @@ export function parseSize(text: string, flag: string): number {
     );
   }
   return bytes;
+}
+
+/**
+ * What becomes of a file whose name the other side has with other bytes:
+ * `--rename` or `--skip-existing` (or, getting, `--overwrite`), one only.
+ */
+export function differentChoice(
+  values: { overwrite: boolean; rename: boolean; "skip-existing": boolean },
+): IfDifferent | undefined {
+  const chosen = [
+    values.overwrite && "--overwrite",
+    values.rename && "--rename",
+    values["skip-existing"] && "--skip-existing",
+  ].filter(Boolean);
+  if (chosen.length > 1) {
+    throw new UsageError(
+      `${chosen[0]} and ${
+        chosen[1]
+      } do not go together: each says what becomes of a different file of the same name`,
+    );
+  }
+  return values.rename
+    ? "rename"
+    : values["skip-existing"]
+    ? "skip"
+    : undefined;
 }

@@ -18,9 +18,11 @@ export function sessionLine(
   sharing: boolean,
 ): string {
   const moved = event.verified - event.skipped;
-  return `done: ${moved} of ${event.files} files ${
-    sharing ? "sent" : "received"
-  } and verified, ${event.skipped} already there, ${event.failed} failed; ${
+  const different = event.different ?? 0;
+  const left = different > 0 ? `, ${different} skipped` : "";
+  return `done: ${moved} of ${event.files} ${
+    sharing ? "files sent and verified" : "files received and verified"
+  }, ${event.skipped} already there${left}, ${event.failed} failed; ${
     formatBytes(event.bytes)
   } in ${event.seconds.toFixed(2)} s (${
     formatRate(event.bytes, event.seconds)
@@ -86,13 +88,25 @@ export function showServerEvent(
       break;
     case "file-verified":
       output.detail(
-        `${who} ${sharing ? "sent" : "received"} ${event.path} (${
-          formatBytes(event.size)
-        }, sha256 ${shortHash(event.sha256)})`,
+        `${who} ${sharing ? "sent" : "received"} ${event.path}${
+          event.savedAs === undefined
+            ? ""
+            : `${sharing ? ", saved" : ""} as ${event.savedAs}`
+        } (${formatBytes(event.size)}, sha256 ${shortHash(event.sha256)})`,
       );
       break;
     case "file-skipped":
-      output.detail(`${who} already there: ${event.path}`);
+      output.detail(
+        event.reason === "different"
+          ? `${who} skipped ${event.path}: ${
+            sharing
+              ? "the client has a different file with this name and keeps it"
+              : "a different file with this name is here, and stays (the client asked to leave such files)"
+          }`
+          : `${who} already there: ${event.path}${
+            event.savedAs === undefined ? "" : ` as ${event.savedAs}`
+          }`,
+      );
       break;
     case "file-failed":
       output.problem(`${who} failed ${event.path}: ${event.message}`);

@@ -28,7 +28,9 @@ Usage: deno run -A server.ts [options]
 
 A short code authenticates clients and keys the encrypted channel. Unless
 one is given, the server makes one up and prints it with the client command.
-It stays valid for as long as the server runs. Clients on the local network
+It stays valid for as long as the server runs, and is kept (readable by this
+user only, in .ft-staging) for the next start with the same --dir, until
+--new-code. Clients on the local network
 find the server by the code's number (4071 in 4071-apple-river-stone), which
 the server answers for over UDP port ${DISCOVERY_PORT}; the number is public,
 the words are the secret. A custom code (--code, --code-file) has no number:
@@ -53,6 +55,8 @@ Options:
       --code-file F   Read the code from the first line of file F
       --code CODE     Use CODE (other local users can see it in the process
                       list: prefer ${CODE_ENV} or --code-file)
+      --new-code      Make a new code instead of the one kept from the last
+                      start with this --dir
       --no-discover   Do not answer clients looking for the code's number on
                       the network: they need this server's address
       --discovery-port N  UDP port of discovery (default ${DISCOVERY_PORT})

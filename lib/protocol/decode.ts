@@ -25,6 +25,7 @@ import {
 import type {
   Decision,
   Entry,
+  IfDifferent,
   Match,
   Proof,
   ReceiverMessage,
@@ -50,6 +51,30 @@ function decodeEntry(value: unknown, where: string): Entry {
   return { path, kind, size, mode, mtime };
 }
 
+/** The optional `ifDifferent` member of `object`, checked. */
+function ifDifferent(
+  object: Record<string, unknown>,
+  where: string,
+): { ifDifferent?: IfDifferent } {
+  if (!("ifDifferent" in object)) return {};
+  const value = object.ifDifferent;
+  if (value !== "skip" && value !== "rename") {
+    throw new ProtocolError(`Unknown ifDifferent in ${where}`);
+  }
+  return { ifDifferent: value };
+}
+
+/** The optional `savedAs` member of `object`, a path, checked. */
+function savedAs(
+  object: Record<string, unknown>,
+  where: string,
+): { savedAs?: string } {
+  if (!("savedAs" in object)) return {};
+  return {
+    savedAs: checkRelativePath(text(object, "savedAs", where, MAX_PATH_BYTES)),
+  };
+}
+
 function decodeDecision(value: unknown, where: string): Decision {
   const object = record(value, where);
   const action = field(object, "action", where);
@@ -60,7 +85,11 @@ function decodeDecision(value: unknown, where: string): Decision {
         offset: integer(object, "offset", where, 0, MAX_FILE_SIZE),
       };
     case "compare":
-      return { action, replace: boolean(object, "replace", where) };
+      return {
+        action,
+        replace: boolean(object, "replace", where),
+        ...ifDifferent(object, where),
+      };
     case "accept":
       return { action };
     case "refuse": {
@@ -86,6 +115,7 @@ function decodeMatch(value: unknown, where: string): Match {
   return {
     index: integer(object, "index", where, 0, MAX_ENTRIES - 1),
     match: boolean(object, "match", where),
+    ...savedAs(object, where),
   };
 }
 
@@ -116,6 +146,7 @@ export function decodeSenderMessage(
           decodeEntry(entry, `manifest entry ${i}`)
         ),
         more: boolean(object, "more", where),
+        ...ifDifferent(object, where),
       };
     case "proofs":
       return {
@@ -198,6 +229,7 @@ export function decodeReceiverMessage(
         type,
         index: index(object, where),
         sha256: sha256(object, "sha256", where),
+        ...savedAs(object, where),
       };
     case "failed":
       return {

@@ -25,6 +25,13 @@ export interface Entry {
   mtime: number;
 }
 
+/**
+ * What becomes of a file whose name the receiver already has with other
+ * bytes, instead of the receiver's own rule: left as it is and counted as
+ * skipped rather than failed, or saved under a new name.
+ */
+export type IfDifferent = "skip" | "rename";
+
 /** The server's answer for one manifest entry, before any data flows. */
 export type Decision =
   /**
@@ -38,8 +45,10 @@ export type Decision =
    * A file is already under this name on the server: the client proves
    * what its own file holds (a `proofs` item), and the server answers
    * whether it is the same; a different one may be sent only if `replace`.
+   * With `ifDifferent`, a different one is skipped (with `replace` false)
+   * or saved under a new name (with `replace` true).
    */
-  | { action: "compare"; replace: boolean }
+  | { action: "compare"; replace: boolean; ifDifferent?: IfDifferent }
   /** The folder exists or will be created. */
   | { action: "accept" }
   /**
@@ -69,11 +78,19 @@ export interface Match {
   index: number;
   /** Whether the server holds exactly the bytes the proof hashes. */
   match: boolean;
+  /** Where it holds them, when under another name than the entry's. */
+  savedAs?: string;
 }
 
 /** Control messages the sender of the files sends (the client, unless the server shares). */
 export type SenderMessage =
-  | { type: "manifest"; entries: Entry[]; more: boolean }
+  | {
+    type: "manifest";
+    entries: Entry[];
+    more: boolean;
+    /** What the sender wants for a different file of the same name. */
+    ifDifferent?: IfDifferent;
+  }
   | { type: "proofs"; items: Proof[]; more: boolean }
   | { type: "file"; index: number; offset: number }
   | { type: "end"; index: number; sha256: string }
@@ -88,7 +105,13 @@ export type SenderMessage =
 export type ReceiverMessage =
   | { type: "decisions"; start: number; items: Decision[]; more: boolean }
   | { type: "matches"; items: Match[]; more: boolean }
-  | { type: "verified"; index: number; sha256: string }
+  | {
+    type: "verified";
+    index: number;
+    sha256: string;
+    /** The name it was saved under, when not the entry's. */
+    savedAs?: string;
+  }
   | { type: "failed"; index: number; message: string }
   | { type: "summary"; verified: number; failed: number }
   /** Still working (hashing a large file): keeps idle timeouts away. */

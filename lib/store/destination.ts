@@ -10,7 +10,7 @@
  */
 
 import fs from "node:fs";
-import type { Decision, Entry } from "../protocol/messages.ts";
+import type { Decision, Entry, IfDifferent } from "../protocol/messages.ts";
 import { quote } from "../protocol/text.ts";
 import { publicMessage } from "../common/errors.ts";
 import { osErrorCode } from "../common/os_errors.ts";
@@ -102,8 +102,13 @@ export class Destination implements FileStore {
   }
 
   /** See {@link DestinationDecisions.decide}. */
-  decide(entry: Entry): Promise<Decision> {
-    return this.#decisions.decide(entry);
+  decide(entry: Entry, requested?: IfDifferent): Promise<Decision> {
+    return this.#decisions.decide(entry, requested);
+  }
+
+  /** See {@link DestinationDecisions.savedAs}. */
+  savedAs(path: string): string | undefined {
+    return this.#decisions.savedAs(path);
   }
 
   /** See {@link DestinationDecisions.prove}. */
@@ -218,8 +223,9 @@ export class Destination implements FileStore {
   }
 
   /**
-   * Gives a sealed file its final name, never replacing what appeared
-   * there meanwhile (unless `--overwrite` and it is a regular file), and
+   * Gives a sealed file its final name (or the new name it is saved
+   * under), never replacing what appeared there meanwhile (unless
+   * `--overwrite`, it is a regular file and the file keeps its name), and
    * only from the very inode that was written; returns the folder whose
    * sync makes it durable, which the caller releases.
    */
@@ -233,9 +239,15 @@ export class Destination implements FileStore {
         } changed on the ${this.#root.side}`,
       );
     }
+    const name = this.#decisions.nameToSave(entry.path);
     const folder = this.#openParent(entry.path);
     try {
-      this.#place(staging.partPath(staged.id), folder, entry.path);
+      this.#place(
+        staging.partPath(staged.id),
+        folder,
+        name,
+        this.#root.overwrite && name === entry.path,
+      );
     } catch (error) {
       folder.release();
       throw error;
@@ -244,7 +256,12 @@ export class Destination implements FileStore {
     return folder;
   }
 
-  #place(from: string, folder: FolderHandle, relative: string): void {
+  #place(
+    from: string,
+    folder: FolderHandle,
+    relative: string,
+    replace: boolean,
+  ): void {
     const target = folder.entry(nameOf(relative));
     const taken = () =>
       new DestinationError(
@@ -252,7 +269,7 @@ export class Destination implements FileStore {
           quote(relative)
         }: something else appeared under its name`,
       );
-    if (!this.#root.overwrite) {
+    if (!replace) {
       // A link fails if anything is there, where a rename would replace it.
       try {
         fs.linkSync(from, target);
@@ -264,7 +281,7 @@ export class Destination implements FileStore {
       }
     }
     const info = folder.lstat(nameOf(relative));
-    if (info !== undefined && !(info.isFile() && this.#root.overwrite)) {
+    if (info !== undefined && !(info.isFile() && replace)) {
       throw taken();
     }
     fs.renameSync(from, target);

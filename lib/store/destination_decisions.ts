@@ -7,8 +7,9 @@
  */
 
 import fs from "node:fs";
-import type { Decision, Entry } from "../protocol/messages.ts";
+import type { Decision, Entry, IfDifferent } from "../protocol/messages.ts";
 import { publicMessage } from "../common/errors.ts";
+import { quote } from "../protocol/text.ts";
 import { type FolderTree, nameOf, parentOf } from "./folder_handle.ts";
 import { type Hash, peekDigest } from "./hash.ts";
 import { hashDescriptor } from "./fd_file.ts";
@@ -20,6 +21,23 @@ import type { KeptData } from "./staging.ts";
 // would otherwise cost a small object each.
 const ACCEPT: Decision = Object.freeze({ action: "accept" });
 const SEND_WHOLE: Decision = Object.freeze({ action: "send", offset: 0 });
+
+/** New names tried for a file that is saved under one, at most. */
+export const MAX_NEW_NAMES = 99;
+
+/**
+ * `path` with ` (n)` added to its last name, before its extension
+ * (`.tar.gz` counting as one): `photos/dup (1).jpg`, `notes (2)`,
+ * `backup (1).tar.gz`, `.profile (1)`.
+ */
+export function numberedPath(path: string, n: number): string {
+  const name = nameOf(path);
+  const folder = path.slice(0, path.length - name.length);
+  const split = name.match(/^(.+?)((?:\.tar)?\.[^.\s]{1,10})$/);
+  const stem = split?.[1] ?? name;
+  const extension = split?.[2] ?? "";
+  return `${folder}${stem} (${n})${extension}`;
+}
 
 /** Kept data a client proved it shares, ready to be continued. */
 export interface Resumable {
@@ -42,6 +60,10 @@ export class DestinationDecisions {
   #resumable = new Map<string, Resumable>();
   /** Ids of the kept data this session offered, held from other sessions. */
   #held = new Set<string>();
+  /** Files to save under a new name if they differ, by path. */
+  #renaming = new Set<string>();
+  /** The new name of each file saved, or already there, under one. */
+  #savedAs = new Map<string, string>();
 
   /** Decisions in `root`, reaching its folders through `tree`. */
   constructor(root: DestinationRoot, tree: FolderTree) {
@@ -52,11 +74,12 @@ export class DestinationDecisions {
 
   /**
    * Decides what to do with `entry`, claiming its path for this session so
-   * that another client cannot write it at the same time.
+   * that another client cannot write it at the same time; `requested` is
+   * what the sender wants for a different file of the same name.
    */
-  async decide(entry: Entry): Promise<Decision> {
+  async decide(entry: Entry, requested?: IfDifferent): Promise<Decision> {
     try {
-      return await this.#decide(entry);
+      return await this.#decide(entry, requested);
     } catch (error) {
       // A legal name can still be too long or otherwise unusable on this
       // file system: that refuses the entry, not the whole session.
@@ -67,7 +90,7 @@ export class DestinationDecisions {
     }
   }
 
-  async #decide(entry: Entry): Promise<Decision> {
+  async #decide(entry: Entry, requested?: IfDifferent): Promise<Decision> {
     const refusal = this.#lookup.refusal(entry);
     if (refusal !== null) return { action: "refuse", reason: refusal };
     const info = await this.#lookup.lstat(entry.path);
@@ -99,6 +122,16 @@ export class DestinationDecisions {
     }
     this.#claimed.push(key);
     if (info !== undefined) {
+      // Keeping the file, as asked by either side, loses nothing: it
+      // comes before this side's --overwrite.
+      const ifDifferent = this.#root.ifDifferent ?? requested;
+      if (ifDifferent === "rename") {
+        this.#renaming.add(entry.path);
+        return { action: "compare", replace: true, ifDifferent };
+      }
+      if (ifDifferent === "skip") {
+        return { action: "compare", replace: false, ifDifferent };
+      }
       return { action: "compare", replace: this.#root.overwrite };
     }
     const kept = this.#root.staging.findKept(key);
@@ -138,22 +171,74 @@ export class DestinationDecisions {
         file.close();
       }
     }
-    return await this.#sameAsInPlace(entry, sha256);
+    if (await this.#sameAs(entry.path, entry.size, sha256)) return true;
+    if (!this.#renaming.has(entry.path)) return false;
+    return await this.#newName(entry, sha256);
   }
 
   /**
-   * Whether the file in place of `entry` holds the bytes hashed to
-   * `sha256`. A file with more than one link may be a link to one outside
-   * the destination: its content is never compared.
+   * Finds the name a different `entry` is saved under: the first numbered
+   * name (see {@link numberedPath}) that holds these very bytes (saved by
+   * an earlier run: true, nothing to send) or is free and unclaimed (false,
+   * claimed for this session); none past {@link MAX_NEW_NAMES}.
    */
-  async #sameAsInPlace(entry: Entry, sha256: string): Promise<boolean> {
+  async #newName(entry: Entry, sha256: string): Promise<boolean> {
+    for (let n = 1; n <= MAX_NEW_NAMES; n++) {
+      const path = numberedPath(entry.path, n);
+      const key = this.#root.key(path);
+      if (this.#root.isClaimed(key)) continue;
+      const info = await this.#lookup.lstat(path);
+      if (info === undefined) {
+        this.#root.claim(key);
+        this.#claimed.push(key);
+        this.#savedAs.set(entry.path, path);
+        return false;
+      }
+      if (info.isFile() && await this.#sameAs(path, entry.size, sha256)) {
+        this.#savedAs.set(entry.path, path);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The new name `path` is saved under, or already there under; undefined
+   * when it keeps its name.
+   */
+  savedAs(path: string): string | undefined {
+    return this.#savedAs.get(path);
+  }
+
+  /**
+   * The name a file whose data arrived is saved under: its own, or the new
+   * one its proof found; throws for a file to be saved under a new name
+   * that found none.
+   */
+  nameToSave(path: string): string {
+    const saved = this.#savedAs.get(path);
+    if (saved !== undefined) return saved;
+    if (!this.#renaming.has(path)) return path;
+    throw new Error(
+      `Cannot save ${quote(path)} under a new name: none is free from ${
+        quote(numberedPath(path, 1))
+      } to ${quote(numberedPath(path, MAX_NEW_NAMES))}`,
+    );
+  }
+
+  /**
+   * Whether the file at `path` holds the `size` bytes hashed to `sha256`.
+   * A file with more than one link may be a link to one outside the
+   * destination: its content is never compared.
+   */
+  async #sameAs(path: string, size: number, sha256: string): Promise<boolean> {
     // Any failure answers false (see prove): a missing parent too.
-    const folder = this.#tree.get(parentOf(entry.path));
+    const folder = this.#tree.get(parentOf(path));
     let fd: number;
     try {
       // Not blocking: a FIFO swapped in would freeze every session.
       fd = fs.openSync(
-        folder.entry(nameOf(entry.path)),
+        folder.entry(nameOf(path)),
         fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) |
           (fs.constants.O_NONBLOCK ?? 0),
       );
@@ -164,7 +249,7 @@ export class DestinationDecisions {
     }
     try {
       const info = fs.fstatSync(fd);
-      if (!info.isFile() || info.nlink !== 1 || info.size !== entry.size) {
+      if (!info.isFile() || info.nlink !== 1 || info.size !== size) {
         return false;
       }
       const hash = await hashDescriptor(fd, Infinity);

@@ -19,6 +19,7 @@ import {
   probeNameRules,
 } from "./name_rules.ts";
 import { type Side, Staging, STAGING_NAME } from "./staging.ts";
+import type { IfDifferent } from "../protocol/messages.ts";
 
 /**
  * Raised when the destination folder cannot be made or written: one line
@@ -90,6 +91,11 @@ export class DestinationRoot {
   readonly rules: NameRules;
   /** Whether a different existing file may be replaced. */
   readonly overwrite: boolean;
+  /**
+   * What this side wants for a different file of the same name, when it
+   * is not to be replaced: whatever the sender asks, it applies.
+   */
+  readonly ifDifferent: IfDifferent | undefined;
   /** Name keys of the files sessions are receiving now. */
   #busy = new Set<string>();
   /** Staging ids sessions hold now, which cleanup leaves alone. */
@@ -102,7 +108,9 @@ export class DestinationRoot {
     staging: Staging,
     rules: NameRules,
     overwrite: boolean,
+    ifDifferent: IfDifferent | undefined,
   ) {
+    this.ifDifferent = ifDifferent;
     this.path = path;
     this.folder = folder;
     this.staging = staging;
@@ -116,13 +124,16 @@ export class DestinationRoot {
    * folder, after checking that files can be saved there (a
    * {@link DestinationUnusableError} says why not); `rules` replaces what a
    * probe of the file system finds, for tests; `side` says whose folder it
-   * is, in messages: the server's, or the client's that gets files.
+   * is, in messages: the server's, or the client's that gets files;
+   * `ifDifferent` is what this side wants for a different file of the same
+   * name.
    */
   static async open(
     path: string,
     overwrite: boolean,
     rules?: NameRules,
     side: Side = "server",
+    ifDifferent?: IfDifferent,
   ): Promise<DestinationRoot> {
     const shown = resolve(path);
     let real: string;
@@ -144,6 +155,7 @@ export class DestinationRoot {
         staging,
         rules ?? probeNameRules(staging.folder),
         overwrite,
+        ifDifferent,
       );
     } catch (error) {
       staging?.folder.release();
@@ -204,6 +216,11 @@ export class DestinationRoot {
     if (this.#busy.has(key)) return false;
     this.#busy.add(key);
     return true;
+  }
+
+  /** Whether a session holds a claim on `key`. */
+  isClaimed(key: string): boolean {
+    return this.#busy.has(key);
   }
 
   /** Lets go of a claim. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Decision, Entry } from "../protocol/messages.ts";
+import type { Decision, Entry, IfDifferent } from "../protocol/messages.ts";
 import type { Hash } from "./hash.ts";
 import type { WritableFile } from "./write_behind.ts";
 
@@ -34,8 +34,17 @@ export interface FileStore {
   readonly root: string | null;
   /** Why this store takes no session with these entries, if it does not. */
   refuseManifest(entries: readonly Entry[]): string | null;
-  /** What to do with `entry`; claims its path for this session. */
-  decide(entry: Entry): Promise<Decision>;
+  /**
+   * What to do with `entry`; claims its path for this session. `requested`
+   * is what the sender wants for a different file of the same name.
+   */
+  decide(entry: Entry, requested?: IfDifferent): Promise<Decision>;
+  /**
+   * The new name the file at `path` was saved under, or is already there
+   * under, when not its own; after its proof. Stores that never rename
+   * leave it out.
+   */
+  savedAs?(path: string): string | undefined;
   /**
    * Whether the store holds exactly the bytes the client hashed to
    * `sha256`, for an entry whose decision asked for a proof.

@@ -104,12 +104,15 @@ export async function commitGroup(
       continue;
     }
     totals.verified++;
+    const savedAs = store.savedAs?.(entry.path);
+    const renamed = savedAs === undefined ? {} : { savedAs };
     emit({
       type: "file-verified",
       path: entry.path,
       size: entry.size,
       sha256,
+      ...renamed,
     });
-    await send(channel, { type: "verified", index, sha256 });
+    await send(channel, { type: "verified", index, sha256, ...renamed });
   }
 }

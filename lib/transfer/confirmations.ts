@@ -74,6 +74,9 @@ export class Confirmations {
               path: sent.entry.path,
               size: sent.entry.size,
               sha256: message.sha256,
+              ...(message.savedAs === undefined
+                ? {}
+                : { savedAs: message.savedAs }),
             });
           }
           break;

@@ -6,8 +6,11 @@
  * @module
  */
 
-/** Why an entry was not transferred. */
-export type SkipKind = "already-there";
+/**
+ * Why an entry was not transferred: the receiver has the same bytes, or a
+ * different file of that name that stays as it is.
+ */
+export type SkipKind = "already-there" | "different";
 
 /**
  * Where a transfer stands, reported at most every
@@ -71,8 +74,22 @@ export type TransferEvent =
   }
   | { type: "file-start"; path: string; size: number; offset: number }
   | ProgressEvent
-  | { type: "file-verified"; path: string; size: number; sha256: string }
-  | { type: "file-skipped"; path: string; reason: SkipKind; sha256?: string }
+  | {
+    type: "file-verified";
+    path: string;
+    size: number;
+    sha256: string;
+    /** The name it was saved under, when not its own. */
+    savedAs?: string;
+  }
+  | {
+    type: "file-skipped";
+    path: string;
+    reason: SkipKind;
+    sha256?: string;
+    /** Already there under this name, not its own. */
+    savedAs?: string;
+  }
   | { type: "file-failed"; path: string; message: string }
   | { type: "warning"; message: string };
 

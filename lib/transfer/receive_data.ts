@@ -50,7 +50,13 @@ export interface SessionState {
   /** Files whose kept data the client proved it shares. */
   resumable: Set<number>;
   /** Counts of the session. */
-  result: { verified: number; skipped: number; failed: number; bytes: number };
+  result: {
+    verified: number;
+    skipped: number;
+    different: number;
+    failed: number;
+    bytes: number;
+  };
   /** Progress of the session. */
   progress: ProgressCounter | null;
   /** What the sender is called in messages. */

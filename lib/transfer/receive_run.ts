@@ -14,7 +14,7 @@ import type { EventSink } from "./events.ts";
 import { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
 import { limitWaits, WaitLimit } from "./client_limits.ts";
-import type { SendResult } from "./send_run.ts";
+import { type Outcome, type SendResult, totalsOf } from "./send_run.ts";
 
 /** What a client that gets files holds in memory for one file list. */
 const CLIENT_MEMORY: number = 512 * 1024 * 1024;
@@ -28,7 +28,7 @@ export class ReceiveRun {
   /** Where the files go. */
   readonly root: DestinationRoot;
   #sink: EventSink;
-  #outcomes = new Map<string, "verified" | "skipped" | "failed">();
+  #outcomes = new Map<string, Outcome>();
   #bytes = 0;
   #files: number | undefined;
   #budget = new MemoryBudget(CLIENT_MEMORY);
@@ -56,7 +56,10 @@ export class ReceiveRun {
     } else if (event.type === "file-skipped") {
       // Received by an earlier attempt of this run: already reported.
       if (this.#outcomes.get(event.path) === "verified") return;
-      this.#outcomes.set(event.path, "skipped");
+      this.#outcomes.set(
+        event.path,
+        event.reason === "different" ? "different" : "skipped",
+      );
     } else if (event.type === "file-failed") {
       this.#outcomes.set(event.path, "failed");
     }
@@ -70,14 +73,8 @@ export class ReceiveRun {
 
   /** The totals of the run, each file counted once, as it ended. */
   result(): SendResult {
-    const totals = { verified: 0, skipped: 0, failed: 0 };
-    const failedPaths: string[] = [];
-    for (const [path, outcome] of this.#outcomes) {
-      totals[outcome]++;
-      if (outcome === "failed") failedPaths.push(path);
-    }
     const files = this.#files === undefined ? {} : { files: this.#files };
-    return { ...totals, bytes: this.#bytes, failedPaths, ...files };
+    return { ...totalsOf(this.#outcomes, this.#bytes), ...files };
   }
 
   /** Notes how many files the server's manifest had. */

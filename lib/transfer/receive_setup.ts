@@ -21,6 +21,8 @@ import {
   type Decision,
   encodeMessage,
   type Entry,
+  type IfDifferent,
+  type Match,
   type ReceiverMessage,
   type SenderMessage,
 } from "../protocol/messages.ts";
@@ -76,13 +78,16 @@ export function controlMessage(
 
 /**
  * Receives the whole manifest, checking it as it arrives and holding it
- * within `reservation`; refuses the session beyond `maxEntries`.
+ * within `reservation`; refuses the session beyond `maxEntries`. What the
+ * sender wants for a different file of the same name, given in its first
+ * manifest message, goes to `asked`.
  */
 export async function receiveManifest(
   channel: Channel,
   maxEntries: number,
   reservation: Reservation,
   peer: PeerName = "Client",
+  asked: { ifDifferent?: IfDifferent } = {},
 ): Promise<Entry[]> {
   const entries: Entry[] = [];
   const checker = new ManifestChecker();
@@ -120,6 +125,7 @@ export async function receiveManifest(
     if (message.more && message.entries.length === 0) {
       throw new ProtocolError("Manifest part with no entries and more to come");
     }
+    if (entries.length === 0) asked.ifDifferent = message.ifDifferent;
     const needed = estimateManifestBytes(payloadBytes, message.entries.length);
     if (reservation.bytes + needed > reservation.limit) {
       throw new SessionRefusedError(
@@ -150,18 +156,20 @@ export async function receiveManifest(
 
 /**
  * Decides on every entry in order, giving way to other sessions every few
- * milliseconds.
+ * milliseconds; `requested` is what the sender wants for a different file
+ * of the same name.
  */
 export async function decideAll(
   channel: Channel,
   store: FileStore,
   entries: readonly Entry[],
+  requested?: IfDifferent,
 ): Promise<Decision[]> {
   const decisions: Decision[] = [];
   const pacer = new Pacer();
   await whileBusy(channel, async () => {
     for (const entry of entries) {
-      decisions.push(await store.decide(entry));
+      decisions.push(await store.decide(entry, requested));
       await pacer.pace();
     }
   });
@@ -205,7 +213,8 @@ export type ProofOutcome = "match" | "differs" | "unreadable";
 /**
  * Reads the client's proofs, one for each entry whose decision asked for
  * one, and checks each with `check`; then answers all of them at once
- * (answering while reading could fill both directions of the connection).
+ * (answering while reading could fill both directions of the connection),
+ * with the new name `savedAs` gives a matching file held under one.
  * Resolves to the outcome of each proven entry.
  */
 export async function receiveProofs(
@@ -213,6 +222,7 @@ export async function receiveProofs(
   decisions: readonly Decision[],
   check: (index: number, sha256: string) => Promise<boolean>,
   peer: PeerName = "Client",
+  savedAs: (index: number) => string | undefined = () => undefined,
 ): Promise<Map<number, ProofOutcome>> {
   const asked = new Set<number>();
   for (const [index, decision] of decisions.entries()) {
@@ -264,17 +274,32 @@ export async function receiveProofs(
   if (asked.size > 0) {
     throw new ProtocolError(`${peer} sent no proof for ${asked.size} entries`);
   }
-  const items = [...outcomes].map(([index, outcome]) => ({
-    index,
-    match: outcome === "match",
-  }));
-  const perMessage = Math.floor(CHUNK_BUDGET / 40);
-  for (let at = 0; at < items.length; at += perMessage) {
-    await send(channel, {
-      type: "matches",
-      items: items.slice(at, at + perMessage),
-      more: at + perMessage < items.length,
-    });
+  let items: Match[] = [];
+  let budget = 0;
+  let left = outcomes.size;
+  for (const [index, outcome] of outcomes) {
+    const match = outcome === "match";
+    const name = match ? savedAs(index) : undefined;
+    // A path (no control characters) takes at most 3 bytes of JSON per
+    // UTF-16 unit, as in the manifest.
+    const cost = 40 + (name === undefined ? 0 : 3 * name.length + 16);
+    if (budget + cost > CHUNK_BUDGET) {
+      await send(channel, { type: "matches", items, more: true });
+      items = [];
+      budget = 0;
+    }
+    items.push(
+      name === undefined ? { index, match } : {
+        index,
+        match,
+        savedAs: name,
+      },
+    );
+    budget += cost;
+    left--;
+    if (left === 0) {
+      await send(channel, { type: "matches", items, more: false });
+    }
   }
   await channel.flush();
   return outcomes;

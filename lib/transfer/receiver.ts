@@ -31,6 +31,7 @@ import { type PeerMeter, SetupClock } from "./setup_clock.ts";
 import { lower, ownEnd, type PeerName } from "./peer.ts";
 import { noteKept } from "./kept_part.ts";
 import { formatBytes } from "../common/format.ts";
+import type { IfDifferent } from "../protocol/messages.ts";
 import { statfs } from "node:fs/promises";
 
 export { SessionRefusedError };
@@ -43,6 +44,11 @@ export interface ReceiveResult {
   verified: number;
   /** Of those, the files already there. */
   skipped: number;
+  /**
+   * Files left as they were because a different file has their name here,
+   * as one side asked: neither verified nor failed.
+   */
+  different: number;
   /** Files refused or failed. */
   failed: number;
   /** File bytes received. */
@@ -103,7 +109,7 @@ class Session {
       decisions: [],
       open: new IndexSet(0),
       resumable: new Set(),
-      result: { verified: 0, skipped: 0, failed: 0, bytes: 0 },
+      result: { verified: 0, skipped: 0, different: 0, failed: 0, bytes: 0 },
       progress: null,
       peer: options.peer ?? "Client",
     };
@@ -140,11 +146,13 @@ class Session {
   /** Everything before the data: manifest, decisions, proofs. */
   async #setUp(reservation: Reservation, clock: SetupClock): Promise<void> {
     const { limits } = this.#options;
+    const asked: { ifDifferent?: IfDifferent } = {};
     this.#state.entries = await receiveManifest(
       this.#state.channel,
       limits.maxEntries,
       reservation,
       this.#state.peer,
+      asked,
     );
     this.#checkSize();
     const refusal = this.#state.store.refuseManifest(this.#state.entries);
@@ -153,6 +161,7 @@ class Session {
       this.#state.channel,
       this.#state.store,
       this.#state.entries,
+      asked.ifDifferent,
     );
     await this.#checkSpace();
     this.#state.open = new IndexSet(this.#state.entries.length);
@@ -209,6 +218,7 @@ class Session {
         return same;
       },
       this.#state.peer,
+      (index) => this.#savedAs(index),
     );
     for (const [index, outcome] of outcomes) {
       this.#settleProof(index, outcome, proven.get(index));
@@ -247,15 +257,37 @@ class Session {
       this.#state.open.delete(index);
       this.#state.result.verified++;
       this.#state.result.skipped++;
+      const savedAs = this.#savedAs(index);
       this.#state.emit({
         type: "file-skipped",
         path: entry.path,
         reason: "already-there",
         sha256,
+        ...(savedAs === undefined ? {} : { savedAs }),
       });
     } else if (decision.action === "compare" && !decision.replace) {
-      this.#close(index, "a different file with this name is already here");
+      if (decision.ifDifferent === "skip") {
+        this.#state.open.delete(index);
+        this.#state.result.different++;
+        this.#state.emit({
+          type: "file-skipped",
+          path: entry.path,
+          reason: "different",
+        });
+        return;
+      }
+      this.#close(
+        index,
+        this.#state.peer === "Client"
+          ? "a different file with this name is already here, and stays (start the server with --overwrite to replace such files)"
+          : "a different file with this name is already here, and stays (--overwrite replaces it, --rename saves the new one under another name, --skip-existing leaves it)",
+      );
     }
+  }
+
+  /** The new name entry `index` is saved, or already there, under. */
+  #savedAs(index: number): string | undefined {
+    return this.#state.store.savedAs?.(this.#state.entries[index].path);
   }
 
   /** Settles an open file as failed for `message`. */

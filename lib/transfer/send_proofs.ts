@@ -36,6 +36,8 @@ export interface ProofResult {
   unreadable?: string;
   /** For a resumption, the hash of the prefix, to continue from. */
   prefix?: Hash;
+  /** Where the server holds a matching file, when not under its name. */
+  savedAs?: string;
 }
 
 /** Whether `decision` asks the client to prove what it holds. */
@@ -127,7 +129,7 @@ export async function exchangeProofs(
         `${peer} sent a ${message.type} message instead of its answers to the proofs`,
       );
     }
-    for (const { index, match } of message.items) {
+    for (const { index, match, savedAs } of message.items) {
       const result = results.get(index);
       if (result === undefined || answered.has(index)) {
         throw new ProtocolError(
@@ -139,6 +141,7 @@ export async function exchangeProofs(
         );
       }
       result.match = match && result.sha256 !== null;
+      if (result.match && savedAs !== undefined) result.savedAs = savedAs;
       answered.add(index);
     }
     more = message.more;

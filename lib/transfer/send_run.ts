@@ -7,6 +7,10 @@
 
 import { type EventSink, ProgressCounter } from "./events.ts";
 import type { LocalEntry } from "../store/scan.ts";
+import type { IfDifferent } from "../protocol/messages.ts";
+
+/** What became of an entry. */
+export type Outcome = "verified" | "skipped" | "different" | "failed";
 
 /** Totals of one session, from the client's point of view. */
 export interface SendResult {
@@ -14,12 +18,19 @@ export interface SendResult {
   verified: number;
   /** Files the server already had with the same hash. */
   skipped: number;
+  /**
+   * Files left out because the other side has a different file of that
+   * name, which stays (`--skip-existing`); none when left out.
+   */
+  different?: number;
   /** Files and folders that were refused or failed. */
   failed: number;
   /** File bytes sent. */
   bytes: number;
   /** The paths of the files and folders that failed, as they failed. */
   failedPaths: string[];
+  /** The paths of the files left out as {@link different}. */
+  differentPaths?: string[];
   /** Files in the transfer, when the run learned it from the manifest. */
   files?: number;
 }
@@ -33,17 +44,27 @@ export interface SendResult {
 export class SendRun {
   /** The entries, as scanned. */
   readonly entries: readonly LocalEntry[];
+  /** What this side wants for a different file of the same name there. */
+  readonly ifDifferent: IfDifferent | undefined;
   #sink: EventSink;
   #indexes = new Map<string, number>();
-  #outcomes = new Map<number, "verified" | "skipped" | "failed">();
+  #outcomes = new Map<number, Outcome>();
   #confirmed = new Map<number, string>();
   #settled = 0;
   #bytes = 0;
   #progress: ProgressCounter;
 
-  /** A run over `entries` that reports to `sink`. */
-  constructor(entries: readonly LocalEntry[], sink: EventSink) {
+  /**
+   * A run over `entries` that reports to `sink`, asking the receiver for
+   * `ifDifferent` when a different file has an entry's name there.
+   */
+  constructor(
+    entries: readonly LocalEntry[],
+    sink: EventSink,
+    ifDifferent?: IfDifferent,
+  ) {
     this.entries = entries;
+    this.ifDifferent = ifDifferent;
     this.#sink = sink;
     this.#progress = new ProgressCounter(entries, sink);
     for (const [index, entry] of entries.entries()) {
@@ -88,7 +109,10 @@ export class SendRun {
       } else if (event.type === "file-skipped") {
         // Sent by an earlier attempt of this run: already reported.
         if (this.#outcomes.get(index) === "verified") return;
-        this.#settle(index, "skipped");
+        this.#settle(
+          index,
+          event.reason === "different" ? "different" : "skipped",
+        );
       } else if (event.type === "file-failed") {
         this.#settle(index, "failed");
       }
@@ -118,18 +142,37 @@ export class SendRun {
 
   /** The totals of the run, each entry counted once, as it ended. */
   result(): SendResult {
-    const totals = { verified: 0, skipped: 0, failed: 0 };
-    const failedPaths: string[] = [];
-    for (const [index, outcome] of this.#outcomes) {
-      totals[outcome]++;
-      if (outcome === "failed") failedPaths.push(this.entries[index].path);
-    }
-    return { ...totals, bytes: this.#bytes, failedPaths };
+    return totalsOf(
+      [...this.#outcomes].map(([index, outcome]) => [
+        this.entries[index].path,
+        outcome,
+      ]),
+      this.#bytes,
+    );
   }
 
-  #settle(index: number, outcome: "verified" | "skipped" | "failed"): void {
+  #settle(index: number, outcome: Outcome): void {
     this.#progress.settle(this.entries[index].path);
     this.#outcomes.set(index, outcome);
     this.#settled++;
   }
+}
+
+/**
+ * The totals of a run from what became of each path, each counted once,
+ * with the `bytes` it moved.
+ */
+export function totalsOf(
+  outcomes: Iterable<readonly [string, Outcome]>,
+  bytes: number,
+): SendResult {
+  const totals = { verified: 0, skipped: 0, different: 0, failed: 0 };
+  const failedPaths: string[] = [];
+  const differentPaths: string[] = [];
+  for (const [path, outcome] of outcomes) {
+    totals[outcome]++;
+    if (outcome === "failed") failedPaths.push(path);
+    if (outcome === "different") differentPaths.push(path);
+  }
+  return { ...totals, bytes, failedPaths, differentPaths };
 }

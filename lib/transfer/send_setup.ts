@@ -14,6 +14,7 @@ import { decodeReceiverMessage } from "../protocol/decode.ts";
 import {
   type Decision,
   encodeMessage,
+  type IfDifferent,
   type ReceiverMessage,
   type SenderMessage,
 } from "../protocol/messages.ts";
@@ -79,17 +80,24 @@ async function receiveAny(
   return message;
 }
 
-/** Sends the manifest of `entries`, in frames well below the limit. */
+/**
+ * Sends the manifest of `entries`, in frames well below the limit, with
+ * what the sender wants for a different file of the same name (in the
+ * first frame).
+ */
 export async function sendManifest(
   channel: Channel,
   entries: readonly LocalEntry[],
+  ifDifferent?: IfDifferent,
 ): Promise<void> {
   let chunk: LocalEntry[] = [];
   let budget = 0;
+  let first = true;
   const flushChunk = (more: boolean) =>
     send(channel, {
       type: "manifest",
       more,
+      ...(first && ifDifferent !== undefined ? { ifDifferent } : {}),
       entries: chunk.map(({ path, kind, size, mode, mtime }) => ({
         path,
         kind,
@@ -102,6 +110,7 @@ export async function sendManifest(
     const cost = 3 * entry.path.length + 100;
     if (budget + cost > MANIFEST_CHUNK_BUDGET) {
       await flushChunk(true);
+      first = false;
       chunk = [];
       budget = 0;
     }

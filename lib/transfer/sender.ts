@@ -123,6 +123,16 @@ async function streamFile(
 }
 
 /**
+ * Why a file was not sent to the `other` end, which has a different one
+ * of that name, with what each side can do about it.
+ */
+function differentFile(other: string): string {
+  return other === "server"
+    ? "a different file with this name is on the server, which keeps it (--rename sends yours under another name, --skip-existing leaves it; the server replaces it only with --overwrite)"
+    : "a different file with this name is on the client, which keeps it (the client takes the new one with --overwrite or --rename, or leaves it with --skip-existing)";
+}
+
+/**
  * Runs one attempt of `run` over an established `channel`: sends what the
  * server does not have yet, resuming files it kept, and reports each
  * outcome through the run.
@@ -135,7 +145,7 @@ export async function sendEntries(
   const { entries, emit } = run;
   const other = lower(peer);
   run.deferred.clear();
-  await sendManifest(channel, entries);
+  await sendManifest(channel, entries, run.ifDifferent);
   const decisions = await receiveDecisions(channel, entries.length, peer);
   checkDecisions(entries, decisions, peer);
   const proofs = await exchangeProofs(
@@ -197,16 +207,47 @@ export async function sendEntries(
             path: entry.path,
             reason: "already-there",
             sha256: proof!.sha256!,
+            ...(proof!.savedAs === undefined
+              ? {}
+              : { savedAs: proof!.savedAs }),
           });
           continue;
         }
         if (!decision.replace) {
-          emit({
-            type: "file-failed",
-            path: entry.path,
-            message:
-              `a different file with this name is on the ${other} (start the ${other} with --overwrite to replace it)`,
-          });
+          // An older receiver knows no ifDifferent: this side's own wish
+          // to leave the file still holds.
+          if (
+            decision.ifDifferent === "skip" || run.ifDifferent === "skip"
+          ) {
+            emit({
+              type: "file-skipped",
+              path: entry.path,
+              reason: "different",
+            });
+          } else {
+            emit({
+              type: "file-failed",
+              path: entry.path,
+              message: differentFile(other),
+            });
+          }
+          continue;
+        }
+        if (run.ifDifferent !== undefined && !decision.ifDifferent) {
+          // A receiver that knows no ifDifferent would replace its file,
+          // which this side asked to keep: it gets none, and says the
+          // file was not read.
+          await send(channel, { type: "skip", index, reason: "unreadable" });
+          emit(
+            run.ifDifferent === "skip"
+              ? { type: "file-skipped", path: entry.path, reason: "different" }
+              : {
+                type: "file-failed",
+                path: entry.path,
+                message:
+                  `a different file with this name is on the ${other}, which would replace it (it runs with --overwrite and cannot save yours under another name); not sent`,
+              },
+          );
           continue;
         }
       }

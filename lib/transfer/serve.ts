@@ -41,6 +41,11 @@ export type ServerEvent =
       verified: number;
       /** Of those, the files already there. */
       skipped: number;
+      /**
+       * Files left as they were: a different one has their name there;
+       * none when left out.
+       */
+      different?: number;
       failed: number;
       bytes: number;
       seconds: number;
@@ -213,6 +218,7 @@ async function handle(
         files: result.files,
         verified: result.verified,
         skipped: result.skipped,
+        different: result.different,
         failed: result.failed,
         bytes: result.bytes,
         seconds: Number(((performance.now() - started) / 1000).toFixed(3)),

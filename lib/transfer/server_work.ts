@@ -50,6 +50,8 @@ export interface SessionTotals {
   verified: number;
   /** Of those, the files already there. */
   skipped: number;
+  /** Files left as they were: a different one has their name there. */
+  different: number;
   /** Files refused or failed. */
   failed: number;
   /** File bytes moved. */
@@ -95,6 +97,7 @@ export async function runSession(
     // has now, received or already there.
     verified: result.verified + result.skipped,
     skipped: result.skipped,
+    different: result.different ?? 0,
     failed: run.result().failed,
     bytes: result.bytes,
   };
