@@ -8,6 +8,8 @@
 
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
+import { releaseBuffer } from "../common/release.ts";
+import { decompressFrame } from "./compression.ts";
 import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
@@ -37,8 +39,15 @@ export interface SessionState {
   open: IndexSet;
   /** Files whose kept data the client proved it shares. */
   resumable: Set<number>;
-  /** Counts of the session. */
-  result: { verified: number; failed: number; bytes: number };
+  /** Counts of the session: `wireBytes` are the data frames' payloads. */
+  result: {
+    verified: number;
+    failed: number;
+    bytes: number;
+    wireBytes: number;
+  };
+  /** Learns of each data frame: its file bytes and its payload's. */
+  onData?: (bytes: number, wire: number) => void;
   /** Progress of the session. */
   progress: ProgressCounter | null;
   /** What the sender is called in messages. */
@@ -123,10 +132,11 @@ export class DataPhase {
           }`;
         throw new ProtocolError(`${this.#session.peer} disconnected${where}`);
       }
-      if (frame.type === FrameType.Data && this.#incoming !== null) {
-        this.#session.result.bytes += frame.payload.length;
-        this.#session.progress?.add(frame.payload.length);
-        await this.#incoming.write(frame);
+      if (
+        (frame.type === FrameType.Data ||
+          frame.type === FrameType.Compressed) && this.#incoming !== null
+      ) {
+        await this.#receiveData(this.#incoming, frame);
         continue;
       }
       const message = controlMessage(frame, this.#session.peer);
@@ -136,6 +146,25 @@ export class DataPhase {
       }
       await this.#handle(message);
     }
+  }
+
+  /** Takes one data frame, compressed or not, of the file in flight. */
+  async #receiveData(incoming: IncomingFile, frame: Frame): Promise<void> {
+    const wire = frame.payload.length;
+    let data = frame;
+    if (frame.type === FrameType.Compressed) {
+      // Checked and bounded before a byte of it is written or hashed.
+      const payload = decompressFrame(frame.payload);
+      if (frame.detached) releaseBuffer(frame.payload);
+      data = { type: FrameType.Data, payload, detached: true };
+    }
+    const { result } = this.#session;
+    const bytes = data.payload.length;
+    result.bytes += bytes;
+    result.wireBytes += wire;
+    this.#session.onData?.(bytes, wire);
+    this.#session.progress?.add(bytes);
+    await incoming.write(data);
   }
 
   /** Takes an index the client names, which must still await a file. */

@@ -29,6 +29,7 @@ export class ReceiveRun {
   #sink: EventSink;
   #outcomes = new Map<string, "verified" | "skipped" | "failed">();
   #bytes = 0;
+  #wireBytes = 0;
   #budget = new MemoryBudget(CLIENT_MEMORY);
 
   /** A run into `root` that reports to `sink`. */
@@ -61,16 +62,17 @@ export class ReceiveRun {
     this.#sink(event);
   };
 
-  /** Counts the bytes one attempt received. */
-  addBytes(count: number): void {
+  /** Counts `count` file bytes received, as `wire` bytes of payload. */
+  addBytes(count: number, wire: number = count): void {
     this.#bytes += count;
+    this.#wireBytes += wire;
   }
 
   /** The totals of the run, each file counted once, as it ended. */
   result(): SendResult {
     const totals = { verified: 0, skipped: 0, failed: 0 };
     for (const outcome of this.#outcomes.values()) totals[outcome]++;
-    return { ...totals, bytes: this.#bytes };
+    return { ...totals, bytes: this.#bytes, wireBytes: this.#wireBytes };
   }
 
   /** The budget each session's file list is held within. */
@@ -96,22 +98,15 @@ export function receiveJob(
       stream: IdleTimeoutStream,
     ): Promise<SendResult> {
       const store = new Destination(run.root);
-      let received = 0;
-      try {
-        const session = await receiveSession(channel, store, {
-          emit: (event) => {
-            if (event.type === "progress") received = event.transferred;
-            run.emit(event);
-          },
-          limits,
-          budget: run.budget,
-          meter: stream,
-          peer: "Server",
-        });
-        received = session.bytes;
-      } finally {
-        run.addBytes(received);
-      }
+      await receiveSession(channel, store, {
+        emit: run.emit,
+        limits,
+        budget: run.budget,
+        meter: stream,
+        peer: "Server",
+        // Counted as it arrives, so that an attempt cut short counts too.
+        onData: (bytes, wire) => run.addBytes(bytes, wire),
+      });
       return run.result();
     },
     giveUp: () => run.result(),

@@ -7,6 +7,7 @@
 
 import { type EventSink, ProgressCounter } from "./events.ts";
 import type { LocalEntry } from "../store/scan.ts";
+import type { CompressMode } from "./compression.ts";
 
 /** Totals of one session, from the client's point of view. */
 export interface SendResult {
@@ -18,6 +19,11 @@ export interface SendResult {
   failed: number;
   /** File bytes sent. */
   bytes: number;
+  /**
+   * Bytes those took on the wire: the payloads of their data frames,
+   * compressed or not (frame and record overhead not counted).
+   */
+  wireBytes: number;
 }
 
 /**
@@ -29,17 +35,28 @@ export interface SendResult {
 export class SendRun {
   /** The entries, as scanned. */
   readonly entries: readonly LocalEntry[];
+  /** Whether the records of the files go compressed. */
+  readonly compress: CompressMode;
   #sink: EventSink;
   #indexes = new Map<string, number>();
   #outcomes = new Map<number, "verified" | "skipped" | "failed">();
   #confirmed = new Map<number, string>();
   #settled = 0;
   #bytes = 0;
+  #wireBytes = 0;
   #progress: ProgressCounter;
 
-  /** A run over `entries` that reports to `sink`. */
-  constructor(entries: readonly LocalEntry[], sink: EventSink) {
+  /**
+   * A run over `entries` that reports to `sink` and compresses as
+   * `compress` says.
+   */
+  constructor(
+    entries: readonly LocalEntry[],
+    sink: EventSink,
+    compress: CompressMode = "auto",
+  ) {
     this.entries = entries;
+    this.compress = compress;
     this.#sink = sink;
     this.#progress = new ProgressCounter(entries, sink);
     for (const [index, entry] of entries.entries()) {
@@ -52,9 +69,10 @@ export class SendRun {
     return this.#bytes + this.#settled;
   }
 
-  /** Counts `count` more file bytes sent. */
-  addBytes(count: number): void {
+  /** Counts `count` more file bytes sent, as `wire` bytes of payload. */
+  addBytes(count: number, wire: number = count): void {
     this.#bytes += count;
+    this.#wireBytes += wire;
     this.#progress.add(count);
   }
 
@@ -116,7 +134,7 @@ export class SendRun {
   result(): SendResult {
     const totals = { verified: 0, skipped: 0, failed: 0 };
     for (const outcome of this.#outcomes.values()) totals[outcome]++;
-    return { ...totals, bytes: this.#bytes };
+    return { ...totals, bytes: this.#bytes, wireBytes: this.#wireBytes };
   }
 
   #settle(index: number, outcome: "verified" | "skipped" | "failed"): void {

@@ -38,6 +38,8 @@ export type ServerEvent =
       skipped?: number;
       failed: number;
       bytes: number;
+      /** Bytes the file data took on the wire, compressed or not. */
+      wireBytes: number;
       seconds: number;
     }
     | { type: "error"; message: string; fatal: boolean }
@@ -202,6 +204,7 @@ async function handle(
         ...(result.skipped === undefined ? {} : { skipped: result.skipped }),
         failed: result.failed,
         bytes: result.bytes,
+        wireBytes: result.wireBytes,
         seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
       });
       return ok ? 0 : 1;

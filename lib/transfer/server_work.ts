@@ -11,6 +11,7 @@ import type { IdleTimeoutStream } from "../net/idle.ts";
 import type { Channel } from "../secure/channel.ts";
 import type { FileStore } from "../store/file_store.ts";
 import type { LocalEntry } from "../store/scan.ts";
+import type { CompressMode } from "./compression.ts";
 import type { EventSink } from "./events.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
@@ -39,6 +40,8 @@ export interface ShareWork {
   entries: readonly LocalEntry[];
   /** Stop after the first session that got every file. */
   untilDownloaded: boolean;
+  /** Whether the records of the files go compressed. */
+  compress?: CompressMode;
 }
 
 /** What one session came to. */
@@ -51,6 +54,8 @@ export interface SessionTotals {
   failed: number;
   /** File bytes moved. */
   bytes: number;
+  /** Bytes they took on the wire, compressed or not. */
+  wireBytes: number;
 }
 
 /** Runs one authenticated session: receiving files, or sending the shared ones. */
@@ -68,7 +73,7 @@ export async function runSession(
       meter: stream,
     });
   }
-  const run = new SendRun(work.entries, emit);
+  const run = new SendRun(work.entries, emit, work.compress);
   const result = await sendEntries(channel, run, "Client");
   // A file the client could not take yet is not downloaded either.
   run.failDeferred();
