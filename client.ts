@@ -29,7 +29,7 @@ import {
   promptForCode,
 } from "./lib/cli/code_input.ts";
 import { Output, outputModeOf } from "./lib/cli/console_output.ts";
-import { parseCount, parseDuration } from "./lib/cli/flags.ts";
+import { parseCompress, parseCount, parseDuration } from "./lib/cli/flags.ts";
 import { findServers } from "./lib/cli/find_server.ts";
 import { readTargets } from "./lib/cli/targets.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
@@ -84,6 +84,7 @@ async function main(args: string[], output: Output): Promise<number> {
       code: { type: "string" },
       "code-file": { type: "string" },
       name: { type: "string" },
+      compress: { type: "string" },
       tls: { type: "boolean", default: false },
       ca: { type: "string" },
       retries: { type: "string", default: "5" },
@@ -110,6 +111,11 @@ async function main(args: string[], output: Output): Promise<number> {
       } only applies with --get`,
     );
   }
+  const compress = parseCompress(
+    values.compress,
+    !get,
+    "only applies when sending: with --get, the server's --compress decides",
+  );
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
   const targets = readTargets(positionals, get);
@@ -180,6 +186,7 @@ async function main(args: string[], output: Output): Promise<number> {
     const run = new SendRun(
       scan.entries,
       (event) => showClientEvent(output, event, direction),
+      compress,
     );
     const files = scan.entries.filter((entry) => entry.kind === "file").length;
     return await transfer(

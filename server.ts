@@ -37,7 +37,12 @@ import { serve } from "./lib/transfer/serve.ts";
 import { StdoutStore } from "./lib/store/stdout_store.ts";
 import { listen } from "./lib/net/transport.ts";
 import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
-import { parseCount, parseDuration, parseSize } from "./lib/cli/flags.ts";
+import {
+  parseCompress,
+  parseCount,
+  parseDuration,
+  parseSize,
+} from "./lib/cli/flags.ts";
 import { formatBytes } from "./lib/common/format.ts";
 import { removeStalePartials } from "./lib/store/partial_cleanup.ts";
 import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
@@ -158,6 +163,7 @@ async function main(args: string[], output: Output): Promise<number> {
     options: {
       share: { type: "boolean", default: false },
       "keep-sharing": { type: "boolean", default: false },
+      compress: { type: "string" },
       host: { type: "string", default: "0.0.0.0" },
       port: { type: "string", default: String(DEFAULT_PORT) },
       dir: { type: "string" },
@@ -193,6 +199,11 @@ async function main(args: string[], output: Output): Promise<number> {
   }
   const sharing = values.share;
   checkShareFlags(values, positionals);
+  const compress = parseCompress(
+    values.compress,
+    sharing,
+    "only applies with --share: a receiving server takes what the client sends",
+  );
   if (values.stdout && !values.once) {
     throw new UsageError(
       "--stdout needs --once: standard output takes a single transfer",
@@ -313,6 +324,7 @@ async function main(args: string[], output: Output): Promise<number> {
         kind: "share",
         entries: shared.entries,
         untilDownloaded: !values["keep-sharing"],
+        compress,
       }
       : {
         kind: "receive",

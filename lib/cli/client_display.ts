@@ -87,6 +87,15 @@ export function showRetry(
   );
 }
 
+/** Says what the file bytes took on the wire, when compression changed it. */
+export function onTheWire(
+  totals: { bytes: number; wireBytes: number },
+): string {
+  return totals.wireBytes === totals.bytes
+    ? ""
+    : ` (${formatBytes(totals.wireBytes)} on the wire)`;
+}
+
 /**
  * Shows the outcome of the run: the `done` event and the summary line;
  * `files` is how many files were offered, when known (sending).
@@ -107,6 +116,7 @@ export function showSummary(
     skipped: result.skipped,
     failed: result.failed,
     bytes: result.bytes,
+    wireBytes: result.wireBytes,
     seconds: Number(seconds.toFixed(3)),
   });
   const verdict = ok ? "all verified by SHA-256" : `${result.failed} failed`;
@@ -115,8 +125,8 @@ export function showSummary(
     : `${result.verified} of ${files} files sent and verified`;
   output.info(
     `${moved}, ${result.skipped} already there, ${result.failed} failed; ` +
-      `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
-        formatRate(result.bytes, seconds)
-      }); ${verdict}`,
+      `${formatBytes(result.bytes)}${onTheWire(result)} in ${
+        seconds.toFixed(2)
+      } s (${formatRate(result.bytes, seconds)}); ${verdict}`,
   );
 }

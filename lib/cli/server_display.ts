@@ -7,6 +7,7 @@
 
 import { formatBytes, shortHash } from "../common/format.ts";
 import type { ServerEvent } from "../transfer/serve.ts";
+import { onTheWire } from "./client_display.ts";
 import type { Output } from "./console_output.ts";
 
 /**
@@ -59,9 +60,9 @@ export function showServerEvent(
       output.info(
         `${who} done: ${event.verified} verified, ${
           event.skipped === undefined ? "" : `${event.skipped} already there, `
-        }${event.failed} failed, ${formatBytes(event.bytes)} ${
-          sharing ? "sent" : "received"
-        } in ${event.seconds.toFixed(2)} s`,
+        }${event.failed} failed, ${formatBytes(event.bytes)}${
+          onTheWire(event)
+        } ${sharing ? "sent" : "received"} in ${event.seconds.toFixed(2)} s`,
       );
       break;
   }
