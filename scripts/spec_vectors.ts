@@ -1,6 +1,7 @@
 /**
  * Computes the test vectors of `docs/PROTOCOL.md` from the code: the P-256
- * parameters and the white space of section 3, every block of section 8
+ * parameters and the white space of section 3, the compressed data frame
+ * of 6.4 (decompressed by the code), every block of section 8
  * (hellos, frame headers, record plaintexts, the key exchange of 8.2 with
  * its fixed scalars, the records of 8.3, the session transcripts of 8.4 and
  * 8.5) and the word list of the appendix. `tests/protocol_doc_test.ts`
@@ -28,6 +29,7 @@
  */
 
 import {
+  compressedContentSize,
   encodeHello,
   FrameType,
   HELLO_FLAG_BUSY,
@@ -40,8 +42,17 @@ import {
   SHARE_LENGTH,
 } from "../lib/secure/pake.ts";
 import { RecordSealer } from "../lib/secure/record.ts";
+import { decompressFrame } from "../lib/transfer/compression.ts";
 import { WORDS } from "../lib/secure/wordlist.ts";
-import { check, fence, hex, hexLines, note } from "./spec/format.ts";
+import {
+  bytesOf,
+  check,
+  equal,
+  fence,
+  hex,
+  hexLines,
+  note,
+} from "./spec/format.ts";
 import {
   curveBlock,
   EXAMPLE_CODE,
@@ -92,6 +103,58 @@ function wordlistBlock(): string {
     lines.push(`${String(at).padStart(4)}  ${words.trimEnd()}`);
   }
   return fence(lines);
+}
+
+/**
+ * The compressed data frame of 6.4, as zstd 1.5 wrote it at level 1 with
+ * the size pledged. It is fixed here rather than compressed anew, since
+ * another zstd may compress differently: what must not change is what it
+ * decompresses to.
+ */
+const COMPRESSED_EXAMPLE = bytesOf(
+  "28b52ffd20680d0100d047455420" + "2f70686f746f732f62656163682e6a7067" +
+    "203230300a01006ea3730c",
+);
+const COMPRESSED_LINE = "GET /photos/beach.jpg 200\n";
+
+/** The compressed data frame of 6.4, its fields named, and its content. */
+function compressedBlock(): string {
+  const frame = COMPRESSED_EXAMPLE;
+  const content = decompressFrame(frame);
+  check(
+    equal(content, new TextEncoder().encode(COMPRESSED_LINE.repeat(4))),
+    "the compressed example decompresses to its four lines",
+  );
+  check(compressedContentSize(frame) === content.length, "its declared size");
+  check(frame[4] === 0x20, "a single-segment frame with a 1-byte size");
+  const blockHeader = frame[6] | frame[7] << 8 | frame[8] << 16;
+  const blockSize = blockHeader >> 3;
+  check(
+    (blockHeader & 7) === 5 && 9 + blockSize === frame.length,
+    "one compressed block, the last",
+  );
+  const at = 52;
+  return fence([
+    note("04", at, "type 4 = compressed data"),
+    note(hex(frame.subarray(0, 4)), at, "zstd magic number"),
+    note(
+      hex(frame.subarray(4, 5)),
+      at,
+      "descriptor: Single_Segment, 1-byte content size",
+    ),
+    note(hex(frame.subarray(5, 6)), at, `content size: ${content.length}`),
+    note(
+      hex(frame.subarray(6, 9)),
+      at,
+      `block header: last, compressed, ${blockSize} bytes`,
+    ),
+    ...hexLines(frame.subarray(9), 16).map((text, i) =>
+      i === 0 ? note(text, at, `the block (${blockSize} bytes)`) : text
+    ),
+    `decompresses to ${content.length} bytes: ${
+      JSON.stringify(COMPRESSED_LINE)
+    } 4 times`,
+  ]);
 }
 
 /** The record test vectors of 8.3, with the key 00 01 ... 1f. */
@@ -216,6 +279,7 @@ export async function computeVectors(): Promise<Map<string, string>> {
   );
   out.set("violation", fence(transcript(error, { closes: false })));
   out.set("resume", fence(transcript(sessions.resume)));
+  out.set("compressed-frame", compressedBlock());
   out.set("wordlist", wordlistBlock());
   return out;
 }
