@@ -40,7 +40,7 @@ export const MIN_COMPRESS_BYTES = 4096;
 export const USEFUL_SAVING = 1 / 8;
 
 /** Bytes of records over which auto measures, then decides. */
-export const WINDOW_BYTES: number = 8 * 1024 * 1024;
+export const WINDOW_BYTES: number = 16 * 1024 * 1024;
 
 /** How much faster a window must be to keep compression on. */
 export const ADOPT_MARGIN = 1.2;
@@ -131,13 +131,22 @@ interface Trial {
 export class Compressor {
   #mode: CompressMode;
   #stalledMs: () => number;
+  #now: () => number;
+  #tried = 0;
   #arm: number;
   #trial: Trial | null = null;
   /** Windows to wait after a lost trial, and the window it may come at. */
   #wait: number[] = LEVELS.map(() => 1);
   #nextTrial: number[] = LEVELS.map(() => 0);
-  /** File bytes per ms sent as they are, before compression won. */
+  /**
+   * File bytes per ms of the windows sent as they are, and of those sent
+   * at the current level, each averaged with the one before it: a window
+   * on a loaded machine can be twice as fast or slow as the next.
+   */
   #rawRate: number | null = null;
+  #armRate: number | null = null;
+  /** Whether compression won a trial since it was last left. */
+  #won = false;
   #windows = 0;
   #windowBytes = 0;
   #windowStart = 0;
@@ -149,13 +158,23 @@ export class Compressor {
 
   /**
    * Chooses by `mode`, reading from `stalledMs` how long the channel's
-   * writes have waited so far.
+   * writes have waited so far, and the time in ms from `now`.
    */
-  constructor(mode: CompressMode, stalledMs: () => number) {
+  constructor(
+    mode: CompressMode,
+    stalledMs: () => number,
+    now: () => number = () => performance.now(),
+  ) {
     this.#mode = mode;
     this.#stalledMs = stalledMs;
+    this.#now = now;
     this.#arm = mode === "on" ? 0 : -1;
     this.#restartWindow();
+  }
+
+  /** Records compressed so far, whether they then went compressed or not. */
+  get tried(): number {
+    return this.#tried;
   }
 
   /** The zstd level records are compressed at now, or 0 for none. */
@@ -177,15 +196,20 @@ export class Compressor {
       this.#windowBytes += bytes.length;
       return raw;
     }
-    const started = performance.now();
+    const started = this.#now();
     const frame = compressRecord(bytes, LEVELS[this.#arm]);
-    const ms = performance.now() - started;
+    const ms = this.#now() - started;
+    this.#tried++;
     if (frame.length > bytes.length * (1 - USEFUL_SAVING)) {
       this.#notShrinking();
       return raw;
     }
     this.#nextSkip = FIRST_SKIP;
-    if (this.#arm === 0) this.#msPerByte = ms / bytes.length;
+    // The fastest seen: a record that lost the CPU to another process
+    // says nothing of what compressing costs.
+    if (this.#arm === 0) {
+      this.#msPerByte = Math.min(this.#msPerByte, ms / bytes.length);
+    }
     this.#windowBytes += bytes.length;
     this.#windowCompressMs += ms;
     return { type: FrameType.Compressed, payload: frame };
@@ -207,7 +231,7 @@ export class Compressor {
 
   /** Ends a window: settles a trial, or moves a level, or starts one. */
   #decide(): void {
-    const elapsed = Math.max(performance.now() - this.#windowStart, 0.001);
+    const elapsed = Math.max(this.#now() - this.#windowStart, 0.001);
     const rate = this.#windowBytes / elapsed;
     const stall = this.#stalledMs() - this.#windowStall;
     this.#windows++;
@@ -216,32 +240,43 @@ export class Compressor {
       this.#trial = null;
       const margin = trial.from < 0 ? ADOPT_MARGIN : LEVEL_MARGIN;
       if (rate >= trial.rate * margin) {
-        if (trial.from < 0) this.#rawRate = trial.rate;
+        if (trial.from < 0) this.#won = true;
         this.#wait[this.#arm] = 1;
+        this.#armRate = rate;
       } else {
         this.#leave(trial.from);
       }
-    } else if (
-      this.#arm >= 0 && this.#rawRate !== null && rate < this.#rawRate
-    ) {
-      this.#leave(-1);
-    } else if (this.#arm > 0 && stall < elapsed * CPU_BOUND_STALL) {
-      this.#leave(this.#arm - 1);
     } else {
-      const next = this.#arm + 1;
-      // What the next arm is expected to cost on top of this one.
-      const cost = this.#arm < 0
-        ? this.#windowBytes * this.#msPerByte
-        : this.#windowCompressMs;
-      if (
-        next < LEVELS.length && this.#windows >= this.#nextTrial[next] &&
-        stall >= cost
-      ) {
-        this.#trial = { from: this.#arm, rate };
-        this.#arm = next;
+      const smoothed = this.#average(rate);
+      if (this.#arm >= 0 && this.#won && smoothed < this.#rawRate!) {
+        this.#leave(-1);
+      } else if (this.#arm > 0 && stall < elapsed * CPU_BOUND_STALL) {
+        this.#leave(this.#arm - 1);
+      } else {
+        const next = this.#arm + 1;
+        // What the next arm is expected to cost on top of this one.
+        const cost = this.#arm < 0
+          ? this.#windowBytes * this.#msPerByte
+          : this.#windowCompressMs;
+        if (
+          next < LEVELS.length && this.#windows >= this.#nextTrial[next] &&
+          stall >= cost
+        ) {
+          this.#trial = { from: this.#arm, rate: smoothed };
+          this.#arm = next;
+        }
       }
     }
     this.#restartWindow();
+  }
+
+  /** Folds `rate` into the average of the current arm; returns that. */
+  #average(rate: number): number {
+    const before = this.#arm < 0 ? this.#rawRate : this.#armRate;
+    const smoothed = before === null ? rate : (before + rate) / 2;
+    if (this.#arm < 0) this.#rawRate = smoothed;
+    else this.#armRate = smoothed;
+    return smoothed;
   }
 
   /** Goes back to arm `to`; the arm left waits longer for its next trial. */
@@ -250,12 +285,14 @@ export class Compressor {
     this.#wait[left] = Math.min(this.#wait[left] * 2, MAX_TRIAL_WAIT);
     this.#nextTrial[left] = this.#windows + this.#wait[left];
     this.#arm = to;
+    this.#armRate = null;
+    if (to < 0) this.#won = false;
   }
 
   #restartWindow(): void {
     this.#windowBytes = 0;
     this.#windowCompressMs = 0;
-    this.#windowStart = performance.now();
+    this.#windowStart = this.#now();
     this.#windowStall = this.#stalledMs();
   }
 }
