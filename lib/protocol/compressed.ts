@@ -38,8 +38,8 @@ function readLittleEndian(
 
 /**
  * Checks that `payload` is exactly one zstd frame, with no dictionary and
- * no bytes after it, that declares a decompressed size of at most
- * {@link MAX_DECOMPRESSED_PAYLOAD}; returns that size. The blocks are
+ * no bytes after it, that declares a decompressed size, and a window, of
+ * at most {@link MAX_DECOMPRESSED_PAYLOAD}; returns that size. The blocks are
  * walked by their headers only: whether they decompress, and to the size
  * declared, is for the decompressor to tell.
  */
@@ -61,8 +61,8 @@ export function compressedContentSize(payload: Uint8Array): number {
     : CONTENT_SIZE_BYTES[sizeFlag];
   if (sizeBytes === 0) refuse("does not declare its decompressed size");
   // No Dictionary_ID field: its flag is 0. A Window_Descriptor byte unless
-  // single-segment.
-  let at = 5 + (singleSegment ? 0 : 1);
+  // single-segment, where the window is the content.
+  let at = singleSegment ? 5 : 6;
   if (at + sizeBytes > payload.length) {
     refuse("ends in the middle of its zstd frame");
   }
@@ -72,6 +72,15 @@ export function compressedContentSize(payload: Uint8Array): number {
     refuse(
       `declares ${size} bytes, more than the limit of ${MAX_DECOMPRESSED_PAYLOAD}`,
     );
+  }
+  if (!singleSegment) {
+    const base = 2 ** (10 + (payload[5] >> 3));
+    const window = base + (base / 8) * (payload[5] & 7);
+    if (window > MAX_DECOMPRESSED_PAYLOAD) {
+      refuse(
+        `asks for a window of ${window} bytes, more than the limit of ${MAX_DECOMPRESSED_PAYLOAD}`,
+      );
+    }
   }
   at += sizeBytes;
   for (let last = false; !last;) {

@@ -97,6 +97,10 @@ export function decompressFrame(payload: Uint8Array): Uint8Array {
   try {
     bytes = zstdDecompressSync(payload, {
       maxOutputLength: Math.max(1, size),
+      // Room for all of it, and a byte, in the first output chunk: zstd
+      // decodes in one pass, into memory of its own that the writer frees
+      // once written (the byte keeps zlib from starting another chunk).
+      chunkSize: Math.max(64, size + 1),
       // The window is where a decoder's memory goes: at most 1 MiB.
       params: { [constants.ZSTD_d_windowLogMax]: 20 },
     });
