@@ -74,16 +74,38 @@ export interface PackedRecord {
   payload: Uint8Array;
 }
 
-/** `bytes` as one zstd frame at `level` that declares its size. */
-export function compressRecord(bytes: Uint8Array, level: number): Uint8Array {
+/**
+ * `bytes` as one zstd frame at `level` that declares its size, or null
+ * when what zstd wrote is not one such frame.
+ */
+export function compressRecord(
+  bytes: Uint8Array,
+  level: number,
+): Uint8Array | null {
+  // Above zstd's bound for `bytes`: the frame fits the first output chunk.
+  // With smaller chunks, node:zlib in Deno 2.9.6 wrote an empty frame
+  // after the real one whenever the output passed a chunk's end.
+  const chunk = bytes.length + (bytes.length >> 7) + 1024;
   // With the size pledged, the frame declares it (and its window fits
   // it); Deno's types of node:zlib do not list the option yet.
   const options = {
     pledgedSrcSize: bytes.length,
+    chunkSize: chunk,
     params: { [constants.ZSTD_c_compressionLevel]: level },
   };
-  const frame = zstdCompressSync(bytes, options);
-  return new Uint8Array(frame.buffer, frame.byteOffset, frame.length);
+  const written = zstdCompressSync(bytes, options);
+  // Copied out at its size, into a plain Uint8Array rather than a node
+  // Buffer (whose slice would be a view), and the chunk freed at once.
+  const frame = new Uint8Array(written);
+  if (written.byteOffset === 0 && written.buffer.byteLength === chunk) {
+    (written.buffer as ArrayBuffer).transfer(0);
+  }
+  try {
+    compressedContentSize(frame);
+  } catch {
+    return null;
+  }
+  return frame;
 }
 
 /**
@@ -204,7 +226,7 @@ export class Compressor {
     const frame = compressRecord(bytes, LEVELS[this.#arm]);
     const ms = this.#now() - started;
     this.#tried++;
-    if (frame.length > bytes.length * (1 - USEFUL_SAVING)) {
+    if (frame === null || frame.length > bytes.length * (1 - USEFUL_SAVING)) {
       this.#notShrinking();
       return raw;
     }

@@ -164,7 +164,8 @@ export async function zstdRatio(path: string): Promise<number> {
     }
     if (filled === 0) break;
     raw += filled;
-    compressed += compressRecord(record.subarray(0, filled), 1).length;
+    compressed += compressRecord(record.subarray(0, filled), 1)?.length ??
+      filled;
     if (filled < record.length) break;
   }
   return raw / compressed;
