@@ -32,7 +32,12 @@ import { Output, outputModeOf, verboseOf } from "./lib/cli/console_output.ts";
 import { explain } from "./lib/cli/explain.ts";
 import { connectingNotice } from "./lib/cli/connecting.ts";
 import { exitOnInterrupt, type Interrupt } from "./lib/cli/interrupt.ts";
-import { differentChoice, parseCount, parseDuration } from "./lib/cli/flags.ts";
+import {
+  differentChoice,
+  parseCompress,
+  parseCount,
+  parseDuration,
+} from "./lib/cli/flags.ts";
 import { findServers, type ServerQueue } from "./lib/cli/find_server.ts";
 import { cleanPartials, DEFAULT_KEEP_PARTIAL } from "./lib/cli/partials.ts";
 import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
@@ -95,6 +100,7 @@ async function main(
       code: { type: "string" },
       "code-file": { type: "string" },
       name: { type: "string" },
+      compress: { type: "string" },
       tls: { type: "boolean", default: false },
       ca: { type: "string" },
       "discovery-port": { type: "string" },
@@ -131,6 +137,11 @@ async function main(
     "--keep-partial",
     "d",
   ) * 1000;
+  const compress = parseCompress(
+    values.compress,
+    !get,
+    "only applies when sending: with --get, the server's --compress decides",
+  );
   const retries = parseCount(values.retries, "--retries", 1000);
   const idleTimeout = parseDuration(values["idle-timeout"], "--idle-timeout");
   const connectTimeout = parseDuration(
@@ -230,6 +241,7 @@ async function main(
       scan.entries,
       (event) => showClientEvent(output, event, direction),
       ifDifferent,
+      compress,
     );
     const files = scan.entries.filter((entry) => entry.kind === "file").length;
     return await transfer(

@@ -15,6 +15,7 @@ export * from "./lib/protocol/constants.ts";
 export * from "./lib/protocol/protocol_error.ts";
 export * from "./lib/protocol/hello.ts";
 export * from "./lib/protocol/frame.ts";
+export * from "./lib/protocol/compressed.ts";
 export * from "./lib/protocol/messages.ts";
 export * from "./lib/protocol/text.ts";
 export * from "./lib/protocol/paths.ts";

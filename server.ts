@@ -41,7 +41,12 @@ import { serve } from "./lib/transfer/serve.ts";
 import { StdoutStore } from "./lib/store/stdout_store.ts";
 import { listen } from "./lib/net/transport.ts";
 import { DEFAULT_PORT, MAX_ENTRIES } from "./protocol.ts";
-import { parseCount, parseDuration, parseSize } from "./lib/cli/flags.ts";
+import {
+  parseCompress,
+  parseCount,
+  parseDuration,
+  parseSize,
+} from "./lib/cli/flags.ts";
 import { formatBytes } from "./lib/common/format.ts";
 import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
 import { type LocalEntry, scanSources } from "./lib/store/scan.ts";
@@ -124,6 +129,7 @@ async function main(args: string[], output: Output): Promise<number> {
       "keep-sharing": { type: "boolean", default: false },
       "no-discover": { type: "boolean", default: false },
       "discovery-port": { type: "string" },
+      compress: { type: "string" },
       host: { type: "string", default: "0.0.0.0" },
       port: { type: "string", default: String(DEFAULT_PORT) },
       dir: { type: "string" },
@@ -161,6 +167,11 @@ async function main(args: string[], output: Output): Promise<number> {
   }
   const sharing = values.share;
   checkShareFlags(values, positionals);
+  const compress = parseCompress(
+    values.compress,
+    sharing,
+    "only applies with --share: a receiving server takes what the client sends",
+  );
   if (values.stdout && !values.once) {
     throw new UsageError(
       "--stdout needs --once: standard output takes a single transfer",
@@ -301,6 +312,7 @@ async function main(args: string[], output: Output): Promise<number> {
         kind: "share",
         entries: shared.entries,
         untilDownloaded: !values["keep-sharing"],
+        compress,
       }
       : {
         kind: "receive",

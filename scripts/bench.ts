@@ -22,6 +22,11 @@
  *   the large file is on the receiving side's disk: ours, nc, scp, rsync.
  * - `memory`: ours with the large file and one four times as large (1 GiB
  *   and 4 GiB), once each, for the peak memory of both sides.
+ * - `compress`: a compressible file as large as the large one (access
+ *   logs, its zstd ratio reported) and the random file, each with
+ *   `--compress auto` and `off`, over loopback.
+ * - `compress-link`: the same over the 1 Gbit/s link of `link`, with nc
+ *   sending the logs too. Needs root; skipped otherwise.
  *
  * Options:
  *
@@ -63,6 +68,10 @@ import { linkScenario } from "./bench/scenario_link.ts";
 import { manyScenario } from "./bench/scenario_many.ts";
 import { memoryScenario } from "./bench/scenario_memory.ts";
 import { treeScenario } from "./bench/scenario_tree.ts";
+import {
+  compressLinkScenario,
+  compressScenario,
+} from "./bench/scenario_compress.ts";
 import type { ScenarioResult } from "./bench/stats.ts";
 import type { Bench } from "./bench/context.ts";
 
@@ -73,6 +82,8 @@ const SCENARIOS: Record<string, (bench: Bench) => Promise<ScenarioResult>> = {
   link: linkScenario,
   "first-byte": firstByteScenario,
   memory: memoryScenario,
+  compress: compressScenario,
+  "compress-link": compressLinkScenario,
 };
 
 const HELP = `Benchmark deno-ft against the peers installed here.
@@ -87,6 +98,8 @@ Scenarios (all by default):
               namespaces (root only): ours, nc, iperf3
   first-byte  seconds from starting the sender to data on the server's disk
   memory      ours with the large file and one 4 times as large, peak RSS
+  compress    logs and random data, --compress auto and off, over loopback
+  compress-link  the same over the 1 Gbit/s link (root only), and nc
 
 Options:
       --runs N          alternating runs per scenario (default 5)

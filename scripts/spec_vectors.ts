@@ -1,6 +1,7 @@
 /**
  * Computes the test vectors of `docs/PROTOCOL.md` from the code: the P-256
- * parameters and the white space of section 3, every block of section 8
+ * parameters and the white space of section 3, the compressed data frame
+ * of 6.4 (decompressed by the code), every block of section 8
  * (hellos, frame headers, record plaintexts, the key exchange of 8.2 with
  * its fixed scalars, the records of 8.3, the session transcripts of 8.4,
  * 8.5 and 8.6), the discovery packets of section 9 and the word list of the
@@ -30,6 +31,7 @@
  */
 
 import {
+  compressedContentSize,
   encodeHello,
   FrameType,
   HELLO_FLAG_BUSY,
@@ -49,8 +51,17 @@ import {
   FLAG_SHARES,
   FLAG_TLS,
 } from "../lib/net/discovery_packet.ts";
+import { decompressFrame } from "../lib/transfer/compression.ts";
 import { WORDS } from "../lib/secure/wordlist.ts";
-import { check, fence, hex, hexLines, note } from "./spec/format.ts";
+import {
+  bytesOf,
+  check,
+  equal,
+  fence,
+  hex,
+  hexLines,
+  note,
+} from "./spec/format.ts";
 import {
   curveBlock,
   EXAMPLE_CODE,
@@ -134,6 +145,58 @@ function discoveryBlock(): string {
       encodeAnswer({ ...answer, nonce: 0, flags: 0 }),
       [...header, 4, 2, 1],
     ),
+  ]);
+}
+
+/**
+ * The compressed data frame of 6.4, as zstd 1.5 wrote it at level 1 with
+ * the size pledged. It is fixed here rather than compressed anew, since
+ * another zstd may compress differently: what must not change is what it
+ * decompresses to.
+ */
+const COMPRESSED_EXAMPLE = bytesOf(
+  "28b52ffd20680d0100d047455420" + "2f70686f746f732f62656163682e6a7067" +
+    "203230300a01006ea3730c",
+);
+const COMPRESSED_LINE = "GET /photos/beach.jpg 200\n";
+
+/** The compressed data frame of 6.4, its fields named, and its content. */
+function compressedBlock(): string {
+  const frame = COMPRESSED_EXAMPLE;
+  const content = decompressFrame(frame);
+  check(
+    equal(content, new TextEncoder().encode(COMPRESSED_LINE.repeat(4))),
+    "the compressed example decompresses to its four lines",
+  );
+  check(compressedContentSize(frame) === content.length, "its declared size");
+  check(frame[4] === 0x20, "a single-segment frame with a 1-byte size");
+  const blockHeader = frame[6] | frame[7] << 8 | frame[8] << 16;
+  const blockSize = blockHeader >> 3;
+  check(
+    (blockHeader & 7) === 5 && 9 + blockSize === frame.length,
+    "one compressed block, the last",
+  );
+  const at = 52;
+  return fence([
+    note("04", at, "type 4 = compressed data"),
+    note(hex(frame.subarray(0, 4)), at, "zstd magic number"),
+    note(
+      hex(frame.subarray(4, 5)),
+      at,
+      "descriptor: Single_Segment, 1-byte content size",
+    ),
+    note(hex(frame.subarray(5, 6)), at, `content size: ${content.length}`),
+    note(
+      hex(frame.subarray(6, 9)),
+      at,
+      `block header: last, compressed, ${blockSize} bytes`,
+    ),
+    ...hexLines(frame.subarray(9), 16).map((text, i) =>
+      i === 0 ? note(text, at, `the block (${blockSize} bytes)`) : text
+    ),
+    `decompresses to ${content.length} bytes: ${
+      JSON.stringify(COMPRESSED_LINE)
+    } 4 times`,
   ]);
 }
 
@@ -276,6 +339,7 @@ export async function computeVectors(): Promise<Map<string, string>> {
     ),
   );
   out.set("discovery", discoveryBlock());
+  out.set("compressed-frame", compressedBlock());
   out.set("wordlist", wordlistBlock());
   return out;
 }

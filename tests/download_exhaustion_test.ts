@@ -13,6 +13,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runClient, startServer, tempDir } from "./helpers.ts";
 
+/**
+ * The idle timeout of every side: short enough that a side kept waiting
+ * on the other's folder work would be dropped, long enough that a loaded
+ * machine (a load of 17 on 2 cores dropped one at 5 s) does not drop
+ * an honest one.
+ */
+const IDLE = "15";
+
 Deno.test("a shared tree 255 folders deep with 5000 files at the bottom is got whole, and another client is served meanwhile", async () => {
   await using source = await tempDir();
   await using deepDest = await tempDir();
@@ -27,7 +35,7 @@ Deno.test("a shared tree 255 folders deep with 5000 files at the bottom is got w
     "--share",
     "--keep-sharing",
     "--idle-timeout",
-    "5",
+    IDLE,
     join(source.path, "d"),
     join(source.path, "main.txt"),
   ]);
@@ -35,7 +43,7 @@ Deno.test("a shared tree 255 folders deep with 5000 files at the bottom is got w
     runClient([
       "--get",
       "--idle-timeout",
-      "5",
+      IDLE,
       "--retries",
       "0",
       `127.0.0.1:${server.port}`,
@@ -45,7 +53,7 @@ Deno.test("a shared tree 255 folders deep with 5000 files at the bottom is got w
     runClient([
       "--get",
       "--idle-timeout",
-      "5",
+      IDLE,
       `127.0.0.1:${server.port}`,
       "--dir",
       otherDest.path,

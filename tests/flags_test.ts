@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../lib/common/errors.ts";
-import { parseCount, parseDuration, parseSize } from "../lib/cli/flags.ts";
+import {
+  parseCompress,
+  parseCount,
+  parseDuration,
+  parseSize,
+} from "../lib/cli/flags.ts";
 
 Deno.test("counts are whole numbers within their bound", () => {
   assert.equal(parseCount("0", "--n", 10), 0);
@@ -34,4 +39,25 @@ Deno.test("sizes take K, M, G or T, in powers of 1024", () => {
   for (const bad of ["5X", "", "-1", "M", "1e9"]) {
     assert.throws(() => parseSize(bad, "--max-size"), UsageError);
   }
+});
+
+Deno.test("--compress takes auto, on or off, and only where it applies", () => {
+  assert.equal(parseCompress(undefined, true, ""), "auto");
+  assert.equal(parseCompress(undefined, false, ""), "auto");
+  for (const mode of ["auto", "on", "off"]) {
+    assert.equal(parseCompress(mode, true, ""), mode);
+  }
+  for (const bad of ["", "yes", "ON", "zstd"]) {
+    assert.throws(
+      () => parseCompress(bad, true, ""),
+      (error: Error) =>
+        error instanceof UsageError &&
+        error.message ===
+          `--compress takes auto, on, off, not ${JSON.stringify(bad)}`,
+    );
+  }
+  assert.throws(
+    () => parseCompress("on", false, "only applies when sending"),
+    /^UsageError: --compress only applies when sending$/,
+  );
 });

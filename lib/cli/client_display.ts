@@ -157,6 +157,15 @@ export function showRetry(
   });
 }
 
+/** Says what the file bytes took on the wire, when compression changed it. */
+export function onTheWire(
+  totals: { bytes: number; wireBytes?: number },
+): string {
+  return totals.wireBytes === undefined || totals.wireBytes === totals.bytes
+    ? ""
+    : ` (${formatBytes(totals.wireBytes)} on the wire)`;
+}
+
 /**
  * `names` as lines of at most `columns`, after `label`: as many as fit on
  * a line, each cut in the middle if it alone is too long, at most
@@ -222,9 +231,9 @@ export function summaryLines(
   const lines = [
     `${moved}, ${result.skipped} already there${left}, ${result.failed} failed`,
   ];
-  const amount = `${formatBytes(result.bytes)} in ${seconds.toFixed(2)} s (${
-    formatRate(result.bytes, seconds)
-  })`;
+  const amount = `${formatBytes(result.bytes)}${onTheWire(result)} in ${
+    seconds.toFixed(2)
+  } s (${formatRate(result.bytes, seconds)})`;
   const skipped = different === 0 ? [] : nameLines(
     direction === "get"
       ? "Skipped, a different file has the name here:"
@@ -269,6 +278,7 @@ export function showSummary(
     different: result.different ?? 0,
     failed: result.failed,
     bytes: result.bytes,
+    wireBytes: result.wireBytes,
     seconds: Number(seconds.toFixed(3)),
   });
   const lines = summaryLines(result, files, seconds, direction);

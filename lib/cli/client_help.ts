@@ -52,6 +52,11 @@ Options:
                       list: prefer FT_CODE or --code-file)
       --name NAME     With PATH -, send standard input as a file named NAME
                       (it is read to the end, into a temporary file, first)
+      --compress MODE When sending: auto (default) compresses the file
+                      data with zstd, per 1 MiB record, while that makes the
+                      transfer faster (data that shrinks, a network slower
+                      than the compressor); on always; off never. Hashes are
+                      of the real bytes; the other side takes either
       --tls           Connect with TLS (the code is still required)
       --ca FILE       Trust this PEM certificate authority for --tls
       --discovery-port N  Without HOST: the UDP port to ask on (default

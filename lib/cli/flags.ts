@@ -7,6 +7,7 @@
 
 import { UsageError } from "../common/errors.ts";
 import type { IfDifferent } from "../protocol/messages.ts";
+import { COMPRESS_MODES, type CompressMode } from "../transfer/compression.ts";
 
 const DURATION_UNITS: Record<string, number> = {
   s: 1,
@@ -92,4 +93,25 @@ export function differentChoice(
     : values["skip-existing"]
     ? "skip"
     : undefined;
+}
+
+/**
+ * The value of `--compress` (auto when not given); `applies` says whether
+ * this run sends files, and `why` where the flag does apply when not.
+ */
+export function parseCompress(
+  text: string | undefined,
+  applies: boolean,
+  why: string,
+): CompressMode {
+  if (text === undefined) return "auto";
+  if (!applies) throw new UsageError(`--compress ${why}`);
+  if (!(COMPRESS_MODES as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `--compress takes ${COMPRESS_MODES.join(", ")}, not ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return text as CompressMode;
 }

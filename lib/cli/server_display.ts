@@ -10,6 +10,7 @@
 
 import { formatBytes, formatRate, shortHash } from "../common/format.ts";
 import type { ServerEvent } from "../transfer/serve.ts";
+import { onTheWire } from "./client_display.ts";
 import type { Output } from "./console_output.ts";
 
 /** The totals of one session, in the words the client uses too. */
@@ -24,7 +25,7 @@ export function sessionLine(
     sharing ? "files sent and verified" : "files received and verified"
   }, ${event.skipped} already there${left}, ${event.failed} failed; ${
     formatBytes(event.bytes)
-  } in ${event.seconds.toFixed(2)} s (${
+  }${onTheWire(event)} in ${event.seconds.toFixed(2)} s (${
     formatRate(event.bytes, event.seconds)
   })`;
 }

@@ -52,6 +52,9 @@ Options:
                       instead of receiving: a client gets them with --get
       --keep-sharing  With --share: go on sharing after the first client
                       got every file (by default the server then exits)
+      --compress MODE With --share: auto (default), on or off, as for
+                      client.ts: zstd per record while it makes the transfer
+                      faster (a receiving server takes either)
       --code-file F   Read the code from the first line of file F
       --code CODE     Use CODE (other local users can see it in the process
                       list: prefer ${CODE_ENV} or --code-file)

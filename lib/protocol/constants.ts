@@ -1,8 +1,9 @@
 /**
  * The numbers of the wire format: the protocol version, the default port,
  * the hello's and the frame header's sizes, and the limits every peer
- * enforces on what arrives; and the two byte-valued enums, roles and frame
- * types. `docs/PROTOCOL.md` lists the same values in its section 1.3.
+ * enforces on what arrives (compressed data included); and the two
+ * byte-valued enums, roles and frame types. `docs/PROTOCOL.md` lists the
+ * same values in its section 1.3.
  *
  * @module
  */
@@ -48,6 +49,18 @@ export const DATA_CHUNK_SIZE: number = MAX_FRAME_PAYLOAD;
  * each record costs a fixed overhead to seal and open.
  */
 export const DATA_FRAME_SIZE: number = DATA_CHUNK_SIZE;
+
+/**
+ * Most bytes one compressed data frame may decompress to: what one data
+ * frame could carry.
+ */
+export const MAX_DECOMPRESSED_PAYLOAD: number = MAX_FRAME_PAYLOAD;
+
+/**
+ * The four bytes a compressed data frame's payload starts with: the magic
+ * number of a zstd frame (RFC 8878), 0xFD2FB528 little-endian.
+ */
+export const ZSTD_MAGIC: Uint8Array = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd]);
 
 /**
  * How often a side that is busy hashing sends a `wait` message, so that
@@ -104,6 +117,11 @@ export const FrameType = {
   Data: 2,
   /** A key-exchange message; only before the channel is encrypted. */
   Handshake: 3,
+  /**
+   * Bytes of the file currently being sent, as one zstd frame: it
+   * decompresses to what a data frame would carry.
+   */
+  Compressed: 4,
 } as const;
 
 /** A frame type byte. */

@@ -51,7 +51,7 @@ export function readFrameLength(header: Uint8Array, offset: number): number {
 export function checkFrameType(type: number): FrameType {
   if (
     type !== FrameType.Control && type !== FrameType.Data &&
-    type !== FrameType.Handshake
+    type !== FrameType.Handshake && type !== FrameType.Compressed
   ) {
     throw new ProtocolError(`Unknown frame type ${type} from peer`);
   }

@@ -53,6 +53,11 @@ export interface Channel {
    * that the next `receive` does not start by waiting for the network.
    */
   hasBuffered(): boolean;
+  /**
+   * Milliseconds the frames sent so far waited for the stream to take the
+   * bytes before them: how long the network or the peer held this side up.
+   */
+  stalledMs(): number;
   /** Closes the underlying stream; pending reads and writes fail. */
   close(): void;
 }
@@ -92,6 +97,11 @@ abstract class FramedChannel implements Channel {
   /** See {@link Channel.hasBuffered}. */
   hasBuffered(): boolean {
     return this.reader.buffered > 0;
+  }
+
+  /** See {@link Channel.stalledMs}. */
+  stalledMs(): number {
+    return this.writer.stalledMs;
   }
 
   /** See {@link Channel.close}. */

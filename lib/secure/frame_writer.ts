@@ -39,6 +39,7 @@ export class FrameWriter {
   #writing: Promise<void> = Promise.resolve();
   #tail: Promise<void> = Promise.resolve();
   #sealer: RecordSealer | null = null;
+  #stalledMs = 0;
 
   /** Writes to `stream`. */
   constructor(stream: ByteStream) {
@@ -82,6 +83,15 @@ export class FrameWriter {
     });
   }
 
+  /**
+   * Milliseconds the frames queued so far have waited for the stream to
+   * take the bytes before them: the time the network (or the peer), not
+   * this side, held the sending up.
+   */
+  get stalledMs(): number {
+    return this.#stalledMs;
+  }
+
   /** Encrypts every frame queued from now on with `sealer`. */
   startSealing(sealer: RecordSealer): Promise<void> {
     return this.#serialize(() => {
@@ -94,7 +104,7 @@ export class FrameWriter {
   flush(): Promise<void> {
     return this.#serialize(async () => {
       await this.#startWrite();
-      await this.#writing;
+      await this.#waitForWrite();
     });
   }
 
@@ -122,7 +132,7 @@ export class FrameWriter {
    */
   async #startWrite(): Promise<void> {
     // The write before must be done with the spare buffer first.
-    await this.#writing;
+    await this.#waitForWrite();
     if (this.#length === 0) return;
     const full = this.#buffer;
     this.#writing = writeAll(this.#stream, full.subarray(0, this.#length));
@@ -133,6 +143,16 @@ export class FrameWriter {
       : new Uint8Array(full.length);
     this.#spare = full;
     this.#length = 0;
+  }
+
+  /** Waits for the write in flight, counting the time it held us up. */
+  async #waitForWrite(): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.#writing;
+    } finally {
+      this.#stalledMs += performance.now() - started;
+    }
   }
 
   #serialize(operation: () => Promise<void>): Promise<void> {

@@ -9,6 +9,8 @@
 import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
+import { releaseBuffer } from "../common/release.ts";
+import { decompressFrame } from "./compression.ts";
 import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
@@ -49,14 +51,17 @@ export interface SessionState {
   open: IndexSet;
   /** Files whose kept data the client proved it shares. */
   resumable: Set<number>;
-  /** Counts of the session. */
+  /** Counts of the session: `wireBytes` are the data frames' payloads. */
   result: {
     verified: number;
     skipped: number;
     different: number;
     failed: number;
     bytes: number;
+    wireBytes: number;
   };
+  /** Learns of each data frame: its file bytes and its payload's. */
+  onData?: (bytes: number, wire: number) => void;
   /** Progress of the session. */
   progress: ProgressCounter | null;
   /** What the sender is called in messages. */
@@ -148,11 +153,12 @@ export class DataPhase {
           ? new ConnectionClosedError(`${this.#session.peer} disconnected`)
           : this.#left(new ConnectionClosedError());
       }
-      if (frame.type === FrameType.Data && this.#incoming !== null) {
+      if (
+        (frame.type === FrameType.Data ||
+          frame.type === FrameType.Compressed) && this.#incoming !== null
+      ) {
         this.#waits?.progressed();
-        this.#session.result.bytes += frame.payload.length;
-        this.#session.progress?.add(frame.payload.length);
-        await this.#incoming.write(frame);
+        await this.#receiveData(this.#incoming, frame);
         continue;
       }
       const message = controlMessage(frame, this.#session.peer);
@@ -182,6 +188,25 @@ export class DataPhase {
     return new ConnectionClosedError(
       `${this.#session.peer} left in the middle of a file`,
     );
+  }
+
+  /** Takes one data frame, compressed or not, of the file in flight. */
+  async #receiveData(incoming: IncomingFile, frame: Frame): Promise<void> {
+    const wire = frame.payload.length;
+    let data = frame;
+    if (frame.type === FrameType.Compressed) {
+      // Checked and bounded before a byte of it is written or hashed.
+      const payload = decompressFrame(frame.payload);
+      if (frame.detached) releaseBuffer(frame.payload);
+      data = { type: FrameType.Data, payload, detached: true };
+    }
+    const { result } = this.#session;
+    const bytes = data.payload.length;
+    result.bytes += bytes;
+    result.wireBytes += wire;
+    this.#session.onData?.(bytes, wire);
+    this.#session.progress?.add(bytes);
+    await incoming.write(data);
   }
 
   /** Takes an index the client names, which must still await a file. */

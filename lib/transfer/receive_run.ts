@@ -31,6 +31,7 @@ export class ReceiveRun {
   #outcomes = new Map<string, Outcome>();
   #bytes = 0;
   #files: number | undefined;
+  #wireBytes = 0;
   #budget = new MemoryBudget(CLIENT_MEMORY);
 
   /** A run into `root` that reports to `sink`. */
@@ -66,15 +67,19 @@ export class ReceiveRun {
     this.#sink(event);
   };
 
-  /** Counts the bytes one attempt received. */
-  addBytes(count: number): void {
+  /** Counts `count` file bytes received, as `wire` bytes of payload. */
+  addBytes(count: number, wire: number = count): void {
     this.#bytes += count;
+    this.#wireBytes += wire;
   }
 
   /** The totals of the run, each file counted once, as it ended. */
   result(): SendResult {
     const files = this.#files === undefined ? {} : { files: this.#files };
-    return { ...totalsOf(this.#outcomes, this.#bytes), ...files };
+    return {
+      ...totalsOf(this.#outcomes, this.#bytes, this.#wireBytes),
+      ...files,
+    };
   }
 
   /** Notes how many files the server's manifest had. */
@@ -109,23 +114,16 @@ export function receiveJob(
       // alone, for longer than the idle timeout, mean it is stuck.
       limitWaits(channel, new WaitLimit(idleTimeoutMs));
       const store = new Destination(run.root);
-      let received = 0;
-      try {
-        const session = await receiveSession(channel, store, {
-          emit: (event) => {
-            if (event.type === "progress") received = event.transferred;
-            run.emit(event);
-          },
-          limits,
-          budget: run.budget,
-          meter: stream,
-          peer: "Server",
-        });
-        received = session.bytes;
-        run.noteFiles(session.files);
-      } finally {
-        run.addBytes(received);
-      }
+      const session = await receiveSession(channel, store, {
+        emit: run.emit,
+        limits,
+        budget: run.budget,
+        meter: stream,
+        peer: "Server",
+        // Counted as it arrives, so that an attempt cut short counts too.
+        onData: (bytes, wire) => run.addBytes(bytes, wire),
+      });
+      run.noteFiles(session.files);
       return run.result();
     },
     giveUp: () => run.result(),

@@ -53,6 +53,8 @@ export interface ReceiveResult {
   failed: number;
   /** File bytes received. */
   bytes: number;
+  /** Bytes those took on the wire, compressed or not. */
+  wireBytes: number;
 }
 
 /** What one session may send to this server. */
@@ -75,6 +77,8 @@ export interface SessionOptions {
   meter?: PeerMeter;
   /** What the sender is called in messages: the client by default. */
   peer?: PeerName;
+  /** Learns of each data frame: its file bytes and its payload's. */
+  onData?: (bytes: number, wire: number) => void;
 }
 
 /** The slowest hashing a client's proofs are given time for: 32 MiB/s. */
@@ -109,7 +113,15 @@ class Session {
       decisions: [],
       open: new IndexSet(0),
       resumable: new Set(),
-      result: { verified: 0, skipped: 0, different: 0, failed: 0, bytes: 0 },
+      result: {
+        verified: 0,
+        skipped: 0,
+        different: 0,
+        failed: 0,
+        bytes: 0,
+        wireBytes: 0,
+      },
+      onData: options.onData,
       progress: null,
       peer: options.peer ?? "Client",
     };

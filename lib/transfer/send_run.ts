@@ -11,6 +11,7 @@ import type { IfDifferent } from "../protocol/messages.ts";
 
 /** What became of an entry. */
 export type Outcome = "verified" | "skipped" | "different" | "failed";
+import type { CompressMode } from "./compression.ts";
 
 /** Totals of one session, from the client's point of view. */
 export interface SendResult {
@@ -33,6 +34,11 @@ export interface SendResult {
   differentPaths?: string[];
   /** Files in the transfer, when the run learned it from the manifest. */
   files?: number;
+  /**
+   * Bytes those took on the wire: the payloads of their data frames,
+   * compressed or not (frame and record overhead not counted).
+   */
+  wireBytes?: number;
 }
 
 /**
@@ -46,25 +52,31 @@ export class SendRun {
   readonly entries: readonly LocalEntry[];
   /** What this side wants for a different file of the same name there. */
   readonly ifDifferent: IfDifferent | undefined;
+  /** Whether the records of the files go compressed. */
+  readonly compress: CompressMode;
   #sink: EventSink;
   #indexes = new Map<string, number>();
   #outcomes = new Map<number, Outcome>();
   #confirmed = new Map<number, string>();
   #settled = 0;
   #bytes = 0;
+  #wireBytes = 0;
   #progress: ProgressCounter;
 
   /**
    * A run over `entries` that reports to `sink`, asking the receiver for
-   * `ifDifferent` when a different file has an entry's name there.
+   * `ifDifferent` when a different file has an entry's name there, and
+   * compressing as `compress` says.
    */
   constructor(
     entries: readonly LocalEntry[],
     sink: EventSink,
     ifDifferent?: IfDifferent,
+    compress: CompressMode = "auto",
   ) {
     this.entries = entries;
     this.ifDifferent = ifDifferent;
+    this.compress = compress;
     this.#sink = sink;
     this.#progress = new ProgressCounter(entries, sink);
     for (const [index, entry] of entries.entries()) {
@@ -77,9 +89,10 @@ export class SendRun {
     return this.#bytes + this.#settled;
   }
 
-  /** Counts `count` more file bytes sent. */
-  addBytes(count: number): void {
+  /** Counts `count` more file bytes sent, as `wire` bytes of payload. */
+  addBytes(count: number, wire: number = count): void {
     this.#bytes += count;
+    this.#wireBytes += wire;
     this.#progress.add(count);
   }
 
@@ -148,6 +161,7 @@ export class SendRun {
         outcome,
       ]),
       this.#bytes,
+      this.#wireBytes,
     );
   }
 
@@ -160,11 +174,12 @@ export class SendRun {
 
 /**
  * The totals of a run from what became of each path, each counted once,
- * with the `bytes` it moved.
+ * with the `bytes` it moved and the `wireBytes` they took.
  */
 export function totalsOf(
   outcomes: Iterable<readonly [string, Outcome]>,
   bytes: number,
+  wireBytes: number = bytes,
 ): SendResult {
   const totals = { verified: 0, skipped: 0, different: 0, failed: 0 };
   const failedPaths: string[] = [];
@@ -174,5 +189,5 @@ export function totalsOf(
     if (outcome === "failed") failedPaths.push(path);
     if (outcome === "different") differentPaths.push(path);
   }
-  return { ...totals, bytes, failedPaths, differentPaths };
+  return { ...totals, bytes, wireBytes, failedPaths, differentPaths };
 }

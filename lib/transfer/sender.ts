@@ -13,10 +13,12 @@ import {
   DATA_FRAME_SIZE,
   FrameType,
 } from "../protocol/constants.ts";
+import { releaseBuffer } from "../common/release.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { clipMessage, quote, sanitize } from "../protocol/text.ts";
 import { fileErrorReason, RemoteError } from "../common/errors.ts";
 import { type Hash, newHash } from "../store/hash.ts";
+import { Compressor } from "./compression.ts";
 import { Confirmations } from "./confirmations.ts";
 import { exchangeProofs } from "./send_proofs.ts";
 import { fileIdentity, type LocalEntry } from "../store/scan.ts";
@@ -49,19 +51,23 @@ interface FileStream {
   resume: { offset: number; hash: Hash } | null;
   /** Two read buffers, used in turn. */
   buffers: readonly [Uint8Array, Uint8Array];
+  /** Chooses which records go compressed. */
+  compressor: Compressor;
   /** Announces the file from `offset`, once the file is known readable. */
   start: (offset: number) => Promise<void>;
 }
 
 /**
- * Streams one file as data frames and returns its SHA-256: from where the
- * server's kept data ends when it matched, from 0 otherwise. The next chunk is read from disk while the current one
+ * Streams one file as data frames, some of them compressed, and returns
+ * its SHA-256: from where the server's kept data ends when it matched,
+ * from 0 otherwise. The next chunk is read from disk while the current one
  * is hashed, sealed and sent. Throws {@link SourceChangedError} when the
- * file is not what was scanned.
+ * file is not what was scanned. `onBytes` learns of the file bytes of
+ * each chunk and the bytes of payload they took on the wire.
  */
 async function streamFile(
-  { channel, entry, resume, buffers, start }: FileStream,
-  onBytes: (count: number) => void,
+  { channel, entry, resume, buffers, compressor, start }: FileStream,
+  onBytes: (count: number, wire: number) => void,
 ): Promise<string> {
   // Opening follows links and blocks on a FIFO: check what is there now
   // is still the regular file that was scanned.
@@ -102,11 +108,16 @@ async function streamFile(
       turn ^= 1;
       reading = unread > 0 ? readNext() : null;
       hash.update(chunk);
+      let wire = 0;
       for (let at = 0; at < count; at += DATA_FRAME_SIZE) {
         const end = Math.min(at + DATA_FRAME_SIZE, count);
-        await channel.send(FrameType.Data, chunk.subarray(at, end));
+        const record = compressor.pack(chunk.subarray(at, end));
+        wire += record.payload.length;
+        await channel.send(record.type, record.payload);
+        // Sealed into memory of its own by now: free it at once.
+        if (record.type === FrameType.Compressed) releaseBuffer(record.payload);
       }
-      onBytes(count);
+      onBytes(count, wire);
     }
   } finally {
     // The file closes on the way out; a read still running must end first.
@@ -171,6 +182,7 @@ export async function sendEntries(
     new Uint8Array(DATA_CHUNK_SIZE),
     new Uint8Array(DATA_CHUNK_SIZE),
   ] as const;
+  const compressor = new Compressor(run.compress, () => channel.stalledMs());
   try {
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index];
@@ -267,10 +279,8 @@ export async function sendEntries(
       };
       try {
         const sha256 = await streamFile(
-          { channel, entry, resume, buffers, start },
-          (count) => {
-            run.addBytes(count);
-          },
+          { channel, entry, resume, buffers, compressor, start },
+          (count, wire) => run.addBytes(count, wire),
         );
         confirmations.expect(index, sha256);
         await send(channel, { type: "end", index, sha256 });

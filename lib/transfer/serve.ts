@@ -48,6 +48,8 @@ export type ServerEvent =
       different?: number;
       failed: number;
       bytes: number;
+      /** Bytes the file data took on the wire, compressed or not. */
+      wireBytes?: number;
       seconds: number;
     }
     | {
@@ -221,6 +223,7 @@ async function handle(
         different: result.different,
         failed: result.failed,
         bytes: result.bytes,
+        wireBytes: result.wireBytes,
         seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
       });
       return ok ? 0 : 1;

@@ -11,6 +11,7 @@ import type { IdleTimeoutStream } from "../net/idle.ts";
 import type { Channel } from "../secure/channel.ts";
 import type { FileStore } from "../store/file_store.ts";
 import type { LocalEntry } from "../store/scan.ts";
+import type { CompressMode } from "./compression.ts";
 import type { EventSink } from "./events.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
@@ -40,6 +41,8 @@ export interface ShareWork {
   entries: readonly LocalEntry[];
   /** Stop after the first session that got every file. */
   untilDownloaded: boolean;
+  /** Whether the records of the files go compressed. */
+  compress?: CompressMode;
 }
 
 /** What one session came to. */
@@ -56,6 +59,8 @@ export interface SessionTotals {
   failed: number;
   /** File bytes moved. */
   bytes: number;
+  /** Bytes they took on the wire, compressed or not. */
+  wireBytes: number;
 }
 
 /**
@@ -79,7 +84,7 @@ export async function runSession(
       meter: stream,
     });
   }
-  const run = new SendRun(work.entries, emit);
+  const run = new SendRun(work.entries, emit, undefined, work.compress);
   limitWaits(
     channel,
     new WaitLimit(
@@ -100,5 +105,6 @@ export async function runSession(
     different: result.different ?? 0,
     failed: run.result().failed,
     bytes: result.bytes,
+    wireBytes: result.wireBytes ?? result.bytes,
   };
 }

@@ -64,21 +64,26 @@ export async function startOurServer(
   return { process, port: Number(match[1]) };
 }
 
-/** Starts client.ts sending `sources` to the server at `host:port`. */
+/**
+ * Starts client.ts sending `sources` to the server at `host:port`, with
+ * `args` before them.
+ */
 export function launchOurClient(
   ctx: Context,
   host: string,
   port: number,
   sources: string[],
-  options: { ns?: string; measure?: boolean } = {},
+  options: { ns?: string; measure?: boolean; args?: string[] } = {},
 ): Launched {
+  const { args = [], ...where } = options;
   return new Launched(ctx, "client.ts", Deno.execPath(), [
     "run",
     "-A",
     join(ROOT, "client.ts"),
+    ...args,
     `${host}:${port}`,
     ...sources,
-  ], { ...options, env: { FT_CODE: CODE } });
+  ], { ...where, env: { FT_CODE: CODE } });
 }
 
 /**
@@ -91,7 +96,7 @@ export async function runOurs(
   sources: string[],
   dest: string,
   server: Place,
-  client: { ns?: string } = {},
+  client: { ns?: string; args?: string[] } = {},
 ): Promise<Sample> {
   const { process: receiver, port } = await startOurServer(
     ctx,
