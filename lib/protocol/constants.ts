@@ -50,6 +50,13 @@ export const DATA_CHUNK_SIZE: number = MAX_FRAME_PAYLOAD;
 export const DATA_FRAME_SIZE: number = DATA_CHUNK_SIZE;
 
 /**
+ * Most bytes of frames, headers included, the reference implementation
+ * puts into one batch frame: small files travel many to a record, and the
+ * receiver can start on a batch while the next one is sealed.
+ */
+export const BATCH_BYTES: number = 256 * 1024;
+
+/**
  * How often a side that is busy hashing sends a `wait` message, so that
  * the other side's idle timeout (1 s at the least) does not drop it.
  */
@@ -104,6 +111,11 @@ export const FrameType = {
   Data: 2,
   /** A key-exchange message; only before the channel is encrypted. */
   Handshake: 3,
+  /**
+   * Several control and data frames in one record, each with the header of
+   * a clear frame; only inside records.
+   */
+  Batch: 5,
 } as const;
 
 /** A frame type byte. */
