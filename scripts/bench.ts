@@ -11,7 +11,8 @@
  *   `scp` and `rsync -a` over ssh, and `iperf3` memory to memory as the
  *   ceiling of the link.
  * - `tree`: 10,000 files of 4 KiB in 100 folders: ours, `tar c | nc`,
- *   `rsync -a` and `scp -r` over ssh (scp is slow: `--scp-runs`).
+ *   `rsync -a` (also with `--fsync`) and `scp -r` over ssh (scp is slow:
+ *   `--scp-runs`).
  * - `many`: 50 clients at once, 20 MiB each, to one server, every file
  *   checked; aggregate throughput against one client alone measured in the
  *   same scenario, and against 50 `nc` pairs at once.
@@ -92,7 +93,8 @@ Usage: deno task bench [options]
 
 Scenarios (all by default):
   file        one large file over loopback: ours, nc, scp, rsync, iperf3
-  tree        10,000 files of 4 KiB in 100 folders: ours, tar|nc, rsync, scp -r
+  tree        10,000 files of 4 KiB in 100 folders: ours, tar|nc, rsync
+              (also --fsync), scp -r
   many        50 clients at once, 20 MiB each, to one server; vs one client, nc
   link        the large file over a 1 Gbit/s link between two network
               namespaces (root only): ours, nc, iperf3

@@ -72,6 +72,7 @@ import {
   wireBlocks,
 } from "./spec/key_exchange.ts";
 import { runSessions, type Sent, transcript } from "./spec/sessions.ts";
+import { batchBlocks } from "./spec/batch.ts";
 
 const decoder = new TextDecoder();
 const DONE = '{"type":"done"}';
@@ -323,6 +324,7 @@ export async function computeVectors(): Promise<Map<string, string>> {
   keyExchangeBlocks(kx, out);
   wireBlocks(kx, sessions.empty, out);
   recordBlocks(done, out);
+  await batchBlocks(out);
   out.set(
     "transcript",
     fence(transcript(sessions.photos, { handshake: true })),

@@ -63,6 +63,13 @@ export const MAX_DECOMPRESSED_PAYLOAD: number = MAX_FRAME_PAYLOAD;
 export const ZSTD_MAGIC: Uint8Array = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd]);
 
 /**
+ * Most bytes of frames, headers included, the reference implementation
+ * puts into one batch frame: small files travel many to a record, and the
+ * receiver can start on a batch while the next one is sealed.
+ */
+export const BATCH_BYTES: number = 256 * 1024;
+
+/**
  * How often a side that is busy hashing sends a `wait` message, so that
  * the other side's idle timeout (1 s at the least) does not drop it.
  */
@@ -122,6 +129,11 @@ export const FrameType = {
    * decompresses to what a data frame would carry.
    */
   Compressed: 4,
+  /**
+   * Several control and data frames in one record, each with the header of
+   * a clear frame; only inside records.
+   */
+  Batch: 5,
 } as const;
 
 /** A frame type byte. */

@@ -5,7 +5,11 @@
  * @module
  */
 
-import { FrameType, MAX_FRAME_PAYLOAD } from "./constants.ts";
+import {
+  FRAME_HEADER_LENGTH,
+  FrameType,
+  MAX_FRAME_PAYLOAD,
+} from "./constants.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
 /**
@@ -51,9 +55,69 @@ export function readFrameLength(header: Uint8Array, offset: number): number {
 export function checkFrameType(type: number): FrameType {
   if (
     type !== FrameType.Control && type !== FrameType.Data &&
-    type !== FrameType.Handshake && type !== FrameType.Compressed
+    type !== FrameType.Handshake && type !== FrameType.Compressed &&
+    type !== FrameType.Batch
   ) {
     throw new ProtocolError(`Unknown frame type ${type} from peer`);
   }
   return type;
+}
+
+/** One frame taken out of a batch: a view into the batch's payload. */
+export interface BatchedFrame {
+  /** Control or data. */
+  type: FrameType;
+  /** Its payload, within the batch's. */
+  payload: Uint8Array;
+}
+
+/**
+ * The frames of a batch frame's `payload`, each with the header of a clear
+ * frame, checked whole before any is used: at least one, each control or
+ * data, filling the payload exactly.
+ */
+export function unpackBatch(payload: Uint8Array): BatchedFrame[] {
+  if (payload.length === 0) {
+    throw new ProtocolError("Batch frame from peer holds no frame");
+  }
+  const view = new DataView(payload.buffer, payload.byteOffset);
+  const frames: BatchedFrame[] = [];
+  for (let at = 0; at < payload.length;) {
+    if (payload.length - at < FRAME_HEADER_LENGTH) {
+      throw new ProtocolError(
+        `Batch frame from peer ends in the middle of a frame header at byte ${at}`,
+      );
+    }
+    const length = view.getUint32(at);
+    if (length < 1) {
+      throw new ProtocolError(
+        `Frame with length 0 in a batch from peer at byte ${at}`,
+      );
+    }
+    const end = at + FRAME_HEADER_LENGTH - 1 + length;
+    if (end > payload.length) {
+      throw new ProtocolError(
+        `Frame of ${
+          length - 1
+        } bytes at byte ${at} runs past the end of the batch from peer (${payload.length} bytes)`,
+      );
+    }
+    const type = checkFrameType(payload[at + 4]);
+    if (
+      type !== FrameType.Control && type !== FrameType.Data &&
+      type !== FrameType.Compressed
+    ) {
+      throw new ProtocolError(
+        `Batch frame from peer holds a ${
+          type === FrameType.Batch ? "batch" : "handshake"
+        } frame at byte ${at}`,
+      );
+    }
+    frames.push({
+      type,
+      payload: payload.subarray(at + FRAME_HEADER_LENGTH, end),
+    });
+    at = end;
+  }
+  return frames;
 }

@@ -17,10 +17,16 @@ import {
   KEEP_ALIVE_MS,
   MAX_FRAME_PAYLOAD,
 } from "../protocol/constants.ts";
-import { checkFrameType, readFrameLength } from "../protocol/frame.ts";
+import {
+  type BatchedFrame,
+  checkFrameType,
+  readFrameLength,
+  unpackBatch,
+} from "../protocol/frame.ts";
 import { encodeMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { FrameWriter } from "./frame_writer.ts";
+import { releaseBuffer } from "../common/release.ts";
 import {
   readRecordLength,
   RECORD_HEADER_LENGTH,
@@ -149,6 +155,11 @@ export class PlainChannel extends FramedChannel {
  */
 export class SecureChannel extends FramedChannel {
   #opener: RecordOpener;
+  /** The frames of the last batch received not yet handed out. */
+  #batched: BatchedFrame[] = [];
+  #next = 0;
+  /** The payload of that batch, freed once all its frames are spent. */
+  #batch: Uint8Array | null = null;
 
   /** Reads records with `opener` and writes through the sealing `writer`. */
   constructor(
@@ -161,8 +172,27 @@ export class SecureChannel extends FramedChannel {
     this.#opener = opener;
   }
 
-  /** See {@link Channel.receive}. */
+  /** See {@link Channel.hasBuffered}. */
+  override hasBuffered(): boolean {
+    return this.#next < this.#batched.length || super.hasBuffered();
+  }
+
+  /**
+   * See {@link Channel.receive}: the frames of a batch one by one, each a
+   * view valid until the next call.
+   */
   async receive(): Promise<Frame | null> {
+    if (this.#next < this.#batched.length) {
+      const { type, payload } = this.#batched[this.#next++];
+      return { type, payload, detached: false };
+    }
+    if (this.#batch !== null) {
+      // Its frames were only valid until this call.
+      releaseBuffer(this.#batch);
+      this.#batch = null;
+      this.#batched = [];
+      this.#next = 0;
+    }
     const view = await this.reader.readExact(
       RECORD_HEADER_LENGTH,
       "a record header",
@@ -184,6 +214,14 @@ export class SecureChannel extends FramedChannel {
       throw new ProtocolError(
         "Peer sent a handshake frame after the key exchange",
       );
+    }
+    if (frame.type === FrameType.Batch) {
+      // Checked whole before any of its frames is used.
+      this.#batched = unpackBatch(frame.payload);
+      this.#batch = frame.payload;
+      this.#next = 1;
+      const { type, payload } = this.#batched[0];
+      return { type, payload, detached: false };
     }
     // Opening a record decrypts into new memory.
     return { ...frame, detached: true };

@@ -9,6 +9,7 @@ import { writeAll } from "../common/write_all.ts";
 import { releaseBuffer } from "../common/release.ts";
 import { type ByteStream, INITIAL_BUFFER_SIZE } from "../net/byte_stream.ts";
 import {
+  BATCH_BYTES,
   FRAME_HEADER_LENGTH,
   FrameType,
   MAX_FRAME_PAYLOAD,
@@ -29,7 +30,10 @@ const SEAL_APART_SIZE = 64 * 1024;
 /**
  * Collects frames in a buffer and writes them in large batches. Two
  * buffers take turns: one is written to the stream while frames are sealed
- * into the other, so that encryption overlaps the socket's copying.
+ * into the other, so that encryption overlaps the socket's copying. Once
+ * sealing, small frames are first packed together, up to
+ * {@link BATCH_BYTES}, and sealed as one batch frame: a small file's
+ * `file`, data and `end` frames, and many files', cost one record.
  */
 export class FrameWriter {
   #stream: ByteStream;
@@ -40,6 +44,10 @@ export class FrameWriter {
   #tail: Promise<void> = Promise.resolve();
   #sealer: RecordSealer | null = null;
   #stalledMs = 0;
+  /** Small frames waiting to be sealed together, with their headers. */
+  #pack: Uint8Array | null = null;
+  #packLength = 0;
+  #packFrames = 0;
 
   /** Writes to `stream`. */
   constructor(stream: ByteStream) {
@@ -49,7 +57,9 @@ export class FrameWriter {
   /** Queues one frame; writes run one at a time in call order. */
   send(type: FrameType, payload: Uint8Array): Promise<void> {
     return this.#serialize(async () => {
-      if (this.#sealer !== null && payload.length >= SEAL_APART_SIZE) {
+      if (this.#sealer === null) return await this.#put(type, payload);
+      if (payload.length >= SEAL_APART_SIZE) {
+        await this.#sealPack();
         // The sealed payload is new memory of its own: it is written as it
         // is, while the caller refills `payload`. Its small head and tag
         // travel with the batched bytes around it.
@@ -63,23 +73,60 @@ export class FrameWriter {
         await this.#queue(tag);
         return;
       }
-      const total = this.#sealer === null
-        ? FRAME_HEADER_LENGTH + payload.length
-        : RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH;
-      const fits = () => this.#length + total <= this.#buffer.length;
-      if (!fits() && this.#buffer.length < WRITE_BUFFER_SIZE) {
-        const grown = new Uint8Array(WRITE_BUFFER_SIZE);
-        grown.set(this.#buffer.subarray(0, this.#length));
-        this.#buffer = grown;
-      }
-      if (!fits()) await this.#startWrite();
-      if (this.#sealer === null) {
-        writeFrameHeader(this.#buffer, this.#length, type, payload.length);
-        this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);
-      } else {
-        this.#sealer.seal(type, payload, this.#buffer, this.#length);
-      }
-      this.#length += total;
+      const total = FRAME_HEADER_LENGTH + payload.length;
+      if (this.#packLength + total > BATCH_BYTES) await this.#sealPack();
+      this.#pack ??= new Uint8Array(BATCH_BYTES);
+      writeFrameHeader(this.#pack, this.#packLength, type, payload.length);
+      this.#pack.set(payload, this.#packLength + FRAME_HEADER_LENGTH);
+      this.#packLength += total;
+      this.#packFrames++;
+    });
+  }
+
+  /**
+   * Seals the packed frames: one alone as its own record, several as one
+   * batch frame.
+   */
+  async #sealPack(): Promise<void> {
+    if (this.#packFrames === 0) return;
+    const pack = this.#pack!.subarray(0, this.#packLength);
+    const one = this.#packFrames === 1;
+    this.#packLength = 0;
+    this.#packFrames = 0;
+    if (one) {
+      await this.#put(
+        pack[4] as FrameType,
+        pack.subarray(FRAME_HEADER_LENGTH),
+      );
+    } else await this.#put(FrameType.Batch, pack);
+  }
+
+  /** Writes one frame or record into the batch buffer. */
+  async #put(type: FrameType, payload: Uint8Array): Promise<void> {
+    const total = this.#sealer === null
+      ? FRAME_HEADER_LENGTH + payload.length
+      : RECORD_HEADER_LENGTH + 1 + payload.length + TAG_LENGTH;
+    const fits = () => this.#length + total <= this.#buffer.length;
+    if (!fits() && this.#buffer.length < WRITE_BUFFER_SIZE) {
+      const grown = new Uint8Array(WRITE_BUFFER_SIZE);
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    if (!fits()) await this.#startWrite();
+    if (this.#sealer === null) {
+      writeFrameHeader(this.#buffer, this.#length, type, payload.length);
+      this.#buffer.set(payload, this.#length + FRAME_HEADER_LENGTH);
+    } else {
+      this.#sealer.seal(type, payload, this.#buffer, this.#length);
+    }
+    this.#length += total;
+  }
+
+  /** Encrypts every frame queued from now on with `sealer`. */
+  startSealing(sealer: RecordSealer): Promise<void> {
+    return this.#serialize(() => {
+      this.#sealer = sealer;
+      return Promise.resolve();
     });
   }
 
@@ -92,17 +139,10 @@ export class FrameWriter {
     return this.#stalledMs;
   }
 
-  /** Encrypts every frame queued from now on with `sealer`. */
-  startSealing(sealer: RecordSealer): Promise<void> {
-    return this.#serialize(() => {
-      this.#sealer = sealer;
-      return Promise.resolve();
-    });
-  }
-
   /** Writes out everything queued. */
   flush(): Promise<void> {
     return this.#serialize(async () => {
+      await this.#sealPack();
       await this.#startWrite();
       await this.#waitForWrite();
     });
@@ -111,6 +151,7 @@ export class FrameWriter {
   /** Writes raw bytes after everything queued, bypassing framing. */
   sendRaw(bytes: Uint8Array): Promise<void> {
     return this.#serialize(async () => {
+      await this.#sealPack();
       await this.#startWrite();
       await this.#writing;
       await writeAll(this.#stream, bytes);

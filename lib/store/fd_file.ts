@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import { type Hash, newHash } from "./hash.ts";
 import type { WritableFile } from "./write_behind.ts";
+import { descriptorIdentity, type FileIdentity } from "./folder_handle.ts";
 
 /** Bytes read per call while hashing. */
 const READ_SIZE = 1024 * 1024;
@@ -49,9 +50,9 @@ export class FdFile implements WritableFile {
     );
   }
 
-  /** What the descriptor refers to now. */
-  stat(): fs.Stats {
-    return fs.fstatSync(this.fd);
+  /** What the staging checks need of what the descriptor refers to. */
+  identity(): FileIdentity {
+    return descriptorIdentity(this.fd);
   }
 
   /** Gives the file `mode` and both its times `mtime`, by descriptor. */

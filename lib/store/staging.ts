@@ -18,7 +18,12 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { quote } from "../protocol/text.ts";
 import { FdFile } from "./fd_file.ts";
-import { errorCode, FolderHandle, NotAFolderError } from "./folder_handle.ts";
+import {
+  errorCode,
+  type FileIdentity,
+  FolderHandle,
+  NotAFolderError,
+} from "./folder_handle.ts";
 
 /** Name of the staging folder inside the destination. */
 export const STAGING_NAME = ".ft-staging";
@@ -228,11 +233,9 @@ export class Staging {
       this.remove(id);
       fd = open();
     }
-    const info = fs.fstatSync(fd);
-    return {
-      staged: { id, dev: info.dev, ino: info.ino },
-      file: new FdFile(fd),
-    };
+    const file = new FdFile(fd);
+    const info = file.identity();
+    return { staged: { id, dev: info.dev, ino: info.ino }, file };
   }
 
   /**
@@ -263,7 +266,7 @@ export class Staging {
     const id = stagingId(key);
     const record = this.#readRecord(id);
     if (record === null || record.key !== key) return null;
-    const info = this.folder.lstat(id + PART_SUFFIX);
+    const info = this.folder.identity(id + PART_SUFFIX);
     if (!this.#isOwn(info, record) || info.size === 0) return null;
     return { id, dev: info.dev, ino: info.ino, length: info.size };
   }
@@ -278,7 +281,7 @@ export class Staging {
       (append ? O_WRONLY | O_APPEND : O_RDONLY) | O_NOFOLLOW,
     );
     const file = new FdFile(fd);
-    const info = file.stat();
+    const info = file.identity();
     if (!this.#isOwn(info, kept) || info.size !== kept.length) {
       file.close();
       throw new StagingError(
@@ -290,7 +293,7 @@ export class Staging {
 
   /** Whether the staged data of `staged` is still that very file. */
   holds(staged: StagedFile): boolean {
-    return this.#isOwn(this.folder.lstat(staged.id + PART_SUFFIX), staged);
+    return this.#isOwn(this.folder.identity(staged.id + PART_SUFFIX), staged);
   }
 
   /** Deletes the data and record of `id`, if any. */
@@ -310,10 +313,10 @@ export class Staging {
   }
 
   #isOwn(
-    info: fs.Stats | undefined,
+    info: FileIdentity | undefined,
     expected: { dev: number; ino: number },
-  ): info is fs.Stats {
-    return info !== undefined && info.isFile() && info.nlink === 1 &&
+  ): info is FileIdentity {
+    return info !== undefined && info.isFile && info.nlink === 1 &&
       (Deno.build.os === "windows" || info.uid === this.uid) &&
       info.dev === expected.dev && info.ino === expected.ino;
   }

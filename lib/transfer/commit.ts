@@ -1,7 +1,8 @@
 /**
  * Putting verified files in place, a group at a time: their data flushed
- * to disk together, each moved to its name, each folder synced once, and
- * only then each confirmed to the client.
+ * to disk together, {@link SEAL_PARALLEL} files at once, each moved to its
+ * name while the next ones flush, each folder synced once, and only then
+ * each confirmed to the client.
  *
  * @module
  */
@@ -58,34 +59,47 @@ export async function commitGroup(
   totals: CommitTotals,
 ): Promise<void> {
   const failures = new Map<number, string>();
-  for (let at = 0; at < group.length; at += SEAL_PARALLEL) {
-    await Promise.all(
-      group.slice(at, at + SEAL_PARALLEL).map(async ({ index, partial }) => {
-        if (partial === null) return;
-        try {
-          await store.seal(partial);
-        } catch (error) {
-          failures.set(index, saveFailure(error));
-        }
-      }),
-    );
-  }
   const folders: FolderSync[] = [];
-  for (const { index, partial, failure } of group) {
-    const failed = failures.get(index) ?? failure;
-    if (failed !== null) {
-      failures.set(index, failed);
-      if (partial) await store.discard(partial);
-      continue;
+  const seal = (files: readonly VerifiedFile[]) =>
+    Promise.all(files.map(async ({ index, partial }) => {
+      if (partial === null) return;
+      try {
+        await store.seal(partial);
+      } catch (error) {
+        failures.set(index, saveFailure(error));
+      }
+    }));
+  const install = async (files: readonly VerifiedFile[]) => {
+    for (const { index, partial, failure } of files) {
+      const failed = failures.get(index) ?? failure;
+      if (failed !== null) {
+        failures.set(index, failed);
+        if (partial) await store.discard(partial);
+        continue;
+      }
+      try {
+        const folder = store.install(partial!);
+        if (folder !== null) folders.push(folder);
+      } catch (error) {
+        await store.discard(partial!);
+        failures.set(index, saveFailure(error));
+      }
     }
+  };
+  // Each wave's files go in place while the next wave flushes: the disk
+  // commits their new names with that flush, and never waits for them.
+  let previous: readonly VerifiedFile[] = [];
+  for (let at = 0; at < group.length; at += SEAL_PARALLEL) {
+    const wave = group.slice(at, at + SEAL_PARALLEL);
+    const flushing = seal(wave);
     try {
-      const folder = store.install(partial!);
-      if (folder !== null) folders.push(folder);
-    } catch (error) {
-      await store.discard(partial!);
-      failures.set(index, saveFailure(error));
+      await install(previous);
+    } finally {
+      await flushing;
     }
+    previous = wave;
   }
+  await install(previous);
   try {
     await store.syncFolders(folders);
   } catch (error) {

@@ -16,6 +16,8 @@ export interface Peers {
   ssh: boolean;
   /** `rsync` (used over `ssh`). */
   rsync: boolean;
+  /** Whether that rsync has `--fsync` (3.2.4 and later). */
+  rsyncFsync: boolean;
   /** `iperf3`. */
   iperf3: boolean;
   /** `/usr/bin/time`, for peak memory. */
@@ -34,6 +36,20 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Whether `rsync --help` lists `--fsync`. */
+async function rsyncHasFsync(): Promise<boolean> {
+  try {
+    const output = await new Deno.Command("rsync", {
+      args: ["--help"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(output.stdout).includes("--fsync");
+  } catch {
+    return false;
+  }
+}
+
 /** Finds out which peers work here. */
 export async function findPeers(): Promise<Peers> {
   const nc = await has("nc", ["-h"]);
@@ -45,6 +61,7 @@ export async function findPeers(): Promise<Peers> {
     tar: await has("tar", ["--version"]),
     ssh,
     rsync: await has("rsync", ["--version"]),
+    rsyncFsync: await rsyncHasFsync(),
     iperf3: await has("iperf3", ["--version"]),
     time: await has("/usr/bin/time", ["-f", "%M", "true"]),
     ip: await has("ip", ["-V"]) && await has("tc", ["-V"]),
@@ -58,6 +75,11 @@ export function installHints(peers: Peers): string[] {
     [peers.tar, "tar (tar|nc row)", "tar"],
     [peers.ssh, "sshd, ssh, scp (scp and rsync rows)", "openssh-server"],
     [peers.rsync, "rsync (rsync row)", "rsync"],
+    [
+      peers.rsyncFsync || !peers.rsync,
+      "rsync 3.2.4 or later (rsync --fsync row)",
+      "rsync",
+    ],
     [peers.iperf3, "iperf3 (link ceiling rows)", "iperf3"],
     [peers.time, "/usr/bin/time (peak memory)", "time"],
     [peers.ip, "ip and tc (link scenario)", "iproute2"],

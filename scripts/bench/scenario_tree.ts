@@ -1,7 +1,7 @@
 /**
  * Scenario `tree`: many small files in folders (10,000 files of 4 KiB in
- * 100 folders by default), ours against `tar c | nc`, `rsync -a` and
- * `scp -r` over ssh.
+ * 100 folders by default), ours against `tar c | nc`, `rsync -a` (also
+ * with `--fsync`) and `scp -r` over ssh.
  *
  * @module
  */
@@ -30,6 +30,9 @@ const FLOOR_SYNC = "disk work alone, fsynced (no network, no crypto)";
 
 /** The same without fdatasync, as tar x and rsync do by default. */
 const FLOOR_NOSYNC = "disk work alone, not fsynced (no network, no crypto)";
+
+/** rsync making each file durable, as ours and the fsynced floor do. */
+const RSYNC_FSYNC = "rsync -a --fsync over ssh (encrypted, durable)";
 
 /** Folders the files are spread over. */
 const FOLDERS = 100;
@@ -67,6 +70,9 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
   if (typeof sshd === "string") notes.push(`scp, rsync not run: ${sshd}`);
   else {
     if (bench.peers.rsync) rows.push({ tool: RSYNC, bytes, samples: [] });
+    if (bench.peers.rsyncFsync) {
+      rows.push({ tool: RSYNC_FSYNC, bytes, samples: [] });
+    }
     if (scpRuns > 0) {
       rows.push({
         tool: SCP,
@@ -107,7 +113,13 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
           () =>
             row.tool === SCP
               ? launchScp(bench, sshd, [source], dest, true)
-              : launchRsync(bench, sshd, [source], dest),
+              : launchRsync(
+                bench,
+                sshd,
+                [source],
+                dest,
+                row.tool === RSYNC_FSYNC ? ["--fsync"] : [],
+              ),
         );
       }
       // Every file, by size and SHA-256, outside the timing.
@@ -117,6 +129,18 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
   } finally {
     await removeAll(dests);
     await removeAll(parent);
+  }
+  const summary = summarise(rows, haveTarNc ? TAR_NC : null);
+  const ours = summary.find((row) => row.tool === OURS);
+  for (const peer of [FLOOR_SYNC, RSYNC_FSYNC]) {
+    const other = summary.find((row) => row.tool === peer);
+    if (ours && other) {
+      notes.push(
+        `${OURS} / ${peer}: ${
+          (ours.medianSeconds / other.medianSeconds).toFixed(2)
+        } (medians)`,
+      );
+    }
   }
   return {
     name: "tree",
@@ -128,7 +152,7 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
       `The two "disk work alone" rows are one Deno process doing only what the receiver does on disk for each file (read it, write it under a temporary name, fdatasync 32 at a time, chmod, utime, rename, then sync each folder), with and without the fdatasync: the floor of any receiver that makes each file durable before confirming it. ` +
       `The memory of the sshd side of scp and rsync is not measured.`,
     baseline: haveTarNc ? TAR_NC : null,
-    rows: summarise(rows, haveTarNc ? TAR_NC : null),
+    rows: summary,
     notes,
   };
 }

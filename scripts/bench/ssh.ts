@@ -129,17 +129,22 @@ export function launchScp(
   ]);
 }
 
-/** Starts `rsync -a` over ssh copying `sources` into `dest`. */
+/**
+ * Starts `rsync -a` over ssh copying `sources` into `dest`, with `extra`
+ * options (`--fsync` for the row that makes each file durable).
+ */
 export function launchRsync(
   ctx: Context,
   sshd: Sshd,
   sources: string[],
   dest: string,
+  extra: string[] = [],
 ): Launched {
   // rsync splits -e on spaces: the paths in it come from the temp folder.
   const ssh = ["ssh", ...sshd.sshOptions, "-p", String(sshd.port)].join(" ");
   return new Launched(ctx, "rsync", "rsync", [
     "-a",
+    ...extra,
     "-e",
     ssh,
     ...sources,
