@@ -22,6 +22,14 @@ export interface Peers {
   time: boolean;
   /** `ip` and `tc`, for the rate-limited link. */
   ip: boolean;
+  /** `wormhole` (magic-wormhole, the Python client). */
+  wormhole: boolean;
+  /** The magic-wormhole mailbox server, as a `twistd3` plugin. */
+  mailbox: boolean;
+  /** The magic-wormhole transit relay, as a `twistd3` plugin. */
+  transitRelay: boolean;
+  /** `wormhole-william` (the Go client). */
+  wormholeWilliam: boolean;
 }
 
 /** Whether a file exists at `path`. */
@@ -29,6 +37,26 @@ async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `command` with `args` exits 0 and prints `text` on stdout. */
+async function prints(
+  command: string,
+  args: string[],
+  text: string,
+): Promise<boolean> {
+  try {
+    const output = await new Deno.Command(command, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return output.success && new TextDecoder().decode(output.stdout)
+      .includes(text);
   } catch {
     return false;
   }
@@ -48,6 +76,11 @@ export async function findPeers(): Promise<Peers> {
     iperf3: await has("iperf3", ["--version"]),
     time: await has("/usr/bin/time", ["-f", "%M", "true"]),
     ip: await has("ip", ["-V"]) && await has("tc", ["-V"]),
+    wormhole: await prints("wormhole", ["--version"], "magic-wormhole"),
+    // twistd3 exits 0 for a plugin it does not know, without its help text.
+    mailbox: await prints("twistd3", ["wormhole-mailbox", "--help"], "Mailbox"),
+    transitRelay: await prints("twistd3", ["transitrelay", "--help"], "Relay"),
+    wormholeWilliam: await prints("wormhole-william", ["--version"], "version"),
   };
 }
 
@@ -61,6 +94,22 @@ export function installHints(peers: Peers): string[] {
     [peers.iperf3, "iperf3 (link ceiling rows)", "iperf3"],
     [peers.time, "/usr/bin/time (peak memory)", "time"],
     [peers.ip, "ip and tc (link scenario)", "iproute2"],
+    [peers.wormhole, "wormhole (magic-wormhole row)", "magic-wormhole"],
+    [
+      peers.mailbox,
+      "the magic-wormhole mailbox server (wormhole rows)",
+      "python3-magic-wormhole-mailbox-server",
+    ],
+    [
+      peers.transitRelay,
+      "the magic-wormhole transit relay (wormhole rows)",
+      "magic-wormhole-transit-relay",
+    ],
+    [
+      peers.wormholeWilliam,
+      "wormhole-william (wormhole-william row)",
+      "wormhole-william",
+    ],
   ];
   return hints.filter(([ok]) => !ok).map(([, what, pkg]) =>
     `missing ${what}: sudo apt-get install ${pkg}`
