@@ -7,9 +7,12 @@
  *
  * Scenarios (all by default, in this order):
  *
- * - `file`: one large file (1 GiB) over loopback: ours, `nc` file to file,
- *   `scp` and `rsync -a` over ssh, and `iperf3` memory to memory as the
- *   ceiling of the link.
+ * - `file`: one large file (1 GiB) over loopback: ours, the crypto floor
+ *   (a bare pair of Deno processes with our primitives, crypto_floor.ts),
+ *   `nc` file to file, `scp` and `rsync -a` over ssh, magic-wormhole and
+ *   wormhole-william against a mailbox server and transit relay in a
+ *   loopback-only network namespace (root only), and `iperf3` memory to
+ *   memory as the ceiling of the link.
  * - `tree`: 10,000 files of 4 KiB in 100 folders: ours, `tar c | nc`,
  *   `rsync -a` and `scp -r` over ssh (scp is slow: `--scp-runs`).
  * - `many`: 50 clients at once, 20 MiB each, to one server, every file
@@ -80,7 +83,9 @@ const HELP = `Benchmark deno-ft against the peers installed here.
 Usage: deno task bench [options]
 
 Scenarios (all by default):
-  file        one large file over loopback: ours, nc, scp, rsync, iperf3
+  file        one large file over loopback: ours, crypto floor, nc, scp,
+              rsync, magic-wormhole and wormhole-william (root only: in a
+              loopback-only namespace with a local relay), iperf3
   tree        10,000 files of 4 KiB in 100 folders: ours, tar|nc, rsync, scp -r
   many        50 clients at once, 20 MiB each, to one server; vs one client, nc
   link        the large file over a 1 Gbit/s link between two network
