@@ -66,6 +66,7 @@ import { linkScenario } from "./bench/scenario_link.ts";
 import { manyScenario } from "./bench/scenario_many.ts";
 import { memoryScenario } from "./bench/scenario_memory.ts";
 import { treeScenario } from "./bench/scenario_tree.ts";
+import { evaluateTargets } from "./bench/targets.ts";
 import type { ScenarioResult } from "./bench/stats.ts";
 import type { Bench } from "./bench/context.ts";
 
@@ -201,6 +202,7 @@ async function main(args: string[]): Promise<number> {
     missing,
     totalSeconds: (performance.now() - started) / 1000,
     scenarios: results,
+    targets: evaluateTargets(results),
   });
   console.log("\n" + markdown);
   return status;
