@@ -36,7 +36,7 @@ import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
 import { parsePort } from "./lib/net/address.ts";
 import { HandshakeError } from "./lib/secure/handshake.ts";
-import { deriveCodeScalar } from "./lib/secure/pake.ts";
+import { deriveCodeScalar, skipBaseTable } from "./lib/secure/pake.ts";
 import { DestinationRoot } from "./lib/store/destination.ts";
 import { scanSources } from "./lib/store/scan.ts";
 import { copyStdin } from "./lib/store/stdin_spool.ts";
@@ -150,6 +150,7 @@ async function main(args: string[], output: Output): Promise<number> {
       `No code: set ${CODE_ENV}, use --code-file FILE, or run in a terminal to type it`,
     );
   }
+  skipBaseTable();
   const password = deriveCodeScalar(code);
   // Settled here too, so that a failed connect leaves no unhandled error.
   password.catch(() => {});
