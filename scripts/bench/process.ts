@@ -151,7 +151,8 @@ export class Launched {
     this.#rssFile = measure ? join(ctx.work, `rss-${++launches}`) : null;
     let argv = [command, ...args];
     if (this.#rssFile) {
-      argv = ["/usr/bin/time", "-f", "%M", "-o", this.#rssFile, ...argv];
+      // Peak RSS in KiB, then user and system CPU seconds.
+      argv = ["/usr/bin/time", "-f", "%M %U %S", "-o", this.#rssFile, ...argv];
     }
     // `ip netns exec` replaces itself with the command, so the process
     // started is in the namespace and its /proc/PID/net shows its sockets.
@@ -269,12 +270,30 @@ export class Launched {
 
   /** Its peak resident memory in KiB, once it exited, if measured. */
   async peakRssKiB(): Promise<number | null> {
+    return (await this.#measured())?.[0] ?? null;
+  }
+
+  /**
+   * The CPU seconds it used (user and system, its children included, in
+   * steps of 10 ms), once it exited, if measured.
+   */
+  async cpuSeconds(): Promise<number | null> {
+    const values = await this.#measured();
+    return values ? values[1] + values[2] : null;
+  }
+
+  /** What `/usr/bin/time` wrote: peak KiB, user and system seconds. */
+  async #measured(): Promise<number[] | null> {
     if (this.#rssFile === null) return null;
     await this.exited;
     try {
       const text = await Deno.readTextFile(this.#rssFile);
-      const value = Number(text.trim().split("\n").at(-1));
-      return Number.isFinite(value) ? value : null;
+      // A tool killed by a signal gets a line about it before the figures.
+      const values = (text.trim().split("\n").at(-1) ?? "").split(" ")
+        .map(Number);
+      return values.length === 3 && values.every(Number.isFinite)
+        ? values
+        : null;
     } catch {
       return null;
     }
