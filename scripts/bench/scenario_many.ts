@@ -171,7 +171,7 @@ function cpuNotes(
   const server = servers.length ? median(servers) : null;
   const cores = navigator.hardwareConcurrency;
   const lines = [
-    `CPU of one batch (median of the runs, from /usr/bin/time, 10 ms steps): the ${clients} clients ${
+    `CPU of one batch (median of the runs, user and system): the ${clients} clients ${
       clientTotal.toFixed(2)
     } CPU-s in all (${
       (perClient * 1000).toFixed(0)
