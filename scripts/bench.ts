@@ -23,6 +23,9 @@
  *   and iperf3. Needs root and iproute2; skipped otherwise.
  * - `first-byte`: seconds from starting the sender until the first byte of
  *   the large file is on the receiving side's disk: ours, nc, scp, rsync.
+ * - `start`: what starting a client costs, in wall and CPU seconds: Deno
+ *   alone, `client.ts --version`, a client sending 1 byte; and the
+ *   server's CPU per session.
  * - `memory`: ours with the large file and one four times as large (1 GiB
  *   and 4 GiB), once each, for the peak memory of both sides.
  *
@@ -65,6 +68,7 @@ import { firstByteScenario } from "./bench/scenario_first_byte.ts";
 import { linkScenario } from "./bench/scenario_link.ts";
 import { manyScenario } from "./bench/scenario_many.ts";
 import { memoryScenario } from "./bench/scenario_memory.ts";
+import { startScenario } from "./bench/scenario_start.ts";
 import { treeScenario } from "./bench/scenario_tree.ts";
 import { evaluateTargets } from "./bench/targets.ts";
 import type { ScenarioResult } from "./bench/stats.ts";
@@ -76,6 +80,7 @@ const SCENARIOS: Record<string, (bench: Bench) => Promise<ScenarioResult>> = {
   many: manyScenario,
   link: linkScenario,
   "first-byte": firstByteScenario,
+  start: startScenario,
   memory: memoryScenario,
 };
 
@@ -92,6 +97,7 @@ Scenarios (all by default):
   link        the large file over a 1 Gbit/s link between two network
               namespaces (root only): ours, nc, iperf3
   first-byte  seconds from starting the sender to data on the server's disk
+  start       what starting a client costs: Deno alone, loading, 1 byte
   memory      ours with the large file and one 4 times as large, peak RSS
 
 Options:
