@@ -56,5 +56,6 @@ export async function runFloor(
   return {
     seconds,
     rss: [await sender.peakRssKiB(), await receiver.peakRssKiB()],
+    cpu: [await sender.cpuSeconds(), await receiver.cpuSeconds()],
   };
 }

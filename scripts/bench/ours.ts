@@ -113,5 +113,6 @@ export async function runOurs(
   return {
     seconds,
     rss: [await sender.peakRssKiB(), await receiver.peakRssKiB()],
+    cpu: [await sender.cpuSeconds(), await receiver.cpuSeconds()],
   };
 }

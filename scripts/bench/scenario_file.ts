@@ -42,6 +42,38 @@ export const RSYNC = "rsync -a over ssh (encrypted)";
 /** iperf3, memory to memory. */
 export const IPERF = "iperf3 memory to memory (ceiling)";
 
+/**
+ * The CPU seconds of each side, median of the runs, for the rows that
+ * measured them: less disturbed by other work on the machine than the
+ * wall time, which waits for the cores.
+ */
+function cpuNotes(rows: Row[]): string[] {
+  const lines: string[] = [];
+  const cpu: Record<string, [number, number]> = {};
+  for (const row of rows) {
+    const sides = [0, 1].map((side) =>
+      row.samples.flatMap((s) => s.cpu?.[side] ?? [])
+    );
+    if (sides.some((values) => values.length === 0)) continue;
+    const [send, receive] = sides.map(median);
+    cpu[row.tool] = [send, receive];
+    lines.push(
+      `CPU of ${row.tool}, median per run: ${send.toFixed(2)} s sending, ${
+        receive.toFixed(2)
+      } s receiving.`,
+    );
+  }
+  const [ours, floor] = [cpu[OURS], cpu[FLOOR]];
+  if (ours && floor) {
+    lines.push(
+      `Ours against the crypto floor in CPU: ${
+        (ours[0] / floor[0]).toFixed(2)
+      }× sending, ${(ours[1] / floor[1]).toFixed(2)}× receiving.`,
+    );
+  }
+  return lines;
+}
+
 /** Runs the scenario. */
 export async function fileScenario(bench: Bench): Promise<ScenarioResult> {
   const bytes = bench.options.sizeMiB * 1024 * 1024;
@@ -138,6 +170,7 @@ export async function fileScenario(bench: Bench): Promise<ScenarioResult> {
     return sample;
   }).finally(() => site?.close());
   const summary = summarise(rows, bench.peers.nc ? NC : null);
+  notes.push(...cpuNotes(rows));
   const ours = summary.find((row) => row.tool === OURS);
   bench.fileMegabytesPerSecond = ours?.megabytesPerSecond ?? null;
   if (rates.length > 0) {
