@@ -33,6 +33,15 @@ function findRow(
   return scenario?.rows.find((row) => tool(row.tool)) ?? null;
 }
 
+/** Why scenario `name` gave no figures. */
+function missing(scenarios: ScenarioResult[], name: string): string {
+  const scenario = scenarios.find((s) => s.name === name);
+  if (!scenario) return `${name} scenario not run`;
+  if (scenario.failed) return `${name} scenario failed (see below)`;
+  if (scenario.skipped) return `${name} scenario skipped: ${scenario.skipped}`;
+  return "not in this run";
+}
+
 /** Seconds as the tables show them. */
 function secs(value: number): string {
   return `${value.toFixed(value < 1 ? 3 : 2)} s`;
@@ -51,7 +60,13 @@ export function evaluateTargets(scenarios: ScenarioResult[]): Target[] {
     const goal = "≥ 1.50× faster";
     const row = findRow(scenarios, "file", (tool) => tool === peer);
     if (!ours || !row) {
-      notRun(name, goal, ours ? "peer not run" : "file scenario not run");
+      notRun(
+        name,
+        goal,
+        ours
+          ? "not run (see the file scenario's notes)"
+          : missing(scenarios, "file"),
+      );
       continue;
     }
     const ratio = row.medianSeconds / ours.medianSeconds;
@@ -79,7 +94,7 @@ export function evaluateTargets(scenarios: ScenarioResult[]): Target[] {
     notRun(
       `${size}: ours against the crypto floor`,
       "≤ 1.10× its time",
-      "file scenario not run",
+      missing(scenarios, "file"),
     );
   }
   const many = findRow(
@@ -100,7 +115,11 @@ export function evaluateTargets(scenarios: ScenarioResult[]): Target[] {
       met: ratio >= 0.8,
     });
   } else {
-    notRun(manyName, "≥ 80%", "needs the file and many scenarios");
+    notRun(
+      manyName,
+      "≥ 80%",
+      many ? missing(scenarios, "file") : missing(scenarios, "many"),
+    );
   }
   const first = findRow(scenarios, "first-byte", (tool) => tool === OURS);
   if (first) {
@@ -116,7 +135,7 @@ export function evaluateTargets(scenarios: ScenarioResult[]): Target[] {
     notRun(
       "start to first byte on the receiver's disk",
       "≤ 0.300 s",
-      "first-byte scenario not run",
+      missing(scenarios, "first-byte"),
     );
   }
   return targets;
