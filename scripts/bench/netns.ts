@@ -142,7 +142,8 @@ async function noRoutes(ns: string): Promise<number> {
   const names = ip[0]?.split(/\s+/) ?? [];
   const values = ip[1]?.split(/\s+/) ?? [];
   const v4 = Number(values[names.indexOf("OutNoRoutes")]);
-  const v6 = Number(text.match(/^Ip6OutNoRoutes\s+(\d+)/m)?.[1]);
+  // Without IPv6 there is no snmp6, and no IPv6 packet either.
+  const v6 = Number(text.match(/^Ip6OutNoRoutes\s+(\d+)/m)?.[1] ?? 0);
   if (!Number.isFinite(v4) || !Number.isFinite(v6)) {
     throw new Error(`cannot read the route counters of namespace ${ns}`);
   }
