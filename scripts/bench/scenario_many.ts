@@ -47,6 +47,10 @@ interface RunCpu {
   clients: number[];
   /** The server's, if measured. */
   server: number | null;
+  /** Clients that retried at least once. */
+  retried: number;
+  /** Clients that were told the server is busy at least once. */
+  busy: number;
 }
 
 /**
@@ -95,6 +99,8 @@ async function runOursAtOnce(
   cpu.push({
     clients: clientCpu.filter((value): value is number => value !== null),
     server: await server.cpuSeconds(),
+    retried: clients.filter((c) => c.stderr.includes("retrying in")).length,
+    busy: clients.filter((c) => c.stderr.includes("Server is busy")).length,
   });
   return { seconds, rss: [maxKnown(clientRss), await server.peakRssKiB()] };
 }
@@ -183,6 +189,11 @@ function cpuNotes(
       (wall * cores).toFixed(2)
     } CPU-s.`,
   ];
+  const retried = median(together.map((run) => run.retried));
+  const busy = median(together.map((run) => run.busy));
+  lines.push(
+    `Clients that retried, median per batch: ${retried} of ${clients}, ${busy} of them told the server is busy (its limit of unauthenticated connections from one address, 16, or of connections); a retry waits about a second.`,
+  );
   const single = alone.filter((run) => run.clients.length > 0);
   if (single.length > 0) {
     const serverAlone = single.flatMap((run) =>
