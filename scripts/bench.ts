@@ -45,7 +45,8 @@
  * are not installed are left out, with the Debian package to install.
  * Everything is written under the system's temporary folder and deleted at
  * the end, also when interrupted. Results go to bench-results/latest.md
- * and latest.json. The defaults take about 10 minutes on 2 cores.
+ * and latest.json. The defaults take about 12 minutes on 2 cores
+ * (13 on a loaded one).
  *
  * @module
  */
@@ -112,7 +113,7 @@ Options:
 
 Results: bench-results/latest.md and latest.json. Missing peers are left
 out, with the Debian package that provides them. The defaults take about
-10 minutes on 2 cores.`;
+12 minutes on 2 cores (13 on a loaded one).`;
 
 /** Parses `text` as a whole number from `min` up, or throws about `flag`. */
 function count(text: string, flag: string, min: number): number {
