@@ -138,5 +138,86 @@ export function evaluateTargets(scenarios: ScenarioResult[]): Target[] {
       missing(scenarios, "first-byte"),
     );
   }
+  targets.push(...treeTargets(scenarios), memoryTarget(scenarios));
   return targets;
+}
+
+/**
+ * The small files: ours against the disk work alone, fsynced, and against
+ * `rsync -a --fsync`, when the tree scenario has such rows (matched by
+ * name, so that new rows count as soon as they are there).
+ */
+function treeTargets(scenarios: ScenarioResult[]): Target[] {
+  const tree = scenarios.find((s) => s.name === "tree");
+  const files = tree?.title.match(/^(\d+) files/)?.[1] ?? "many";
+  const ours = findRow(scenarios, "tree", (tool) => tool === OURS);
+  const targets: Target[] = [];
+  for (
+    const [name, goal, limit, match] of [
+      [
+        `${files} small files: ours against the disk work alone, fsynced`,
+        "≤ 1.25× its time",
+        1.25,
+        (tool: string) => tool.startsWith("disk work alone, fsynced"),
+      ],
+      [
+        `${files} small files: ours faster than rsync -a --fsync`,
+        "< 1.00× its time",
+        1,
+        (tool: string) => tool.startsWith("rsync") && tool.includes("--fsync"),
+      ],
+    ] as const
+  ) {
+    const row = findRow(scenarios, "tree", match);
+    if (!ours || !row) {
+      targets.push({
+        name,
+        goal,
+        measured: ours ? "no such row in this run" : missing(scenarios, "tree"),
+        met: null,
+      });
+      continue;
+    }
+    const ratio = ours.medianSeconds / row.medianSeconds;
+    targets.push({
+      name,
+      goal,
+      measured: `${ratio.toFixed(2)}× (${secs(ours.medianSeconds)} / ${
+        secs(row.medianSeconds)
+      })`,
+      met: limit === 1 ? ratio < 1 : ratio <= limit,
+    });
+  }
+  return targets;
+}
+
+/** The peak memory of either side of ours, over every scenario that ran. */
+function memoryTarget(scenarios: ScenarioResult[]): Target {
+  let worst: { mib: number; where: string } | null = null;
+  for (const scenario of scenarios) {
+    for (const row of scenario.rows) {
+      if (!row.tool.startsWith("deno-ft")) continue;
+      for (const [side, mib] of row.peakRssMiB.entries()) {
+        if (mib !== null && (worst === null || mib > worst.mib)) {
+          worst = {
+            mib,
+            where: `${scenario.name}, ${row.tool}, ${
+              side === 0 ? "sending" : "receiving"
+            }`,
+          };
+        }
+      }
+    }
+  }
+  const name = "memory: peak RSS of either side, every scenario";
+  const goal = "≤ 150 MiB";
+  if (worst === null) {
+    return { name, goal, measured: "not measured in this run", met: null };
+  }
+  return {
+    name,
+    goal,
+    measured: `${worst.mib} MiB at most (${worst.where})`,
+    met: worst.mib <= 150,
+  };
 }
