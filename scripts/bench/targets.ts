@@ -149,7 +149,7 @@ export function evaluateTargets(scenarios: ScenarioResult[]): Target[] {
  */
 function treeTargets(scenarios: ScenarioResult[]): Target[] {
   const tree = scenarios.find((s) => s.name === "tree");
-  const files = tree?.title.match(/^(\d+) files/)?.[1] ?? "many";
+  const files = tree?.title.match(/^(\d+) files/)?.[1] ?? "the";
   const ours = findRow(scenarios, "tree", (tool) => tool === OURS);
   const targets: Target[] = [];
   for (
