@@ -7,9 +7,12 @@
  *
  * Scenarios (all by default, in this order):
  *
- * - `file`: one large file (1 GiB) over loopback: ours, `nc` file to file,
- *   `scp` and `rsync -a` over ssh, and `iperf3` memory to memory as the
- *   ceiling of the link.
+ * - `file`: one large file (1 GiB) over loopback: ours, the crypto floor
+ *   (a bare pair of Deno processes with our primitives, crypto_floor.ts),
+ *   `nc` file to file, `scp` and `rsync -a` over ssh, magic-wormhole and
+ *   wormhole-william against a mailbox server and transit relay in a
+ *   loopback-only network namespace (root only), and `iperf3` memory to
+ *   memory as the ceiling of the link.
  * - `tree`: 10,000 files of 4 KiB in 100 folders: ours, `tar c | nc`,
  *   `rsync -a` (also with `--fsync`) and `scp -r` over ssh (scp is slow:
  *   `--scp-runs`).
@@ -21,6 +24,9 @@
  *   and iperf3. Needs root and iproute2; skipped otherwise.
  * - `first-byte`: seconds from starting the sender until the first byte of
  *   the large file is on the receiving side's disk: ours, nc, scp, rsync.
+ * - `start`: what starting a client costs, in wall and CPU seconds: Deno
+ *   alone, `client.ts --version`, a client sending 1 byte; and the
+ *   server's CPU per session.
  * - `memory`: ours with the large file and one four times as large (1 GiB
  *   and 4 GiB), once each, for the peak memory of both sides.
  * - `compress`: a compressible file as large as the large one (access
@@ -45,7 +51,8 @@
  * are not installed are left out, with the Debian package to install.
  * Everything is written under the system's temporary folder and deleted at
  * the end, also when interrupted. Results go to bench-results/latest.md
- * and latest.json. The defaults take about 10 minutes on 2 cores.
+ * and latest.json. The defaults take about 12 minutes on 2 cores
+ * (13 on a loaded one).
  *
  * @module
  */
@@ -68,11 +75,13 @@ import { firstByteScenario } from "./bench/scenario_first_byte.ts";
 import { linkScenario } from "./bench/scenario_link.ts";
 import { manyScenario } from "./bench/scenario_many.ts";
 import { memoryScenario } from "./bench/scenario_memory.ts";
+import { startScenario } from "./bench/scenario_start.ts";
 import { treeScenario } from "./bench/scenario_tree.ts";
 import {
   compressLinkScenario,
   compressScenario,
 } from "./bench/scenario_compress.ts";
+import { evaluateTargets } from "./bench/targets.ts";
 import type { ScenarioResult } from "./bench/stats.ts";
 import type { Bench } from "./bench/context.ts";
 
@@ -82,6 +91,7 @@ const SCENARIOS: Record<string, (bench: Bench) => Promise<ScenarioResult>> = {
   many: manyScenario,
   link: linkScenario,
   "first-byte": firstByteScenario,
+  start: startScenario,
   memory: memoryScenario,
   compress: compressScenario,
   "compress-link": compressLinkScenario,
@@ -92,13 +102,16 @@ const HELP = `Benchmark deno-ft against the peers installed here.
 Usage: deno task bench [options]
 
 Scenarios (all by default):
-  file        one large file over loopback: ours, nc, scp, rsync, iperf3
+  file        one large file over loopback: ours, crypto floor, nc, scp,
+              rsync, magic-wormhole and wormhole-william (root only: in a
+              loopback-only namespace with a local relay), iperf3
   tree        10,000 files of 4 KiB in 100 folders: ours, tar|nc, rsync
               (also --fsync), scp -r
   many        50 clients at once, 20 MiB each, to one server; vs one client, nc
   link        the large file over a 1 Gbit/s link between two network
               namespaces (root only): ours, nc, iperf3
   first-byte  seconds from starting the sender to data on the server's disk
+  start       what starting a client costs: Deno alone, loading, 1 byte
   memory      ours with the large file and one 4 times as large, peak RSS
   compress    logs and random data, --compress auto and off, over loopback
   compress-link  the same over the 1 Gbit/s link (root only), and nc
@@ -115,7 +128,7 @@ Options:
 
 Results: bench-results/latest.md and latest.json. Missing peers are left
 out, with the Debian package that provides them. The defaults take about
-10 minutes on 2 cores.`;
+12 minutes on 2 cores (13 on a loaded one).`;
 
 /** Parses `text` as a whole number from `min` up, or throws about `flag`. */
 function count(text: string, flag: string, min: number): number {
@@ -211,6 +224,7 @@ async function main(args: string[]): Promise<number> {
     missing,
     totalSeconds: (performance.now() - started) / 1000,
     scenarios: results,
+    targets: evaluateTargets(results),
   });
   console.log("\n" + markdown);
   return status;

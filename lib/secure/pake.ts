@@ -126,6 +126,19 @@ export function deriveCodeScalar(code: string): Promise<bigint> {
   });
 }
 
+/**
+ * Makes x*P go without noble's table of multiples of the base point, for
+ * a process that runs one exchange or a few, such as the client. noble
+ * builds that table (window 6) on the first x*P: about 15 ms of CPU on a
+ * cold start, which a client pays on every run, against about 2 ms saved
+ * per exchange after it, which only a server earns back. Without it x*P
+ * is noble's constant-time fixed-window multiplication, as for any other
+ * point.
+ */
+export function skipBaseTable(): void {
+  Point.BASE.precompute(1);
+}
+
 function scalarFromOutput(output: Uint8Array): bigint {
   return Fn.create(bytesToNumberBE(new Uint8Array(output)));
 }

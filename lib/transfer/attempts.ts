@@ -239,6 +239,7 @@ export async function runWithRetries<R>(
   options: AttemptOptions,
 ): Promise<R> {
   let connected = false;
+  let toldBusy = false;
   let failures = 0;
   for (let number = 1;; number++) {
     const before = job.progress;
@@ -261,12 +262,15 @@ export async function runWithRetries<R>(
       // hello and dropped the key exchange (its handshake limit struck
       // while it held the attempt back); otherwise a first connection that
       // fails is more likely a wrong address or code. Once through, a
-      // connection closed even before the hello is just another drop.
-      const retryable = isRetryable(error) ||
-        (connected && error instanceof NoHelloError);
+      // connection closed even before the hello is just another drop; so
+      // is it after the server said it is busy: it closes at once on an
+      // address that connects too fast, as many clients behind one do.
+      const dropped = (connected || toldBusy) && error instanceof NoHelloError;
+      const retryable = isRetryable(error) || dropped;
       const worthWaiting = error instanceof ServerBusyError ||
-        error instanceof KeyExchangeDroppedError;
+        error instanceof KeyExchangeDroppedError || dropped;
       if (!retryable || (!connected && !worthWaiting)) throw error;
+      if (error instanceof ServerBusyError) toldBusy = true;
       failures = job.progress > before ? 1 : failures + 1;
       if (failures > options.retries) {
         throw new RetriesExhaustedError(error, options.retries);

@@ -118,5 +118,6 @@ export async function runOurs(
   return {
     seconds,
     rss: [await sender.peakRssKiB(), await receiver.peakRssKiB()],
+    cpu: [await sender.cpuSeconds(), await receiver.cpuSeconds()],
   };
 }

@@ -24,6 +24,14 @@ export interface Peers {
   time: boolean;
   /** `ip` and `tc`, for the rate-limited link. */
   ip: boolean;
+  /** `wormhole` (magic-wormhole, the Python client). */
+  wormhole: boolean;
+  /** The magic-wormhole mailbox server, as a `twistd3` plugin. */
+  mailbox: boolean;
+  /** The magic-wormhole transit relay, as a `twistd3` plugin. */
+  transitRelay: boolean;
+  /** `wormhole-william` (the Go client). */
+  wormholeWilliam: boolean;
 }
 
 /** Whether a file exists at `path`. */
@@ -37,14 +45,25 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Whether `rsync --help` lists `--fsync`. */
-async function rsyncHasFsync(): Promise<boolean> {
+function rsyncHasFsync(): Promise<boolean> {
+  return prints("rsync", ["--help"], "--fsync");
+}
+
+/** Whether `command` with `args` exits 0 and prints `text` on stdout. */
+async function prints(
+  command: string,
+  args: string[],
+  text: string,
+): Promise<boolean> {
   try {
-    const output = await new Deno.Command("rsync", {
-      args: ["--help"],
+    const output = await new Deno.Command(command, {
+      args,
+      stdin: "null",
       stdout: "piped",
       stderr: "null",
     }).output();
-    return new TextDecoder().decode(output.stdout).includes("--fsync");
+    return output.success && new TextDecoder().decode(output.stdout)
+      .includes(text);
   } catch {
     return false;
   }
@@ -65,6 +84,11 @@ export async function findPeers(): Promise<Peers> {
     iperf3: await has("iperf3", ["--version"]),
     time: await has("/usr/bin/time", ["-f", "%M", "true"]),
     ip: await has("ip", ["-V"]) && await has("tc", ["-V"]),
+    wormhole: await prints("wormhole", ["--version"], "magic-wormhole"),
+    // twistd3 exits 0 for a plugin it does not know, without its help text.
+    mailbox: await prints("twistd3", ["wormhole-mailbox", "--help"], "Mailbox"),
+    transitRelay: await prints("twistd3", ["transitrelay", "--help"], "Relay"),
+    wormholeWilliam: await prints("wormhole-william", ["--version"], "version"),
   };
 }
 
@@ -83,6 +107,22 @@ export function installHints(peers: Peers): string[] {
     [peers.iperf3, "iperf3 (link ceiling rows)", "iperf3"],
     [peers.time, "/usr/bin/time (peak memory)", "time"],
     [peers.ip, "ip and tc (link scenario)", "iproute2"],
+    [peers.wormhole, "wormhole (magic-wormhole row)", "magic-wormhole"],
+    [
+      peers.mailbox,
+      "the magic-wormhole mailbox server (wormhole rows)",
+      "python3-magic-wormhole-mailbox-server",
+    ],
+    [
+      peers.transitRelay,
+      "the magic-wormhole transit relay (wormhole rows)",
+      "magic-wormhole-transit-relay",
+    ],
+    [
+      peers.wormholeWilliam,
+      "wormhole-william (wormhole-william row)",
+      "wormhole-william",
+    ],
   ];
   return hints.filter(([ok]) => !ok).map(([, what, pkg]) =>
     `missing ${what}: sudo apt-get install ${pkg}`

@@ -151,7 +151,16 @@ export class Launched {
     this.#rssFile = measure ? join(ctx.work, `rss-${++launches}`) : null;
     let argv = [command, ...args];
     if (this.#rssFile) {
-      argv = ["/usr/bin/time", "-f", "%M", "-o", this.#rssFile, ...argv];
+      // /usr/bin/time gives the peak RSS in KiB; bash's `times` the CPU
+      // of its children to the millisecond, where time's %U and %S cut
+      // to 10 ms.
+      argv = [
+        "bash",
+        "-c",
+        '/usr/bin/time -f %M -o "$0" "$@"; s=$?; times > "$0.cpu"; exit $s',
+        this.#rssFile,
+        ...argv,
+      ];
     }
     // `ip netns exec` replaces itself with the command, so the process
     // started is in the namespace and its /proc/PID/net shows its sockets.
@@ -235,7 +244,10 @@ export class Launched {
   /** Process ids of the tool itself (below `/usr/bin/time`, if any). */
   async toolPids(): Promise<number[]> {
     if (this.#ended) return [];
-    return this.#wrapped ? await childPids(this.pid) : [this.pid];
+    if (!this.#wrapped) return [this.pid];
+    // bash, then /usr/bin/time, then the tool.
+    const times = await childPids(this.pid);
+    return (await Promise.all(times.map(childPids))).flat();
   }
 
   /** Sends `signal` to the tool itself, not to `/usr/bin/time`. */
@@ -269,12 +281,36 @@ export class Launched {
 
   /** Its peak resident memory in KiB, once it exited, if measured. */
   async peakRssKiB(): Promise<number | null> {
+    return (await this.#measured())?.[0] ?? null;
+  }
+
+  /**
+   * The CPU seconds it used (user and system, its children included), once
+   * it exited, if measured.
+   */
+  async cpuSeconds(): Promise<number | null> {
+    if (this.#rssFile === null) return null;
+    await this.exited;
+    const text = await Deno.readTextFile(`${this.#rssFile}.cpu`)
+      .catch(() => "");
+    // `times`: the shell's own user and system time, then its children's.
+    const children = text.trim().split("\n")[1]?.match(
+      /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/,
+    );
+    if (!children) return null;
+    const [, um, us, sm, ss] = children.map(Number);
+    return um * 60 + us + sm * 60 + ss;
+  }
+
+  /** What `/usr/bin/time` wrote: the peak RSS in KiB. */
+  async #measured(): Promise<number[] | null> {
     if (this.#rssFile === null) return null;
     await this.exited;
     try {
       const text = await Deno.readTextFile(this.#rssFile);
+      // A tool killed by a signal gets a line about it before the figure.
       const value = Number(text.trim().split("\n").at(-1));
-      return Number.isFinite(value) ? value : null;
+      return Number.isFinite(value) ? [value] : null;
     } catch {
       return null;
     }

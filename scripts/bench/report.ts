@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Options } from "./context.ts";
 import type { Peers } from "./peers.ts";
 import type { RowSummary, ScenarioResult } from "./stats.ts";
+import type { Target } from "./targets.ts";
 
 /** The machine the bench ran on. */
 export interface Machine {
@@ -40,6 +41,8 @@ export interface Report {
   totalSeconds: number;
   /** The scenarios, in the order they ran. */
   scenarios: ScenarioResult[];
+  /** The targets, evaluated on these scenarios. */
+  targets: Target[];
 }
 
 /** Describes this machine. */
@@ -105,6 +108,25 @@ function scenarioMarkdown(scenario: ScenarioResult): string[] {
   return lines;
 }
 
+/** The table of the targets, all measured in this run. */
+function targetsMarkdown(targets: Target[]): string[] {
+  if (targets.length === 0) return [];
+  const verdict = (met: boolean | null) =>
+    met === null ? "not measured" : met ? "met" : "**not met**";
+  return [
+    "## Targets, as ratios within this run",
+    "",
+    "| target | goal | this run | |",
+    "|---|---|---|---|",
+    ...targets.map((target) =>
+      `| ${cell(target.name)} | ${cell(target.goal)} | ${
+        cell(target.measured)
+      } | ${verdict(target.met)} |`
+    ),
+    "",
+  ];
+}
+
 /** The whole markdown report. */
 export function renderMarkdown(report: Report): string {
   const { machine, options } = report;
@@ -127,6 +149,7 @@ export function renderMarkdown(report: Report): string {
     for (const hint of report.missing) lines.push(`- ${hint}`);
     lines.push("");
   }
+  lines.push(...targetsMarkdown(report.targets));
   for (const scenario of report.scenarios) {
     lines.push(...scenarioMarkdown(scenario));
   }

@@ -27,7 +27,9 @@ import { launchOurClient, startOurServer } from "./ours.ts";
 import { type Context, Launched } from "./process.ts";
 import {
   alternate,
+  median,
   type Row,
+  type RowSummary,
   type Sample,
   type ScenarioResult,
   summarise,
@@ -39,14 +41,28 @@ function maxKnown(values: (number | null)[]): number | null {
   return known.length ? Math.max(...known) : null;
 }
 
+/** CPU seconds of one run of ours: each client's, and the server's. */
+interface RunCpu {
+  /** Each client's, where measured. */
+  clients: number[];
+  /** The server's, if measured. */
+  server: number | null;
+  /** Clients that retried at least once. */
+  retried: number;
+  /** Clients that were told the server is busy at least once. */
+  busy: number;
+}
+
 /**
  * All `sources` at once to one server.ts: seconds from the first client's
- * start until the last one exited; the server is stopped afterwards.
+ * start until the last one exited; the server is stopped afterwards. The
+ * CPU seconds of each process go to `cpu`.
  */
 async function runOursAtOnce(
   ctx: Context,
   sources: string[],
   dest: string,
+  cpu: RunCpu[],
 ): Promise<Sample> {
   const { process: server, port } = await startOurServer(
     ctx,
@@ -79,6 +95,13 @@ async function runOursAtOnce(
     await server.kill();
   }
   const clientRss = await Promise.all(clients.map((c) => c.peakRssKiB()));
+  const clientCpu = await Promise.all(clients.map((c) => c.cpuSeconds()));
+  cpu.push({
+    clients: clientCpu.filter((value): value is number => value !== null),
+    server: await server.cpuSeconds(),
+    retried: clients.filter((c) => c.stderr.includes("retrying in")).length,
+    busy: clients.filter((c) => c.stderr.includes("Server is busy")).length,
+  });
   return { seconds, rss: [maxKnown(clientRss), await server.peakRssKiB()] };
 }
 
@@ -130,6 +153,65 @@ async function runNcAtOnce(
   };
 }
 
+/**
+ * Where the CPU of the batch went: the clients' and the server's CPU
+ * seconds (medians over the runs), against what the cores could give in
+ * the batch's wall time.
+ */
+function cpuNotes(
+  together: RunCpu[],
+  alone: RunCpu[],
+  summary: RowSummary[],
+  tool: string,
+  clients: number,
+): string[] {
+  const measured = together.filter((run) => run.clients.length > 0);
+  const wall = summary.find((row) => row.tool === tool)?.medianSeconds;
+  if (measured.length === 0 || wall === undefined) return [];
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const clientTotal = median(measured.map((run) => sum(run.clients)));
+  const perClient = median(measured.flatMap((run) => run.clients));
+  const servers = measured.flatMap((run) =>
+    run.server === null ? [] : [run.server]
+  );
+  const server = servers.length ? median(servers) : null;
+  const cores = navigator.hardwareConcurrency;
+  const lines = [
+    `CPU of one batch (median of the runs, user and system): the ${clients} clients ${
+      clientTotal.toFixed(2)
+    } CPU-s in all (${
+      (perClient * 1000).toFixed(0)
+    } ms each, median), the server ${
+      server === null
+        ? "not measured"
+        : `${server.toFixed(2)} CPU-s (its start included)`
+    }; in the batch's ${wall.toFixed(2)} s the ${cores} cores give ${
+      (wall * cores).toFixed(2)
+    } CPU-s.`,
+  ];
+  const retried = median(together.map((run) => run.retried));
+  const busy = median(together.map((run) => run.busy));
+  lines.push(
+    `Clients that retried, median per batch: ${retried} of ${clients}, ${busy} of them told the server is busy (its limit of unauthenticated connections from one address, 16, or of connections); a retry waits about a second.`,
+  );
+  const single = alone.filter((run) => run.clients.length > 0);
+  if (single.length > 0) {
+    const serverAlone = single.flatMap((run) =>
+      run.server === null ? [] : [run.server]
+    );
+    lines.push(
+      `One client alone: client ${
+        (median(single.map((run) => run.clients[0])) * 1000).toFixed(0)
+      } ms of CPU, server ${
+        serverAlone.length
+          ? `${(median(serverAlone) * 1000).toFixed(0)} ms`
+          : "not measured"
+      } (median).`,
+    );
+  }
+  return lines;
+}
+
 /** Runs the scenario. */
 export async function manyScenario(bench: Bench): Promise<ScenarioResult> {
   const { runs, clients, clientMiB } = bench.options;
@@ -160,13 +242,15 @@ export async function manyScenario(bench: Bench): Promise<ScenarioResult> {
     rows.push({ tool: ncTogether, bytes: clients * fileBytes, samples: [] });
   }
   const dest = join(bench.work, "dest-many");
+  const cpuTogether: RunCpu[] = [];
+  const cpuAlone: RunCpu[] = [];
   try {
     await alternate(rows, runs, async (row) => {
       await removeAll(dest);
       let sample: Sample;
       if (row.tool === alone) {
         // Timed the same way as the batch, so that the two compare.
-        sample = await runOursAtOnce(bench, [sources[0]], dest);
+        sample = await runOursAtOnce(bench, [sources[0]], dest, cpuAlone);
         await checkTree(
           row.tool,
           dest,
@@ -175,7 +259,7 @@ export async function manyScenario(bench: Bench): Promise<ScenarioResult> {
         );
       } else {
         sample = row.tool === together
-          ? await runOursAtOnce(bench, sources, dest)
+          ? await runOursAtOnce(bench, sources, dest, cpuTogether)
           : await runNcAtOnce(bench, sources, dest);
         // Every file, by size and SHA-256, outside the timing.
         await checkTree(row.tool, dest, expected, true);
@@ -212,6 +296,7 @@ export async function manyScenario(bench: Bench): Promise<ScenarioResult> {
       } MB/s).`,
     );
   }
+  notes.push(...cpuNotes(cpuTogether, cpuAlone, summary, together, clients));
   notes.push(
     `Peak RSS: the largest of the ${clients} clients / the one server (nc: the largest sender / listener).`,
   );

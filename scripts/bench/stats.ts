@@ -11,6 +11,8 @@ export interface Sample {
   seconds: number;
   /** Peak resident memory of the sending and receiving side, in KiB. */
   rss: [number | null, number | null];
+  /** CPU seconds of the sending and receiving side, where measured. */
+  cpu?: [number | null, number | null];
 }
 
 /** The runs of one tool in one scenario. */

@@ -1,0 +1,74 @@
+/**
+ * A client that was told the server is busy and then finds its next
+ * connection closed before the hello (what the server's limits do to an
+ * address that connects too fast, as 50 clients behind one address can)
+ * waits and tries again, instead of taking the server for another program.
+ * In front of a real server, a scripted front answers the first
+ * connection with the busy hello, closes the second at once, and passes
+ * the others through.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { encodeHello, HELLO_FLAG_BUSY, Role } from "../protocol.ts";
+import { randomFile, runClient, startServer, tempDir } from "./helpers.ts";
+
+/** Copies `from` to `to` until either ends, then closes both. */
+async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  try {
+    await from.readable.pipeTo(to.writable, { preventClose: true });
+  } catch {
+    // Either side went away.
+  }
+  for (const conn of [from, to]) {
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+Deno.test("after a busy hello, a connection closed before the hello is retried", async () => {
+  await using dir = await tempDir();
+  const dest = join(dir.path, "dest");
+  await Deno.mkdir(dest);
+  const source = join(dir.path, "one.bin");
+  const data = await randomFile(source, 64 * 1024);
+  await using server = await startServer(["--dir", dest, "--once"]);
+  const front = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const pumps: Promise<void>[] = [];
+  const accepting = (async () => {
+    let count = 0;
+    for await (const conn of front) {
+      count++;
+      if (count === 1) {
+        await conn.write(encodeHello(Role.Server, HELLO_FLAG_BUSY));
+        conn.close();
+      } else if (count === 2) {
+        conn.close();
+      } else {
+        const upstream = await Deno.connect({
+          hostname: "127.0.0.1",
+          port: server.port,
+        });
+        pumps.push(pipe(conn, upstream), pipe(upstream, conn));
+      }
+    }
+  })().catch(() => {});
+  try {
+    const port = (front.addr as Deno.NetAddr).port;
+    const client = await runClient([`127.0.0.1:${port}`, source]);
+    assert.equal(client.code, 0, client.stderr);
+    assert.match(client.stderr, /busy.*retrying in.*retry 1 of/);
+    assert.match(client.stderr, /before its hello.*retrying in.*retry 2 of/);
+    assert.deepEqual(await Deno.readFile(join(dest, "one.bin")), data);
+    assert.equal((await server.exited()).code, 0);
+  } finally {
+    front.close();
+    await accepting;
+    await Promise.all(pumps);
+  }
+});
