@@ -1,5 +1,5 @@
 /**
- * The data phase of a server session: file data written to the store as it
+ * The data phase of a receiving session: file data written to the store as it
  * arrives, each file checked against its size and hash, and verified files
  * put in place in groups ({@link ./commit.ts}) until the client is done.
  *
@@ -7,66 +7,24 @@
  */
 
 import { ConnectionClosedError } from "../net/byte_stream.ts";
-import { type Channel, type Frame } from "../secure/channel.ts";
+import { type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
 import { releaseBuffer } from "../common/release.ts";
 import { decompressFrame } from "./compression.ts";
-import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
+import type { Entry, SenderMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
 import { commitGroup, type VerifiedFile } from "./commit.ts";
 import { errorMessage } from "../common/errors.ts";
-import type { EventSink, ProgressCounter } from "./events.ts";
-import type { FileStore } from "../store/file_store.ts";
 import { IncomingFile } from "./incoming_file.ts";
-import { lower, ownEnd, type PeerName } from "./peer.ts";
-import type { IndexSet } from "./index_set.ts";
+import { lower, ownEnd } from "./peer.ts";
 import { Pacer } from "../common/pace.ts";
 import { controlMessage, send } from "./receive_setup.ts";
 import type { KeptPart } from "./kept_part.ts";
-
-/** Whether `error` is the connection ending under a read. */
-function isConnectionLoss(error: unknown): boolean {
-  return error instanceof ConnectionClosedError ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.UnexpectedEof;
-}
 import { type WaitLimit, waitLimitOf } from "./client_limits.ts";
+import { isConnectionLoss, type SessionState } from "./receive_state.ts";
 
-/** What the data phase shares with the session around it. */
-export interface SessionState {
-  /** The encrypted channel to the client. */
-  channel: Channel;
-  /** Where files go. */
-  store: FileStore;
-  /** Reports events. */
-  emit: EventSink;
-  /** The manifest. */
-  entries: Entry[];
-  /** The decision for each entry. */
-  decisions: Decision[];
-  /** Files the client must still send or skip. */
-  open: IndexSet;
-  /** Files whose kept data the client proved it shares. */
-  resumable: Set<number>;
-  /** Counts of the session: `wireBytes` are the data frames' payloads. */
-  result: {
-    verified: number;
-    skipped: number;
-    different: number;
-    failed: number;
-    bytes: number;
-    wireBytes: number;
-  };
-  /** Learns of each data frame: its file bytes and its payload's. */
-  onData?: (bytes: number, wire: number) => void;
-  /** Progress of the session. */
-  progress: ProgressCounter | null;
-  /** What the sender is called in messages. */
-  peer: PeerName;
-}
+export type { SessionState };
 
 /** Verified files put in place together, at most. */
 const COMMIT_FILES = 256;
