@@ -203,7 +203,7 @@ export class Harness {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const lines = this.linesSince(mark).filter((line) =>
-        line.startsWith(prefix)
+        line.startsWith(prefix) && !HELD_BACK.test(line)
       );
       if (lines.length >= count || Date.now() > deadline) return lines;
       await sleep(10);
@@ -314,13 +314,22 @@ export class Harness {
       ...(hostile.failsKeyExchange ? [FAILED_KEY_EXCHANGE] : []),
       ...hostile.logBefore ?? [],
     ];
-    const lines = await this.logFor(mark, client.port, priorLines.length + 1);
+    // Whether the guess limiter held this attempt back a few milliseconds,
+    // after the failures of earlier cases, depends on the machine's speed:
+    // its note is not about the case.
+    const aboutCase = (line: string) => !HELD_BACK.test(line);
+    const lines = (await this.logFor(mark, client.port, priorLines.length + 1))
+      .filter(aboutCase);
     assert.equal(
       lines.length,
       priorLines.length + 1,
       `one log line, got ${JSON.stringify(lines)}`,
     );
-    assert.deepEqual(this.linesSince(mark), lines, "nothing else on stderr");
+    assert.deepEqual(
+      this.linesSince(mark).filter(aboutCase),
+      lines,
+      "nothing else on stderr",
+    );
     for (const [i, pattern] of priorLines.entries()) {
       assert.match(lines[i], pattern);
     }
