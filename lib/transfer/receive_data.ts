@@ -24,8 +24,6 @@ import type { KeptPart } from "./kept_part.ts";
 import { type WaitLimit, waitLimitOf } from "./client_limits.ts";
 import { isConnectionLoss, type SessionState } from "./receive_state.ts";
 
-export type { SessionState };
-
 /** Verified files put in place together, at most. */
 const COMMIT_FILES = 256;
 

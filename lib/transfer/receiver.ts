@@ -15,7 +15,8 @@ import { type EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "../store/file_store.ts";
 import type { MemoryBudget, Reservation } from "./memory_budget.ts";
 import { Pacer } from "../common/pace.ts";
-import { DataPhase, type SessionState } from "./receive_data.ts";
+import { DataPhase } from "./receive_data.ts";
+import type { SessionState } from "./receive_state.ts";
 import { IndexSet } from "./index_set.ts";
 import {
   asksForProof,
