@@ -99,7 +99,7 @@ export async function commitGroup(
     const message = failures.get(index);
     if (message !== undefined) {
       totals.failed++;
-      emit({ type: "file-failed", path: entry.path, message });
+      emit({ type: "file-failed", path: entry.path, message }, index);
       await send(channel, { type: "failed", index, message });
       continue;
     }
@@ -109,7 +109,7 @@ export async function commitGroup(
       path: entry.path,
       size: entry.size,
       sha256,
-    });
+    }, index);
     await send(channel, { type: "verified", index, sha256 });
   }
 }

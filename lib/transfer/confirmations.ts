@@ -16,7 +16,8 @@ import { lower, type PeerName } from "./peer.ts";
 
 /** Tracks the files sent and waits for the server's word on each. */
 export class Confirmations {
-  #pending = new Map<number, { entry: LocalEntry; sha256: string }>();
+  /** The hash sent of each file awaiting its confirmation, by index. */
+  #pending = new Map<number, string>();
   #entries: readonly LocalEntry[];
   #emit: EventSink;
   #peer: PeerName;
@@ -34,7 +35,7 @@ export class Confirmations {
 
   /** Notes that entry `index` was sent whole, hashing to `sha256`. */
   expect(index: number, sha256: string): void {
-    this.#pending.set(index, { entry: this.#entries[index], sha256 });
+    this.#pending.set(index, sha256);
   }
 
   /** Handles messages until the server's summary; rejects on errors. */
@@ -50,32 +51,35 @@ export class Confirmations {
       const message = await receive(channel, "confirmations", this.#peer);
       switch (message.type) {
         case "verified": {
-          const sent = this.#take(message.index);
-          if (message.sha256 !== sent.sha256) {
+          const { index } = message;
+          const sent = this.#take(index);
+          const { path, size } = this.#entries[index];
+          if (message.sha256 !== sent) {
             this.#emit({
               type: "file-failed",
-              path: sent.entry.path,
+              path,
               message: `${
                 lower(this.#peer)
-              }'s hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
-            });
+              }'s hash ${message.sha256} differs from the sent file's ${sent}`,
+            }, index);
           } else {
             this.#emit({
               type: "file-verified",
-              path: sent.entry.path,
-              size: sent.entry.size,
+              path,
+              size,
               sha256: message.sha256,
-            });
+            }, index);
           }
           break;
         }
         case "failed": {
-          const sent = this.#take(message.index);
+          const { index } = message;
+          this.#take(index);
           this.#emit({
             type: "file-failed",
-            path: sent.entry.path,
+            path: this.#entries[index].path,
             message: `${lower(this.#peer)}: ${sanitize(message.message)}`,
-          });
+          }, index);
           break;
         }
         case "summary":
@@ -93,7 +97,8 @@ export class Confirmations {
     }
   }
 
-  #take(index: number): { entry: LocalEntry; sha256: string } {
+  /** The hash sent of file `index`, which is no longer awaited. */
+  #take(index: number): string {
     const sent = this.#pending.get(index);
     if (sent === undefined) {
       throw new ProtocolError(

@@ -191,7 +191,7 @@ export class DataPhase {
       path: entry.path,
       size: entry.size,
       offset,
-    });
+    }, index);
   }
 
   async #handle(message: SenderMessage): Promise<void> {
@@ -216,7 +216,7 @@ export class DataPhase {
           message: `${lower(this.#session.peer)} gave up: ${
             sanitize(message.message)
           }`,
-        });
+        }, incoming.index);
         return;
       }
       case "skip": {
@@ -226,7 +226,7 @@ export class DataPhase {
           type: "file-failed",
           path: entry.path,
           message: `the ${lower(this.#session.peer)} could not read it`,
-        });
+        }, message.index);
         return;
       }
       case "wait":

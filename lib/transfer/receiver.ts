@@ -82,16 +82,17 @@ class Session {
     const state: SessionState = {
       channel,
       store,
-      emit: (event) => {
-        if (event.type === "file-start") {
-          state.progress?.start(event.path, event.offset);
+      emit: (event, index) => {
+        if (index !== undefined && event.type === "file-start") {
+          state.progress?.start(index, event.path, event.offset);
         } else if (
-          event.type === "file-verified" || event.type === "file-skipped" ||
-          event.type === "file-failed"
+          index !== undefined &&
+          (event.type === "file-verified" || event.type === "file-skipped" ||
+            event.type === "file-failed")
         ) {
-          state.progress?.settle(event.path);
+          state.progress?.settle(index);
         }
-        options.emit(event);
+        options.emit(event, index);
       },
       entries: [],
       decisions: [],
@@ -160,7 +161,7 @@ class Session {
           type: "file-failed",
           path: entry.path,
           message: `refused: ${decision.reason}`,
-        });
+        }, index);
       } else if (entry.kind === "file") {
         this.#state.open.add(index);
       }
@@ -213,7 +214,6 @@ class Session {
     outcome: ProofOutcome,
     sha256: string | undefined,
   ): void {
-    const entry = this.#state.entries[index];
     const decision = this.#state.decisions[index];
     if (outcome === "unreadable") {
       this.#close(index, `the ${lower(this.#state.peer)} could not read it`);
@@ -228,10 +228,10 @@ class Session {
       this.#state.result.verified++;
       this.#state.emit({
         type: "file-skipped",
-        path: entry.path,
+        path: this.#state.entries[index].path,
         reason: "already-there",
         sha256,
-      });
+      }, index);
     } else if (decision.action === "compare" && !decision.replace) {
       this.#close(index, "a different file with this name is already here");
     }
@@ -245,7 +245,7 @@ class Session {
       type: "file-failed",
       path: this.#state.entries[index].path,
       message,
-    });
+    }, index);
   }
 
   #checkSize(): void {

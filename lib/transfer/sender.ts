@@ -175,7 +175,7 @@ export async function sendEntries(
           type: "file-failed",
           path: entry.path,
           message: `refused by the ${other}: ${sanitize(decision.reason)}`,
-        });
+        }, index);
         continue;
       }
       if (entry.kind === "folder") continue;
@@ -186,7 +186,7 @@ export async function sendEntries(
           type: "file-failed",
           path: entry.path,
           message: `cannot read: ${proof.unreadable}`,
-        });
+        }, index);
         continue;
       }
       if (decision.action === "compare") {
@@ -196,7 +196,7 @@ export async function sendEntries(
             path: entry.path,
             reason: "already-there",
             sha256: proof!.sha256!,
-          });
+          }, index);
           continue;
         }
         if (!decision.replace) {
@@ -205,7 +205,7 @@ export async function sendEntries(
             path: entry.path,
             message:
               `a different file with this name is on the ${other} (start the ${other} with --overwrite to replace it)`,
-          });
+          }, index);
           continue;
         }
       }
@@ -220,7 +220,7 @@ export async function sendEntries(
           path: entry.path,
           size: entry.size,
           offset,
-        });
+        }, index);
         await send(channel, { type: "file", index, offset });
       };
       try {
@@ -241,7 +241,7 @@ export async function sendEntries(
         const message = clipMessage(
           `cannot send ${quote(entry.path)}: ${fileErrorReason(error)}`,
         );
-        emit({ type: "file-failed", path: entry.path, message });
+        emit({ type: "file-failed", path: entry.path, message }, index);
         await send(
           channel,
           started
