@@ -207,7 +207,7 @@ async function main(args: string[], output: Output): Promise<number> {
       scan.entries,
       (event) => showClientEvent(output, event, direction),
     );
-    const files = scan.entries.filter((entry) => entry.kind === "file").length;
+    const { files } = scan.entries.fileTotals();
     return await transfer(
       output,
       sendJob(run),

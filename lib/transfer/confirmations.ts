@@ -11,20 +11,20 @@ import type { ReceiverMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { sanitize } from "../protocol/text.ts";
 import type { EventSink } from "./events.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import type { LocalEntries } from "../store/scan.ts";
 import { lower, type PeerName } from "./peer.ts";
 
 /** Tracks the files sent and waits for the server's word on each. */
 export class Confirmations {
   /** The hash sent of each file awaiting its confirmation, by index. */
   #pending = new Map<number, string>();
-  #entries: readonly LocalEntry[];
+  #entries: LocalEntries;
   #emit: EventSink;
   #peer: PeerName;
 
   /** Confirmations of `entries`, reported to `emit`. */
   constructor(
-    entries: readonly LocalEntry[],
+    entries: LocalEntries,
     emit: EventSink,
     peer: PeerName = "Server",
   ) {
@@ -53,7 +53,7 @@ export class Confirmations {
         case "verified": {
           const { index } = message;
           const sent = this.#take(index);
-          const { path, size } = this.#entries[index];
+          const path = this.#entries.path(index);
           if (message.sha256 !== sent) {
             this.#emit({
               type: "file-failed",
@@ -66,7 +66,7 @@ export class Confirmations {
             this.#emit({
               type: "file-verified",
               path,
-              size,
+              size: this.#entries.size(index),
               sha256: message.sha256,
             }, index);
           }
@@ -77,7 +77,7 @@ export class Confirmations {
           this.#take(index);
           this.#emit({
             type: "file-failed",
-            path: this.#entries[index].path,
+            path: this.#entries.path(index),
             message: `${lower(this.#peer)}: ${sanitize(message.message)}`,
           }, index);
           break;

@@ -9,6 +9,7 @@
 import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Channel, type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
+import type { EntryList } from "../protocol/entry_list.ts";
 import type { Decision, Entry, SenderMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
@@ -31,7 +32,7 @@ export interface SessionState {
   /** Reports events. */
   emit: EventSink;
   /** The manifest. */
-  entries: Entry[];
+  entries: EntryList;
   /** The decision for each entry. */
   decisions: Decision[];
   /** Files the client must still send or skip. */
@@ -120,7 +121,7 @@ export class DataPhase {
         const where = this.#incoming === null
           ? ""
           : ` in the middle of ${
-            quote(this.#session.entries[this.#incoming.index].path)
+            quote(this.#session.entries.path(this.#incoming.index))
           }`;
         // A clean close at a record boundary, as of a server that stops: the
         // connection is gone, not abused, and a client retries it.
@@ -148,7 +149,7 @@ export class DataPhase {
     if (this.#incoming !== null) {
       throw new ProtocolError(
         `${this.#session.peer} sent ${what} while ${
-          quote(this.#session.entries[this.#incoming.index].path)
+          quote(this.#session.entries.path(this.#incoming.index))
         } was unfinished`,
       );
     }
@@ -158,7 +159,7 @@ export class DataPhase {
       );
     }
     this.#session.open.delete(index);
-    return this.#session.entries[index];
+    return this.#session.entries.get(index);
   }
 
   async #startFile(index: number, offset: number): Promise<void> {
@@ -212,7 +213,7 @@ export class DataPhase {
         this.#session.result.failed++;
         this.#session.emit({
           type: "file-failed",
-          path: this.#session.entries[incoming.index].path,
+          path: this.#session.entries.path(incoming.index),
           message: `${lower(this.#session.peer)} gave up: ${
             sanitize(message.message)
           }`,
@@ -247,7 +248,7 @@ export class DataPhase {
         `${this.#session.peer} ended entry ${index}, which is not being sent`,
       );
     }
-    const entry = this.#session.entries[index];
+    const entry = incoming.entry;
     if (incoming.received !== entry.size) {
       throw new ProtocolError(
         `${this.#session.peer} sent ${incoming.received} bytes for ${
@@ -317,7 +318,7 @@ export class DataPhase {
     if (this.#incoming !== null) {
       throw new ProtocolError(
         `${this.#session.peer} finished while ${
-          quote(this.#session.entries[this.#incoming.index].path)
+          quote(this.#session.entries.path(this.#incoming.index))
         } was unfinished`,
       );
     }
@@ -330,12 +331,14 @@ export class DataPhase {
     await this.#committing;
     // Deepest first, so that a read-only folder is locked only once its
     // contents are written.
-    const folders = this.#session.entries
-      .filter((entry, i) =>
-        entry.kind === "folder" &&
-        this.#session.decisions[i].action === "accept"
-      )
-      .sort((a, b) => b.path.length - a.path.length);
+    const { entries, decisions } = this.#session;
+    const folders: Entry[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      if (entries.kind(i) === "folder" && decisions[i].action === "accept") {
+        folders.push(entries.get(i));
+      }
+    }
+    folders.sort((a, b) => b.path.length - a.path.length);
     const pacer = new Pacer();
     for (const folder of folders) {
       try {

@@ -20,10 +20,10 @@ import { decodeSenderMessage } from "../protocol/decode.ts";
 import {
   type Decision,
   encodeMessage,
-  type Entry,
   type ReceiverMessage,
   type SenderMessage,
 } from "../protocol/messages.ts";
+import { EntryList } from "../protocol/entry_list.ts";
 import { ManifestChecker } from "../protocol/paths.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { sanitize } from "../protocol/text.ts";
@@ -83,8 +83,8 @@ export async function receiveManifest(
   maxEntries: number,
   reservation: Reservation,
   peer: PeerName = "Client",
-): Promise<Entry[]> {
-  const entries: Entry[] = [];
+): Promise<EntryList> {
+  const entries = new EntryList();
   const checker = new ManifestChecker();
   const pacer = new Pacer();
   let manifestBytes = 0;
@@ -155,7 +155,7 @@ export async function receiveManifest(
 export async function decideAll(
   channel: Channel,
   store: FileStore,
-  entries: readonly Entry[],
+  entries: EntryList,
 ): Promise<Decision[]> {
   const decisions: Decision[] = [];
   const pacer = new Pacer();

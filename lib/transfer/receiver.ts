@@ -16,6 +16,7 @@ import type { FileStore } from "../store/file_store.ts";
 import type { MemoryBudget, Reservation } from "./memory_budget.ts";
 import { Pacer } from "../common/pace.ts";
 import { DataPhase, type SessionState } from "./receive_data.ts";
+import { EntryList } from "../protocol/entry_list.ts";
 import { IndexSet } from "./index_set.ts";
 import {
   decideAll,
@@ -94,7 +95,7 @@ class Session {
         }
         options.emit(event, index);
       },
-      entries: [],
+      entries: new EntryList(),
       decisions: [],
       open: new IndexSet(0),
       resumable: new Set(),
@@ -153,25 +154,24 @@ class Session {
       this.#state.entries,
       this.#state.emit,
     );
+    const { entries } = this.#state;
     for (const [index, decision] of this.#state.decisions.entries()) {
-      const entry = this.#state.entries[index];
       if (decision.action === "refuse") {
         this.#state.result.failed++;
         this.#state.emit({
           type: "file-failed",
-          path: entry.path,
+          path: entries.path(index),
           message: `refused: ${decision.reason}`,
         }, index);
-      } else if (entry.kind === "file") {
+      } else if (entries.kind(index) === "file") {
         this.#state.open.add(index);
       }
     }
     await sendDecisions(this.#state.channel, this.#state.decisions);
     const pacer = new Pacer();
     for (const [index, decision] of this.#state.decisions.entries()) {
-      const entry = this.#state.entries[index];
-      if (entry.kind === "folder" && decision.action === "accept") {
-        this.#state.store.makeFolder(entry.path);
+      if (entries.kind(index) === "folder" && decision.action === "accept") {
+        this.#state.store.makeFolder(entries.path(index));
         await pacer.pace();
       }
     }
@@ -183,7 +183,7 @@ class Session {
       this.#state.decisions,
       async (index, sha256) => {
         const same = await this.#state.store.prove(
-          this.#state.entries[index],
+          this.#state.entries.get(index),
           sha256,
         );
         if (same) proven.set(index, sha256);
@@ -201,7 +201,7 @@ class Session {
     let bytes = 0;
     for (const [index, decision] of this.#state.decisions.entries()) {
       if (decision.action === "compare") {
-        bytes += this.#state.entries[index].size;
+        bytes += this.#state.entries.size(index);
       }
       if (decision.action === "send") bytes += decision.offset;
     }
@@ -228,7 +228,7 @@ class Session {
       this.#state.result.verified++;
       this.#state.emit({
         type: "file-skipped",
-        path: this.#state.entries[index].path,
+        path: this.#state.entries.path(index),
         reason: "already-there",
         sha256,
       }, index);
@@ -243,16 +243,13 @@ class Session {
     this.#state.result.failed++;
     this.#state.emit({
       type: "file-failed",
-      path: this.#state.entries[index].path,
+      path: this.#state.entries.path(index),
       message,
     }, index);
   }
 
   #checkSize(): void {
-    const total = this.#state.entries.reduce(
-      (sum, entry) => sum + entry.size,
-      0,
-    );
+    const total = this.#state.entries.fileTotals().bytes;
     if (total > this.#options.limits.maxBytes) {
       throw new SessionRefusedError(
         `The files total ${formatBytes(total)}, more than the ${
@@ -270,11 +267,9 @@ class Session {
   async #checkSpace(): Promise<void> {
     let needed = 0;
     for (const [index, decision] of this.#state.decisions.entries()) {
-      const entry = this.#state.entries[index];
-      if (decision.action === "send") needed += entry.size - decision.offset;
-      if (decision.action === "compare" && decision.replace) {
-        needed += entry.size;
-      }
+      const size = this.#state.entries.size(index);
+      if (decision.action === "send") needed += size - decision.offset;
+      if (decision.action === "compare" && decision.replace) needed += size;
     }
     const root = this.#state.store.root;
     if (needed === 0 || root === null) return;

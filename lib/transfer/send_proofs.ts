@@ -19,7 +19,11 @@ import {
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { fileErrorReason } from "../common/errors.ts";
 import { type Hash, hashFile, hashPrefix, peekDigest } from "../store/hash.ts";
-import { fileIdentity, type LocalEntry } from "../store/scan.ts";
+import {
+  fileIdentity,
+  type LocalEntries,
+  type LocalEntry,
+} from "../store/scan.ts";
 import { ownEnd, type PeerName } from "./peer.ts";
 
 /** Proof items per message: each takes under 90 bytes of JSON. */
@@ -65,7 +69,7 @@ async function hashOwnPrefix(
  */
 export async function exchangeProofs(
   channel: Channel,
-  entries: readonly LocalEntry[],
+  entries: LocalEntries,
   decisions: readonly Decision[],
   known: (index: number) => Promise<string | undefined>,
   receive: () => Promise<ReceiverMessage>,
@@ -76,7 +80,7 @@ export async function exchangeProofs(
   await whileBusy(channel, async () => {
     for (const [index, decision] of decisions.entries()) {
       if (!asksForProof(decision)) continue;
-      const entry = entries[index];
+      const entry = entries.local(index);
       const result: ProofResult = { match: false, sha256: null };
       try {
         if (decision.action === "compare") {

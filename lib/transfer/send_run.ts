@@ -6,7 +6,7 @@
  */
 
 import { type EventSink, ProgressCounter } from "./events.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import type { LocalEntries } from "../store/scan.ts";
 
 /** Totals of one session, from the client's point of view. */
 export interface SendResult {
@@ -45,7 +45,7 @@ const HASH_BYTES = 32;
  */
 export class SendRun {
   /** The entries, as scanned. */
-  readonly entries: readonly LocalEntry[];
+  readonly entries: LocalEntries;
   #sink: EventSink;
   /** Outcome of each entry (0 while it has none), with the CONFIRMED bit. */
   #outcomes: Uint8Array;
@@ -56,7 +56,7 @@ export class SendRun {
   #progress: ProgressCounter;
 
   /** A run over `entries` that reports to `sink`. */
-  constructor(entries: readonly LocalEntry[], sink: EventSink) {
+  constructor(entries: LocalEntries, sink: EventSink) {
     this.entries = entries;
     this.#sink = sink;
     this.#progress = new ProgressCounter(entries, sink);
@@ -82,7 +82,7 @@ export class SendRun {
     if ((this.#outcomes[index] & CONFIRMED) === 0) return undefined;
     const at = index * HASH_BYTES;
     const sha256 = this.#confirmed!.subarray(at, at + HASH_BYTES).toHex();
-    const entry = this.entries[index];
+    const entry = this.entries.local(index);
     const info = await Deno.stat(entry.source).catch(() => null);
     const same = info !== null && info.size === entry.size &&
       Math.trunc(info.mtime?.getTime() ?? NaN) === entry.mtime;
@@ -124,7 +124,7 @@ export class SendRun {
     for (const [index, reason] of this.deferred) {
       this.emit({
         type: "file-failed",
-        path: this.entries[index].path,
+        path: this.entries.path(index),
         message: `refused by the server: ${reason}`,
       }, index);
     }

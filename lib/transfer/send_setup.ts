@@ -14,13 +14,14 @@ import { decodeReceiverMessage } from "../protocol/decode.ts";
 import {
   type Decision,
   encodeMessage,
+  type Entry,
   type ReceiverMessage,
   type SenderMessage,
 } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
 import { RemoteError } from "../common/errors.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import type { LocalEntries } from "../store/scan.ts";
 import { waitLimitOf } from "./client_limits.ts";
 import { lower, ownEnd, type PeerName } from "./peer.ts";
 
@@ -82,22 +83,12 @@ async function receiveAny(
 /** Sends the manifest of `entries`, in frames well below the limit. */
 export async function sendManifest(
   channel: Channel,
-  entries: readonly LocalEntry[],
+  entries: LocalEntries,
 ): Promise<void> {
-  let chunk: LocalEntry[] = [];
+  let chunk: Entry[] = [];
   let budget = 0;
   const flushChunk = (more: boolean) =>
-    send(channel, {
-      type: "manifest",
-      more,
-      entries: chunk.map(({ path, kind, size, mode, mtime }) => ({
-        path,
-        kind,
-        size,
-        mode,
-        mtime,
-      })),
-    });
+    send(channel, { type: "manifest", more, entries: chunk });
   for (const entry of entries) {
     const cost = 3 * entry.path.length + 100;
     if (budget + cost > MANIFEST_CHUNK_BUDGET) {
@@ -153,13 +144,13 @@ export async function receiveDecisions(
  * before anything is hashed or sent.
  */
 export function checkDecisions(
-  entries: readonly LocalEntry[],
+  entries: LocalEntries,
   decisions: readonly Decision[],
   peer: PeerName = "Server",
 ): void {
   for (const [index, decision] of decisions.entries()) {
-    const entry = entries[index];
     if (decision.action === "refuse") continue;
+    const entry = entries.get(index);
     if (entry.kind === "folder" && decision.action !== "accept") {
       throw new ProtocolError(
         `${peer} answered ${decision.action} for folder ${quote(entry.path)}`,

@@ -162,7 +162,7 @@ export async function sendEntries(
   ] as const;
   try {
     for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index];
+      const entry = entries.local(index);
       const decision = decisions[index];
       if (decision.action === "refuse") {
         if (decision.later) {

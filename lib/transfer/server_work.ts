@@ -10,7 +10,7 @@
 import type { IdleTimeoutStream } from "../net/idle.ts";
 import type { Channel } from "../secure/channel.ts";
 import type { FileStore } from "../store/file_store.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import type { LocalEntries } from "../store/scan.ts";
 import type { EventSink } from "./events.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
 import { receiveSession, type SessionLimits } from "./receiver.ts";
@@ -37,7 +37,7 @@ export interface ShareWork {
   /** What the server does with each session. */
   kind: "share";
   /** The files and folders shared, as scanned. */
-  entries: readonly LocalEntry[];
+  entries: LocalEntries;
   /** Stop after the first session that got every file. */
   untilDownloaded: boolean;
 }
