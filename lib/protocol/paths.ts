@@ -75,7 +75,7 @@ export class ManifestChecker {
   }
 
   /** Checks one more entry against all before it. */
-  add(entry: Entry): void {
+  add(entry: Pick<Entry, "path" | "kind">): void {
     const { path, kind } = entry;
     if (this.#kinds.has(path)) {
       throw new ProtocolError(`Manifest lists ${quote(path)} more than once`);

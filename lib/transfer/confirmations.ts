@@ -1,7 +1,8 @@
 /**
  * The client's record of the files it sent and the server's word on each:
  * a `verified` with the same hash, or a `failed` with the server's reason,
- * until the server's summary.
+ * until the server's summary. The hashes sent are kept by the run, 32
+ * bytes per entry; what awaits a confirmation is one bit per entry.
  *
  * @module
  */
@@ -10,32 +11,28 @@ import type { Channel } from "../secure/channel.ts";
 import type { ReceiverMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { sanitize } from "../protocol/text.ts";
-import type { EventSink } from "./events.ts";
-import type { LocalEntries } from "../store/scan.ts";
+import { IndexSet } from "./index_set.ts";
 import { lower, type PeerName } from "./peer.ts";
+import type { SendRun } from "./send_run.ts";
 
 /** Tracks the files sent and waits for the server's word on each. */
 export class Confirmations {
-  /** The hash sent of each file awaiting its confirmation, by index. */
-  #pending = new Map<number, string>();
-  #entries: LocalEntries;
-  #emit: EventSink;
+  /** The files sent whole and not confirmed yet. */
+  #pending: IndexSet;
+  #run: SendRun;
   #peer: PeerName;
 
-  /** Confirmations of `entries`, reported to `emit`. */
-  constructor(
-    entries: LocalEntries,
-    emit: EventSink,
-    peer: PeerName = "Server",
-  ) {
+  /** Confirmations of the files of `run`, reported through it. */
+  constructor(run: SendRun, peer: PeerName = "Server") {
     this.#peer = peer;
-    this.#entries = entries;
-    this.#emit = emit;
+    this.#run = run;
+    this.#pending = new IndexSet(run.entries.length);
   }
 
   /** Notes that entry `index` was sent whole, hashing to `sha256`. */
   expect(index: number, sha256: string): void {
-    this.#pending.set(index, sha256);
+    this.#run.noteSent(index, sha256);
+    this.#pending.add(index);
   }
 
   /** Handles messages until the server's summary; rejects on errors. */
@@ -53,9 +50,9 @@ export class Confirmations {
         case "verified": {
           const { index } = message;
           const sent = this.#take(index);
-          const path = this.#entries.path(index);
+          const path = this.#run.entries.path(index);
           if (message.sha256 !== sent) {
-            this.#emit({
+            this.#run.emit({
               type: "file-failed",
               path,
               message: `${
@@ -63,10 +60,10 @@ export class Confirmations {
               }'s hash ${message.sha256} differs from the sent file's ${sent}`,
             }, index);
           } else {
-            this.#emit({
+            this.#run.emit({
               type: "file-verified",
               path,
-              size: this.#entries.size(index),
+              size: this.#run.entries.size(index),
               sha256: message.sha256,
             }, index);
           }
@@ -75,9 +72,9 @@ export class Confirmations {
         case "failed": {
           const { index } = message;
           this.#take(index);
-          this.#emit({
+          this.#run.emit({
             type: "file-failed",
-            path: this.#entries.path(index),
+            path: this.#run.entries.path(index),
             message: `${lower(this.#peer)}: ${sanitize(message.message)}`,
           }, index);
           break;
@@ -99,13 +96,12 @@ export class Confirmations {
 
   /** The hash sent of file `index`, which is no longer awaited. */
   #take(index: number): string {
-    const sent = this.#pending.get(index);
-    if (sent === undefined) {
+    if (!this.#pending.has(index)) {
       throw new ProtocolError(
         `${this.#peer} confirmed file ${index}, which is not awaiting confirmation`,
       );
     }
     this.#pending.delete(index);
-    return sent;
+    return this.#run.sentHash(index);
   }
 }

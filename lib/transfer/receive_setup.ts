@@ -75,6 +75,41 @@ export function controlMessage(
 }
 
 /**
+ * Decodes the manifest part in `frame` into `entries`, after the checks
+ * that need nothing but its size; resolves to what it added. The decoded
+ * objects are garbage as soon as this returns, before any wait: held
+ * across the paced checks, every part's objects outlived collections of
+ * the young generation, which grew it for good.
+ */
+function takeManifestPart(
+  frame: Frame,
+  entries: EntryList,
+  maxEntries: number,
+  peer: PeerName,
+): { added: number; more: boolean } {
+  const message = controlMessage(frame, peer);
+  if (message.type !== "manifest") {
+    throw new ProtocolError(
+      `${peer} sent a ${message.type} message before its manifest`,
+    );
+  }
+  const count = entries.length + message.entries.length;
+  if (count > MAX_ENTRIES) {
+    throw new ProtocolError(`Manifest has more than ${MAX_ENTRIES} entries`);
+  }
+  if (count > maxEntries) {
+    throw new SessionRefusedError(
+      `The manifest has more than the ${maxEntries} entries this server takes in one session (its --max-entries)`,
+    );
+  }
+  if (message.more && message.entries.length === 0) {
+    throw new ProtocolError("Manifest part with no entries and more to come");
+  }
+  for (const entry of message.entries) entries.push(entry);
+  return { added: message.entries.length, more: message.more };
+}
+
+/**
  * Receives the whole manifest, checking it as it arrives and holding it
  * within `reservation`; refuses the session beyond `maxEntries`.
  */
@@ -101,26 +136,9 @@ export async function receiveManifest(
         `Manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
       );
     }
-    const payloadBytes = frame.payload.length;
-    const message = controlMessage(frame, peer);
-    if (message.type !== "manifest") {
-      throw new ProtocolError(
-        `${peer} sent a ${message.type} message before its manifest`,
-      );
-    }
-    const count = entries.length + message.entries.length;
-    if (count > MAX_ENTRIES) {
-      throw new ProtocolError(`Manifest has more than ${MAX_ENTRIES} entries`);
-    }
-    if (count > maxEntries) {
-      throw new SessionRefusedError(
-        `The manifest has more than the ${maxEntries} entries this server takes in one session (its --max-entries)`,
-      );
-    }
-    if (message.more && message.entries.length === 0) {
-      throw new ProtocolError("Manifest part with no entries and more to come");
-    }
-    const needed = estimateManifestBytes(payloadBytes, message.entries.length);
+    const first = entries.length;
+    const { added, more } = takeManifestPart(frame, entries, maxEntries, peer);
+    const needed = estimateManifestBytes(frame.payload.length, added);
     if (reservation.bytes + needed > reservation.limit) {
       throw new SessionRefusedError(
         `The file list is larger than this server holds for one session (its --max-memory, ${
@@ -137,12 +155,11 @@ export async function receiveManifest(
         "The server is busy: other sessions' file lists fill its memory (its --max-memory); try again later",
       );
     }
-    for (const entry of message.entries) {
-      checker.add(entry);
-      entries.push(entry);
+    for (let index = first; index < entries.length; index++) {
+      checker.add({ path: entries.path(index), kind: entries.kind(index) });
       await pacer.pace();
     }
-    if (!message.more) break;
+    if (!more) break;
   }
   reservation.settle();
   return entries;

@@ -49,8 +49,11 @@ export class SendRun {
   #sink: EventSink;
   /** Outcome of each entry (0 while it has none), with the CONFIRMED bit. */
   #outcomes: Uint8Array;
-  /** The confirmed SHA-256 of each entry, made at the first confirmation. */
-  #confirmed: Uint8Array | null = null;
+  /**
+   * The SHA-256 of each file as last sent, made at the first: the
+   * confirmed one where the CONFIRMED bit is set.
+   */
+  #hashes: Uint8Array | null = null;
   #settled = 0;
   #bytes = 0;
   #progress: ProgressCounter;
@@ -80,13 +83,27 @@ export class SendRun {
    */
   async confirmedHash(index: number): Promise<string | undefined> {
     if ((this.#outcomes[index] & CONFIRMED) === 0) return undefined;
-    const at = index * HASH_BYTES;
-    const sha256 = this.#confirmed!.subarray(at, at + HASH_BYTES).toHex();
+    const sha256 = this.sentHash(index);
     const entry = this.entries.local(index);
     const info = await Deno.stat(entry.source).catch(() => null);
     const same = info !== null && info.size === entry.size &&
       Math.trunc(info.mtime?.getTime() ?? NaN) === entry.mtime;
     return same ? sha256 : undefined;
+  }
+
+  /**
+   * Notes that file `index` was sent whole, hashing to `sha256`: what the
+   * server must confirm, no longer what it confirmed before.
+   */
+  noteSent(index: number, sha256: string): void {
+    this.#outcomes[index] &= ~CONFIRMED;
+    this.#setHash(index, sha256);
+  }
+
+  /** The hash of file `index` as last sent or confirmed. */
+  sentHash(index: number): string {
+    const at = index * HASH_BYTES;
+    return this.#hashes!.subarray(at, at + HASH_BYTES).toHex();
   }
 
   /**
@@ -142,10 +159,14 @@ export class SendRun {
   }
 
   #confirm(index: number, sha256: string): void {
-    this.#confirmed ??= new Uint8Array(this.entries.length * HASH_BYTES);
-    const at = index * HASH_BYTES;
-    this.#confirmed.subarray(at, at + HASH_BYTES).setFromHex(sha256);
+    this.#setHash(index, sha256);
     this.#outcomes[index] |= CONFIRMED;
+  }
+
+  #setHash(index: number, sha256: string): void {
+    this.#hashes ??= new Uint8Array(this.entries.length * HASH_BYTES);
+    const at = index * HASH_BYTES;
+    this.#hashes.subarray(at, at + HASH_BYTES).setFromHex(sha256);
   }
 
   #settle(index: number, outcome: number): void {

@@ -87,15 +87,17 @@ export async function sendManifest(
 ): Promise<void> {
   let chunk: Entry[] = [];
   let budget = 0;
-  const flushChunk = (more: boolean) =>
-    send(channel, { type: "manifest", more, entries: chunk });
+  // The chunk is let go before the wait for the channel: its objects are
+  // garbage once encoded.
+  const flushChunk = (more: boolean) => {
+    const part = chunk;
+    chunk = [];
+    budget = 0;
+    return send(channel, { type: "manifest", more, entries: part });
+  };
   for (const entry of entries) {
     const cost = 3 * entry.path.length + 100;
-    if (budget + cost > MANIFEST_CHUNK_BUDGET) {
-      await flushChunk(true);
-      chunk = [];
-      budget = 0;
-    }
+    if (budget + cost > MANIFEST_CHUNK_BUDGET) await flushChunk(true);
     chunk.push(entry);
     budget += cost;
   }

@@ -146,7 +146,7 @@ export async function sendEntries(
     () => receiveMessage(channel, `the ${other}'s answers to the proofs`, peer),
     peer,
   );
-  const confirmations = new Confirmations(entries, emit, peer);
+  const confirmations = new Confirmations(run, peer);
   const reading = confirmations.run(channel, receiveMessage);
   // If the server fails the session, stop sending at once.
   const readingFailed = reading.catch((error) => {
