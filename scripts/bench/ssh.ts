@@ -129,17 +129,26 @@ export function launchScp(
   ]);
 }
 
-/** Starts `rsync -a` over ssh copying `sources` into `dest`. */
+/**
+ * Starts `rsync -a` over ssh copying `sources` into `dest`; with
+ * `remoteRss`, the receiving rsync (under sshd) runs under
+ * `/usr/bin/time`, which writes its peak RSS in KiB to that file.
+ */
 export function launchRsync(
   ctx: Context,
   sshd: Sshd,
   sources: string[],
   dest: string,
+  remoteRss?: string,
 ): Launched {
   // rsync splits -e on spaces: the paths in it come from the temp folder.
   const ssh = ["ssh", ...sshd.sshOptions, "-p", String(sshd.port)].join(" ");
+  const remote = remoteRss === undefined
+    ? []
+    : [`--rsync-path=/usr/bin/time -f %M -o ${remoteRss} rsync`];
   return new Launched(ctx, "rsync", "rsync", [
     "-a",
+    ...remote,
     "-e",
     ssh,
     ...sources,
