@@ -20,6 +20,8 @@ import type { KeptData } from "./staging.ts";
 // would otherwise cost a small object each.
 const ACCEPT: Decision = Object.freeze({ action: "accept" });
 const SEND_WHOLE: Decision = Object.freeze({ action: "send", offset: 0 });
+const COMPARE: Decision = Object.freeze({ action: "compare", replace: false });
+const REPLACE: Decision = Object.freeze({ action: "compare", replace: true });
 
 /** Kept data a client proved it shares, ready to be continued. */
 export interface Resumable {
@@ -98,7 +100,7 @@ export class DestinationDecisions {
     }
     this.#claimed.push(key);
     if (info !== undefined) {
-      return { action: "compare", replace: this.#root.overwrite };
+      return this.#root.overwrite ? REPLACE : COMPARE;
     }
     const kept = this.#root.staging.findKept(key);
     if (kept === null || kept.length > entry.size) return SEND_WHOLE;
@@ -166,7 +168,7 @@ export class DestinationDecisions {
       if (!info.isFile() || info.nlink !== 1 || info.size !== entry.size) {
         return false;
       }
-      const hash = await hashDescriptor(fd, Infinity);
+      const hash = await hashDescriptor(fd, Infinity, info.size);
       return hash !== null && hash.digest("hex") === sha256;
     } finally {
       fs.closeSync(fd);

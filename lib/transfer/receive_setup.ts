@@ -32,6 +32,7 @@ import type { FileStore } from "../store/file_store.ts";
 import { estimateManifestBytes, type Reservation } from "./memory_budget.ts";
 import { lower, type PeerName } from "./peer.ts";
 import { Pacer } from "../common/pace.ts";
+import { IndexSet } from "./index_set.ts";
 import { formatBytes } from "../common/format.ts";
 
 /** Raised when the server turns a whole session down, before any data. */
@@ -75,11 +76,12 @@ export function controlMessage(
 }
 
 /**
- * Decodes the manifest part in `frame` into `entries`, after the checks
- * that need nothing but its size; resolves to what it added. The decoded
- * objects are garbage as soon as this returns, before any wait: held
- * across the paced checks, every part's objects outlived collections of
- * the young generation, which grew it for good.
+ * Decodes the manifest part in `frame`, checks its count and whether more
+ * may follow, and adds its entries to `entries`; returns how many it added
+ * and whether more follow. The decoded objects are garbage as soon as this
+ * returns, before any wait: held across the paced checks, every part's
+ * objects outlived collections of the young generation, which grew it for
+ * good.
  */
 function takeManifestPart(
   frame: Frame,
@@ -219,23 +221,58 @@ export function asksForProof(decision: Decision): boolean {
 /** What became of one proof. */
 export type ProofOutcome = "match" | "differs" | "unreadable";
 
+/** The outcomes as stored, by entry index: 0 while none. */
+const OUTCOMES = [undefined, "match", "differs", "unreadable"] as const;
+
+/**
+ * The outcome of each proven entry, in the order the proofs came, without
+ * an object or a map entry for each.
+ */
+class ProofOutcomes implements Iterable<[number, ProofOutcome]> {
+  #outcomes: Uint8Array;
+  #order: number[] = [];
+
+  constructor(count: number) {
+    this.#outcomes = new Uint8Array(count);
+  }
+
+  get size(): number {
+    return this.#order.length;
+  }
+
+  has(index: number): boolean {
+    return this.#outcomes[index] > 0;
+  }
+
+  set(index: number, outcome: ProofOutcome): void {
+    this.#outcomes[index] = OUTCOMES.indexOf(outcome);
+    this.#order.push(index);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[number, ProofOutcome]> {
+    for (const index of this.#order) {
+      yield [index, OUTCOMES[this.#outcomes[index]]!];
+    }
+  }
+}
+
 /**
  * Reads the client's proofs, one for each entry whose decision asked for
  * one, and checks each with `check`; then answers all of them at once
  * (answering while reading could fill both directions of the connection).
- * Resolves to the outcome of each proven entry.
+ * Resolves to the outcome of each proven entry, in the order they came.
  */
 export async function receiveProofs(
   channel: Channel,
   decisions: readonly Decision[],
   check: (index: number, sha256: string) => Promise<boolean>,
   peer: PeerName = "Client",
-): Promise<Map<number, ProofOutcome>> {
-  const asked = new Set<number>();
+): Promise<Iterable<[number, ProofOutcome]>> {
+  const asked = new IndexSet(decisions.length);
   for (const [index, decision] of decisions.entries()) {
     if (asksForProof(decision)) asked.add(index);
   }
-  const outcomes = new Map<number, ProofOutcome>();
+  const outcomes = new ProofOutcomes(decisions.length);
   if (asked.size === 0) return outcomes;
   const pacer = new Pacer();
   for (let more = true; more;) {
@@ -281,17 +318,21 @@ export async function receiveProofs(
   if (asked.size > 0) {
     throw new ProtocolError(`${peer} sent no proof for ${asked.size} entries`);
   }
-  const items = [...outcomes].map(([index, outcome]) => ({
-    index,
-    match: outcome === "match",
-  }));
+  // Each message is made as it goes out.
   const perMessage = Math.floor(CHUNK_BUDGET / 40);
-  for (let at = 0; at < items.length; at += perMessage) {
-    await send(channel, {
-      type: "matches",
-      items: items.slice(at, at + perMessage),
-      more: at + perMessage < items.length,
-    });
+  let items: { index: number; match: boolean }[] = [];
+  let answered = 0;
+  for (const [index, outcome] of outcomes) {
+    items.push({ index, match: outcome === "match" });
+    answered++;
+    if (items.length === perMessage || answered === outcomes.size) {
+      await send(channel, {
+        type: "matches",
+        items,
+        more: answered < outcomes.size,
+      });
+      items = [];
+    }
   }
   await channel.flush();
   return outcomes;

@@ -177,7 +177,9 @@ class Session {
     }
     // Hashing what it is to prove is the client's work, not a stall.
     clock.extend(this.#bytesToProve() / PROOF_BYTES_PER_MS);
-    const proven = new Map<number, string>();
+    // The hash of each file found already there, 32 bytes each, for its
+    // event: often every file of the manifest.
+    let proven: Uint8Array | null = null;
     const outcomes = await receiveProofs(
       this.#state.channel,
       this.#state.decisions,
@@ -186,13 +188,19 @@ class Session {
           this.#state.entries.get(index),
           sha256,
         );
-        if (same) proven.set(index, sha256);
+        if (same) {
+          proven ??= new Uint8Array(this.#state.entries.length * 32);
+          proven.subarray(index * 32, index * 32 + 32).setFromHex(sha256);
+        }
         return same;
       },
       this.#state.peer,
     );
     for (const [index, outcome] of outcomes) {
-      this.#settleProof(index, outcome, proven.get(index));
+      const sha256 = outcome === "match"
+        ? proven!.subarray(index * 32, index * 32 + 32).toHex()
+        : undefined;
+      this.#settleProof(index, outcome, sha256);
     }
   }
 
