@@ -246,7 +246,7 @@ async function main(
       ifDifferent,
       compress,
     );
-    const files = scan.entries.filter((entry) => entry.kind === "file").length;
+    const { files } = scan.entries.fileTotals();
     return await transfer(
       output,
       sendJob(run),

@@ -49,7 +49,7 @@ import {
 } from "./lib/cli/flags.ts";
 import { formatBytes } from "./lib/common/format.ts";
 import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
-import { type LocalEntry, scanSources } from "./lib/store/scan.ts";
+import { type LocalEntries, scanSources } from "./lib/store/scan.ts";
 
 /** The least --max-memory that still takes an ordinary session. */
 const MIN_MAX_MEMORY = 32 * 1024 * 1024;
@@ -111,12 +111,9 @@ function checkShareFlags(
 }
 
 /** A few words on what is shared: how many files, and how large. */
-function describeShare(entries: readonly LocalEntry[]): string {
-  const files = entries.filter((entry) => entry.kind === "file");
-  const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
-  return `${files.length} ${files.length === 1 ? "file" : "files"} (${
-    formatBytes(bytes)
-  })`;
+function describeShare(entries: LocalEntries): string {
+  const { files, bytes } = entries.fileTotals();
+  return `${files} ${files === 1 ? "file" : "files"} (${formatBytes(bytes)})`;
 }
 
 async function main(args: string[], output: Output): Promise<number> {

@@ -16,6 +16,9 @@
  * - `tree`: 10,000 files of 4 KiB in 100 folders: ours, `tar c | nc`,
  *   `rsync -a` (also with `--fsync`) and `scp -r` over ssh (scp is slow:
  *   `--scp-runs`).
+ * - `files100k`: 100,000 files of 512 B in 100 x 10 folders: ours,
+ *   `tar c | nc` and `rsync -a` over ssh, with the peak memory of both
+ *   sides (at most 3 runs).
  * - `many`: 50 clients at once, 20 MiB each, to one server, every file
  *   checked; aggregate throughput against one client alone measured in the
  *   same scenario, and against 50 `nc` pairs at once.
@@ -51,8 +54,7 @@
  * are not installed are left out, with the Debian package to install.
  * Everything is written under the system's temporary folder and deleted at
  * the end, also when interrupted. Results go to bench-results/latest.md
- * and latest.json. The defaults take about 12 minutes on 2 cores
- * (13 on a loaded one).
+ * and latest.json. The defaults take about 15 minutes on 2 cores.
  *
  * @module
  */
@@ -82,12 +84,14 @@ import {
   compressScenario,
 } from "./bench/scenario_compress.ts";
 import { evaluateTargets } from "./bench/targets.ts";
+import { files100kScenario } from "./bench/scenario_files100k.ts";
 import type { ScenarioResult } from "./bench/stats.ts";
 import type { Bench } from "./bench/context.ts";
 
 const SCENARIOS: Record<string, (bench: Bench) => Promise<ScenarioResult>> = {
   file: fileScenario,
   tree: treeScenario,
+  files100k: files100kScenario,
   many: manyScenario,
   link: linkScenario,
   "first-byte": firstByteScenario,
@@ -107,6 +111,8 @@ Scenarios (all by default):
               loopback-only namespace with a local relay), iperf3
   tree        10,000 files of 4 KiB in 100 folders: ours, tar|nc, rsync
               (also --fsync), scp -r
+  files100k   100,000 files of 512 B in 100 x 10 folders: ours, tar|nc, rsync,
+              with both sides' peak memory (at most 3 runs)
   many        50 clients at once, 20 MiB each, to one server; vs one client, nc
   link        the large file over a 1 Gbit/s link between two network
               namespaces (root only): ours, nc, iperf3
@@ -128,7 +134,7 @@ Options:
 
 Results: bench-results/latest.md and latest.json. Missing peers are left
 out, with the Debian package that provides them. The defaults take about
-12 minutes on 2 cores (13 on a loaded one).`;
+15 minutes on 2 cores.`;
 
 /** Parses `text` as a whole number from `min` up, or throws about `flag`. */
 function count(text: string, flag: string, min: number): number {

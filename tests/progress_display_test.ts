@@ -231,15 +231,15 @@ Deno.test("progress counts resumed, sent and settled bytes once each", () => {
   const counter = new ProgressCounter(files, (event) => {
     if (event.type === "progress") events.push(event);
   });
-  counter.start("a", 40);
+  counter.start(0, "a", 40);
   counter.add(10);
   assert.equal(events.length, 1);
   assert.equal(events[0].bytes, 50);
   assert.equal(events[0].transferred, 10);
   assert.equal(events[0].fileBytes, 50);
-  counter.settle("a");
-  counter.settle("a");
-  counter.start("b", 0);
+  counter.settle(0);
+  counter.settle(0);
+  counter.start(1, "b", 0);
   const now = counter.snapshot();
   assert.equal(now.bytes, 100);
   assert.equal(now.files, 1);
@@ -247,8 +247,8 @@ Deno.test("progress counts resumed, sent and settled bytes once each", () => {
   assert.equal(now.totalFiles, 2);
   assert.equal(now.path, "b");
   // Restarted from scratch on another connection: counted again from 0.
-  counter.start("b", 0);
-  counter.settle("b");
+  counter.start(1, "b", 0);
+  counter.settle(1);
   assert.equal(counter.snapshot().bytes, 150);
   assert.equal(counter.snapshot().files, 2);
 });

@@ -15,7 +15,7 @@ Deno.test("folders come before their contents, links are skipped with a warning"
     join(dir.path, "toplink"),
   ]);
   assert.deepEqual(
-    scan.entries.map((entry) => [entry.path, entry.kind, entry.size]),
+    [...scan.entries].map((entry) => [entry.path, entry.kind, entry.size]),
     [["top", "folder", 0], ["top/a.txt", "file", 1], ["top/sub", "folder", 0], [
       "top/sub/b.txt",
       "file",
@@ -25,6 +25,42 @@ Deno.test("folders come before their contents, links are skipped with a warning"
   assert.equal(scan.warnings.length, 2);
   assert.match(scan.warnings[0], /top\/link: a symbolic link, not followed/);
   assert.match(scan.warnings[1], /toplink: a symbolic link, not followed/);
+});
+
+Deno.test("each scanned entry knows where it lives and which inode it was, from its path alone", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(join(dir.path, "one/deep/er"), { recursive: true });
+  await Deno.mkdir(join(dir.path, "other"));
+  // More entries than the lists' first capacity, from two top-level
+  // sources in different folders.
+  for (let i = 0; i < 40; i++) {
+    await Deno.writeTextFile(
+      join(dir.path, `one/deep/er/f${i}`),
+      "x".repeat(i),
+    );
+  }
+  await Deno.writeTextFile(join(dir.path, "other/single.txt"), "single");
+  const scan = await scanSources([
+    join(dir.path, "one"),
+    join(dir.path, "other/single.txt"),
+  ]);
+  assert.equal(scan.entries.length, 44);
+  for (let index = 0; index < scan.entries.length; index++) {
+    const entry = scan.entries.local(index);
+    const info = await Deno.lstat(entry.source);
+    assert.equal(entry.identity, `${info.dev}:${info.ino}`, entry.path);
+    assert.equal(entry.size, info.isFile ? info.size : 0, entry.path);
+    assert.equal(entry.kind, info.isFile ? "file" : "folder", entry.path);
+    assert.equal(entry.mtime, Math.trunc(info.mtime!.getTime()), entry.path);
+  }
+  assert.equal(
+    scan.entries.local(43).source,
+    join(dir.path, "other/single.txt"),
+  );
+  assert.deepEqual(scan.entries.fileTotals(), {
+    files: 41,
+    bytes: 780 + 6,
+  });
 });
 
 Deno.test("missing, special and clashing sources are named in one line", async () => {

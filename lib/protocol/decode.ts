@@ -74,24 +74,32 @@ function savedAs(
     savedAs: checkRelativePath(text(object, "savedAs", where, MAX_PATH_BYTES)),
   };
 }
+// The decisions almost every entry gets, one object for all of them: a
+// sender holds a decision for each entry of its manifest.
+const SEND_WHOLE: Decision = Object.freeze({ action: "send", offset: 0 });
+const ACCEPT: Decision = Object.freeze({ action: "accept" });
+const COMPARE: Decision = Object.freeze({ action: "compare", replace: false });
+const REPLACE: Decision = Object.freeze({ action: "compare", replace: true });
 
 function decodeDecision(value: unknown, where: string): Decision {
   const object = record(value, where);
   const action = field(object, "action", where);
   switch (action) {
-    case "send":
-      return {
-        action,
-        offset: integer(object, "offset", where, 0, MAX_FILE_SIZE),
-      };
+    case "send": {
+      const offset = integer(object, "offset", where, 0, MAX_FILE_SIZE);
+      return offset === 0 ? SEND_WHOLE : { action, offset };
+    }
     case "compare":
-      return {
-        action,
-        replace: boolean(object, "replace", where),
-        ...ifDifferent(object, where),
-      };
+      if ("ifDifferent" in object) {
+        return {
+          action,
+          replace: boolean(object, "replace", where),
+          ...ifDifferent(object, where),
+        };
+      }
+      return boolean(object, "replace", where) ? REPLACE : COMPARE;
     case "accept":
-      return { action };
+      return ACCEPT;
     case "refuse": {
       const reason = text(object, "reason", where);
       return "later" in object

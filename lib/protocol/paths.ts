@@ -75,7 +75,7 @@ export class ManifestChecker {
   }
 
   /** Checks one more entry against all before it. */
-  add(entry: Entry): void {
+  add(entry: Pick<Entry, "path" | "kind">): void {
     const { path, kind } = entry;
     if (this.#kinds.has(path)) {
       throw new ProtocolError(`Manifest lists ${quote(path)} more than once`);
@@ -109,7 +109,7 @@ export class ManifestChecker {
  * Checks a whole manifest: the entry count, unique paths, and that no entry
  * lies below a file. Throws {@link ProtocolError} on the first problem.
  */
-export function checkManifest(entries: readonly Entry[]): void {
+export function checkManifest(entries: Iterable<Entry>): void {
   const checker = new ManifestChecker();
   for (const entry of entries) checker.add(entry);
 }

@@ -253,6 +253,7 @@ export class Destination implements FileStore {
       throw error;
     }
     if (recorded) staging.removeRecord(staged.id);
+    this.#unhold(staged.id);
     return folder;
   }
 
@@ -306,6 +307,7 @@ export class Destination implements FileStore {
     const { file, staged } = partial as Staged;
     file.close();
     this.#root.staging.remove(staged.id);
+    this.#unhold(staged.id);
     return Promise.resolve();
   }
 
@@ -354,6 +356,15 @@ export class Destination implements FileStore {
   #hold(id: string): void {
     this.#held.add(id);
     this.#root.holdStaged(id);
+  }
+
+  /**
+   * Lets go of a staged file that is gone from the staging folder: held
+   * until the session ends, a hundred thousand files would hold as many
+   * ids.
+   */
+  #unhold(id: string): void {
+    if (this.#held.delete(id)) this.#root.holdStaged(id, false);
   }
 
   /** Releases every path this session claimed and every folder it held. */

@@ -21,6 +21,8 @@ import type { KeptData } from "./staging.ts";
 // would otherwise cost a small object each.
 const ACCEPT: Decision = Object.freeze({ action: "accept" });
 const SEND_WHOLE: Decision = Object.freeze({ action: "send", offset: 0 });
+const COMPARE: Decision = Object.freeze({ action: "compare", replace: false });
+const REPLACE: Decision = Object.freeze({ action: "compare", replace: true });
 
 /** New names tried for a file that is saved under one, at most. */
 export const MAX_NEW_NAMES = 99;
@@ -132,7 +134,7 @@ export class DestinationDecisions {
       if (ifDifferent === "skip") {
         return { action: "compare", replace: false, ifDifferent };
       }
-      return { action: "compare", replace: this.#root.overwrite };
+      return this.#root.overwrite ? REPLACE : COMPARE;
     }
     const kept = this.#root.staging.findKept(key);
     if (kept === null || kept.length > entry.size) return SEND_WHOLE;
@@ -252,7 +254,7 @@ export class DestinationDecisions {
       if (!info.isFile() || info.nlink !== 1 || info.size !== size) {
         return false;
       }
-      const hash = await hashDescriptor(fd, Infinity);
+      const hash = await hashDescriptor(fd, Infinity, info.size);
       return hash !== null && hash.digest("hex") === sha256;
     } finally {
       fs.closeSync(fd);

@@ -91,14 +91,20 @@ function readAt(
 
 /**
  * SHA-256 of the first `length` bytes of the open `fd`, still open for
- * more; null when the file ends sooner. `length` Infinity hashes it all.
+ * more; null when the file ends sooner. `length` Infinity hashes it all;
+ * `expected` says how many bytes there likely are, to read them in a
+ * buffer no larger.
  */
 export async function hashDescriptor(
   fd: number,
   length: number,
+  expected = length,
 ): Promise<Hash | null> {
   const hash = newHash();
-  const buffer = new Uint8Array(Math.min(READ_SIZE, Math.max(1, length)));
+  // No larger than the data: see hash.ts.
+  const buffer = new Uint8Array(
+    Math.min(READ_SIZE, Math.max(1, Math.min(length, expected))),
+  );
   let done = 0;
   while (done < length) {
     const count = await readAt(

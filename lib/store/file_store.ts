@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { EntryList } from "../protocol/entry_list.ts";
 import type { Decision, Entry, IfDifferent } from "../protocol/messages.ts";
 import type { Hash } from "./hash.ts";
 import type { WritableFile } from "./write_behind.ts";
@@ -33,7 +34,7 @@ export interface FileStore {
   /** The folder whose disk must hold the files; null when none. */
   readonly root: string | null;
   /** Why this store takes no session with these entries, if it does not. */
-  refuseManifest(entries: readonly Entry[]): string | null;
+  refuseManifest(entries: EntryList): string | null;
   /**
    * What to do with `entry`; claims its path for this session. `requested`
    * is what the sender wants for a different file of the same name.

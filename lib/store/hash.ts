@@ -21,13 +21,21 @@ export function peekDigest(hash: Hash): string {
   return hash.copy().digest("hex");
 }
 
-/** Feeds at most `length` more bytes of `file` to `hash`; returns the count. */
+/**
+ * Feeds at most `length` more bytes of `file` to `hash`, reading up to
+ * `expected` bytes at a time; returns the count.
+ */
 async function feed(
   hash: Hash,
   file: Deno.FsFile,
   length: number,
+  expected = length,
 ): Promise<number> {
-  const buffer = new Uint8Array(Math.min(READ_SIZE, Math.max(length, 1)));
+  // A buffer no larger than the data: a mebibyte for each of many small
+  // files cost more memory than their reads.
+  const buffer = new Uint8Array(
+    Math.min(READ_SIZE, Math.max(Math.min(length, expected), 1)),
+  );
   let done = 0;
   while (done < length) {
     const count = await file.read(
@@ -56,6 +64,6 @@ export async function hashPrefix(
 export async function hashFile(path: string): Promise<string> {
   using file = await Deno.open(path, { read: true });
   const hash = newHash();
-  await feed(hash, file, Infinity);
+  await feed(hash, file, Infinity, (await file.stat()).size);
   return hash.digest("hex");
 }

@@ -5,8 +5,9 @@
  * @module
  */
 
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { MAX_ENTRIES, MAX_FILE_SIZE } from "../protocol/constants.ts";
+import { EntryList } from "../protocol/entry_list.ts";
 import type { Entry } from "../protocol/messages.ts";
 import { checkManifest, checkRelativePath } from "../protocol/paths.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
@@ -21,10 +22,74 @@ export interface LocalEntry extends Entry {
   identity: string;
 }
 
+/**
+ * Scanned entries, kept as compactly as an {@link EntryList}: where each
+ * one lives is its path below the folder its top-level source is in, and
+ * its device and inode are numbers in typed arrays.
+ */
+export class LocalEntries extends EntryList {
+  /** The folder each top-level source is in, by its name. */
+  #folders = new Map<string, string>();
+  #devices = new Float64Array(16);
+  /** Inodes; NaN where the system has none. */
+  #inodes = new Float64Array(16);
+
+  /** A list of `entries`, none by default. */
+  constructor(entries: Iterable<LocalEntry> = []) {
+    super();
+    for (const entry of entries) this.push(entry);
+  }
+
+  /**
+   * Adds `entry` at the end and returns its index. A top-level entry (a
+   * path of one name) says where its folder is; every entry below it must
+   * be where its path says below that folder, as a scan finds it.
+   */
+  override push(entry: LocalEntry): number {
+    const index = super.push(entry);
+    if (!entry.path.includes("/")) {
+      this.#folders.set(entry.path, dirname(entry.source));
+    }
+    if (index === this.#devices.length) {
+      const devices = new Float64Array(index * 2);
+      devices.set(this.#devices);
+      this.#devices = devices;
+      const inodes = new Float64Array(index * 2);
+      inodes.set(this.#inodes);
+      this.#inodes = inodes;
+    }
+    const [device, inode] = entry.identity.split(":");
+    this.#devices[index] = Number(device);
+    this.#inodes[index] = inode === "null" ? NaN : Number(inode);
+    return index;
+  }
+
+  /** Absolute local path of entry `index`. */
+  source(index: number): string {
+    const path = this.path(index);
+    const slash = path.indexOf("/");
+    const top = slash === -1 ? path : path.slice(0, slash);
+    return join(this.#folders.get(top)!, path);
+  }
+
+  /**
+   * Entry `index` with where it lives, as an object of its own, which the
+   * caller may keep.
+   */
+  local(index: number): LocalEntry {
+    const inode = this.#inodes[index];
+    return {
+      ...this.get(index),
+      source: this.source(index),
+      identity: `${this.#devices[index]}:${Number.isNaN(inode) ? null : inode}`,
+    };
+  }
+}
+
 /** What {@link scanSources} found. */
 export interface Scan {
   /** Entries in manifest order: every folder before what it holds. */
-  entries: LocalEntry[];
+  entries: LocalEntries;
   /** Things skipped, one line each (symbolic links, special files). */
   warnings: string[];
 }
@@ -73,7 +138,7 @@ export function fileIdentity(info: Deno.FileInfo): string {
  * with a warning.
  */
 export async function scanSources(sources: readonly string[]): Promise<Scan> {
-  const scan: Scan = { entries: [], warnings: [] };
+  const scan: Scan = { entries: new LocalEntries(), warnings: [] };
   const topNames = new Map<string, string>();
   for (const given of sources) {
     const source = resolve(given);

@@ -263,6 +263,9 @@ export class Staging {
    * inode its record names for that key.
    */
   findKept(key: string): KeptData | null {
+    // Nothing is kept, as is usual: no hash for each entry decided, whose
+    // native memory would stay until the next full collection.
+    if (this.#recorded.size === 0) return null;
     const id = stagingId(key);
     const record = this.#readRecord(id);
     if (record === null || record.key !== key) return null;

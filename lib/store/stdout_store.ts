@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { EntryList } from "../protocol/entry_list.ts";
 import type { Decision, Entry } from "../protocol/messages.ts";
 import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import { newHash } from "./hash.ts";
@@ -36,8 +37,8 @@ export class StdoutStore implements FileStore {
   }
 
   /** Takes exactly one file, in the first session that asks. */
-  refuseManifest(entries: readonly Entry[]): string | null {
-    if (entries.length !== 1 || entries[0].kind !== "file") {
+  refuseManifest(entries: EntryList): string | null {
+    if (entries.length !== 1 || entries.kind(0) !== "file") {
       const what = entries.length === 1
         ? "a folder"
         : `${entries.length} files and folders`;

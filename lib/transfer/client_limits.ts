@@ -42,7 +42,7 @@ export function keyExchangeDeadlineMs(idleTimeoutMs: number): number {
  * never more than the manifest's sizes.
  */
 export function waitLimitMs(
-  entries: readonly { size: number }[],
+  entries: { readonly length: number } & Iterable<{ size: number }>,
   idleTimeoutMs: number,
 ): number {
   let bytes = 0;

@@ -8,7 +8,7 @@
  */
 
 import type { Channel } from "../secure/channel.ts";
-import type { Entry } from "../protocol/messages.ts";
+import type { EntryList } from "../protocol/entry_list.ts";
 import { clipMessage } from "../protocol/text.ts";
 import { publicMessage } from "../common/errors.ts";
 import type { EventSink } from "./events.ts";
@@ -52,7 +52,7 @@ export interface CommitTotals {
  */
 export async function commitGroup(
   group: readonly VerifiedFile[],
-  entries: readonly Entry[],
+  entries: EntryList,
   store: FileStore,
   channel: Channel,
   emit: EventSink,
@@ -109,24 +109,23 @@ export async function commitGroup(
     }
   }
   for (const { index, sha256 } of group) {
-    const entry = entries[index];
     const message = failures.get(index);
     if (message !== undefined) {
       totals.failed++;
-      emit({ type: "file-failed", path: entry.path, message });
+      emit({ type: "file-failed", path: entries.path(index), message }, index);
       await send(channel, { type: "failed", index, message });
       continue;
     }
     totals.verified++;
-    const savedAs = store.savedAs?.(entry.path);
+    const savedAs = store.savedAs?.(entries.path(index));
     const renamed = savedAs === undefined ? {} : { savedAs };
     emit({
       type: "file-verified",
-      path: entry.path,
-      size: entry.size,
+      path: entries.path(index),
+      size: entries.size(index),
       sha256,
       ...renamed,
-    });
+    }, index);
     await send(channel, { type: "verified", index, sha256, ...renamed });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The client's record of the files it sent and the server's word on each:
  * a `verified` with the same hash, or a `failed` with the server's reason,
- * until the server's summary.
+ * until the server's summary. The hashes sent are kept by the run, 32
+ * bytes per entry; what awaits a confirmation is one bit per entry.
  *
  * @module
  */
@@ -10,32 +11,29 @@ import type { Channel } from "../secure/channel.ts";
 import type { ReceiverMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { sanitize } from "../protocol/text.ts";
-import type { EventSink } from "./events.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import { IndexSet } from "./index_set.ts";
 import { lower, ownEnd, type PeerName } from "./peer.ts";
+import type { SendRun } from "./send_run.ts";
 
 /** Tracks the files sent and waits for the server's word on each. */
 export class Confirmations {
-  #pending = new Map<number, { entry: LocalEntry; sha256: string }>();
-  #entries: readonly LocalEntry[];
-  #emit: EventSink;
+  /** The files sent whole and not confirmed yet. */
+  #pending: IndexSet;
+  #run: SendRun;
   #peer: PeerName;
   #done = false;
 
-  /** Confirmations of `entries`, reported to `emit`. */
-  constructor(
-    entries: readonly LocalEntry[],
-    emit: EventSink,
-    peer: PeerName = "Server",
-  ) {
+  /** Confirmations of the files of `run`, reported through it. */
+  constructor(run: SendRun, peer: PeerName = "Server") {
     this.#peer = peer;
-    this.#entries = entries;
-    this.#emit = emit;
+    this.#run = run;
+    this.#pending = new IndexSet(run.entries.length);
   }
 
   /** Notes that entry `index` was sent whole, hashing to `sha256`. */
   expect(index: number, sha256: string): void {
-    this.#pending.set(index, { entry: this.#entries[index], sha256 });
+    this.#run.noteSent(index, sha256);
+    this.#pending.add(index);
   }
 
   /**
@@ -59,35 +57,38 @@ export class Confirmations {
       const message = await receive(channel, "confirmations", this.#peer);
       switch (message.type) {
         case "verified": {
-          const sent = this.#take(message.index);
-          if (message.sha256 !== sent.sha256) {
-            this.#emit({
+          const { index } = message;
+          const sent = this.#take(index);
+          const path = this.#run.entries.path(index);
+          if (message.sha256 !== sent) {
+            this.#run.emit({
               type: "file-failed",
-              path: sent.entry.path,
+              path,
               message: `${
                 lower(this.#peer)
-              }'s hash ${message.sha256} differs from the sent file's ${sent.sha256}`,
-            });
+              }'s hash ${message.sha256} differs from the sent file's ${sent}`,
+            }, index);
           } else {
-            this.#emit({
+            this.#run.emit({
               type: "file-verified",
-              path: sent.entry.path,
-              size: sent.entry.size,
+              path,
+              size: this.#run.entries.size(index),
               sha256: message.sha256,
               ...(message.savedAs === undefined
                 ? {}
                 : { savedAs: message.savedAs }),
-            });
+            }, index);
           }
           break;
         }
         case "failed": {
-          const sent = this.#take(message.index);
-          this.#emit({
+          const { index } = message;
+          this.#take(index);
+          this.#run.emit({
             type: "file-failed",
-            path: sent.entry.path,
+            path: this.#run.entries.path(index),
             message: `${lower(this.#peer)}: ${sanitize(message.message)}`,
-          });
+          }, index);
           break;
         }
         case "summary":
@@ -114,14 +115,14 @@ export class Confirmations {
     }
   }
 
-  #take(index: number): { entry: LocalEntry; sha256: string } {
-    const sent = this.#pending.get(index);
-    if (sent === undefined) {
+  /** The hash sent of file `index`, which is no longer awaited. */
+  #take(index: number): string {
+    if (!this.#pending.has(index)) {
       throw new ProtocolError(
         `${this.#peer} confirmed file ${index}, which is not awaiting confirmation`,
       );
     }
     this.#pending.delete(index);
-    return sent;
+    return this.#run.sentHash(index);
   }
 }

@@ -8,11 +8,18 @@
 /** The indexes from 0 to `capacity - 1` that are in the set. */
 export class IndexSet {
   #bits: Uint8Array;
+  #capacity: number;
   #size = 0;
 
   /** An empty set for indexes below `capacity`. */
   constructor(capacity: number) {
+    this.#capacity = capacity;
     this.#bits = new Uint8Array(Math.ceil(capacity / 8));
+  }
+
+  /** The indexes the set may hold are those below this. */
+  get capacity(): number {
+    return this.#capacity;
   }
 
   /** How many indexes are in the set. */

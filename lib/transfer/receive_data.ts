@@ -170,7 +170,7 @@ export class DataPhase {
     if (this.#incoming !== null) {
       throw new ProtocolError(
         `${this.#session.peer} sent ${what} while ${
-          quote(this.#session.entries[this.#incoming.index].path)
+          quote(this.#session.entries.path(this.#incoming.index))
         } was unfinished`,
       );
     }
@@ -180,7 +180,7 @@ export class DataPhase {
       );
     }
     this.#session.open.delete(index);
-    return this.#session.entries[index];
+    return this.#session.entries.get(index);
   }
 
   async #startFile(index: number, offset: number): Promise<void> {
@@ -213,7 +213,7 @@ export class DataPhase {
       path: entry.path,
       size: entry.size,
       offset,
-    });
+    }, index);
   }
 
   async #handle(message: SenderMessage): Promise<void> {
@@ -234,11 +234,11 @@ export class DataPhase {
         this.#session.result.failed++;
         this.#session.emit({
           type: "file-failed",
-          path: this.#session.entries[incoming.index].path,
+          path: this.#session.entries.path(incoming.index),
           message: `${lower(this.#session.peer)} gave up: ${
             sanitize(message.message)
           }`,
-        });
+        }, incoming.index);
         return;
       }
       case "skip": {
@@ -248,7 +248,7 @@ export class DataPhase {
           type: "file-failed",
           path: entry.path,
           message: `the ${lower(this.#session.peer)} could not read it`,
-        });
+        }, message.index);
         return;
       }
       case "manifest":
@@ -267,7 +267,7 @@ export class DataPhase {
         `${this.#session.peer} ended entry ${index}, which is not being sent`,
       );
     }
-    const entry = this.#session.entries[index];
+    const entry = incoming.entry;
     if (incoming.received !== entry.size) {
       throw new ProtocolError(
         `${this.#session.peer} sent ${incoming.received} bytes for ${
@@ -337,7 +337,7 @@ export class DataPhase {
     if (this.#incoming !== null) {
       throw new ProtocolError(
         `${this.#session.peer} finished while ${
-          quote(this.#session.entries[this.#incoming.index].path)
+          quote(this.#session.entries.path(this.#incoming.index))
         } was unfinished`,
       );
     }
@@ -350,12 +350,14 @@ export class DataPhase {
     await this.#committing;
     // Deepest first, so that a read-only folder is locked only once its
     // contents are written.
-    const folders = this.#session.entries
-      .filter((entry, i) =>
-        entry.kind === "folder" &&
-        this.#session.decisions[i].action === "accept"
-      )
-      .sort((a, b) => b.path.length - a.path.length);
+    const { entries, decisions } = this.#session;
+    const folders: Entry[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      if (entries.kind(i) === "folder" && decisions[i].action === "accept") {
+        folders.push(entries.get(i));
+      }
+    }
+    folders.sort((a, b) => b.path.length - a.path.length);
     const pacer = new Pacer();
     for (const folder of folders) {
       try {

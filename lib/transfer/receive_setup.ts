@@ -20,12 +20,12 @@ import { decodeSenderMessage } from "../protocol/decode.ts";
 import {
   type Decision,
   encodeMessage,
-  type Entry,
   type IfDifferent,
   type Match,
   type ReceiverMessage,
   type SenderMessage,
 } from "../protocol/messages.ts";
+import { EntryList } from "../protocol/entry_list.ts";
 import { ManifestChecker } from "../protocol/paths.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { sanitize } from "../protocol/text.ts";
@@ -34,6 +34,7 @@ import type { FileStore } from "../store/file_store.ts";
 import { estimateManifestBytes, type Reservation } from "./memory_budget.ts";
 import { lower, type PeerName } from "./peer.ts";
 import { Pacer } from "../common/pace.ts";
+import { IndexSet } from "./index_set.ts";
 import { formatBytes } from "../common/format.ts";
 
 /** Raised when the server turns a whole session down, before any data. */
@@ -77,6 +78,44 @@ export function controlMessage(
 }
 
 /**
+ * Decodes the manifest part in `frame`, checks its count and whether more
+ * may follow, and adds its entries to `entries`; returns how many it added
+ * and whether more follow. The decoded objects are garbage as soon as this
+ * returns, before any wait: held across the paced checks, every part's
+ * objects outlived collections of the young generation, which grew it for
+ * good.
+ */
+function takeManifestPart(
+  frame: Frame,
+  entries: EntryList,
+  maxEntries: number,
+  peer: PeerName,
+  asked: { ifDifferent?: IfDifferent },
+): { added: number; more: boolean } {
+  const message = controlMessage(frame, peer);
+  if (message.type !== "manifest") {
+    throw new ProtocolError(
+      `${peer} sent a ${message.type} message before its manifest`,
+    );
+  }
+  const count = entries.length + message.entries.length;
+  if (count > MAX_ENTRIES) {
+    throw new ProtocolError(`Manifest has more than ${MAX_ENTRIES} entries`);
+  }
+  if (count > maxEntries) {
+    throw new SessionRefusedError(
+      `The manifest has more than the ${maxEntries} entries this server takes in one session (its --max-entries)`,
+    );
+  }
+  if (message.more && message.entries.length === 0) {
+    throw new ProtocolError("Manifest part with no entries and more to come");
+  }
+  if (entries.length === 0) asked.ifDifferent = message.ifDifferent;
+  for (const entry of message.entries) entries.push(entry);
+  return { added: message.entries.length, more: message.more };
+}
+
+/**
  * Receives the whole manifest, checking it as it arrives and holding it
  * within `reservation`; refuses the session beyond `maxEntries`. What the
  * sender wants for a different file of the same name, given in its first
@@ -88,8 +127,8 @@ export async function receiveManifest(
   reservation: Reservation,
   peer: PeerName = "Client",
   asked: { ifDifferent?: IfDifferent } = {},
-): Promise<Entry[]> {
-  const entries: Entry[] = [];
+): Promise<EntryList> {
+  const entries = new EntryList();
   const checker = new ManifestChecker();
   const pacer = new Pacer();
   let manifestBytes = 0;
@@ -106,27 +145,15 @@ export async function receiveManifest(
         `Manifest is larger than ${MAX_MANIFEST_BYTES} bytes`,
       );
     }
-    const payloadBytes = frame.payload.length;
-    const message = controlMessage(frame, peer);
-    if (message.type !== "manifest") {
-      throw new ProtocolError(
-        `${peer} sent a ${message.type} message before its manifest`,
-      );
-    }
-    const count = entries.length + message.entries.length;
-    if (count > MAX_ENTRIES) {
-      throw new ProtocolError(`Manifest has more than ${MAX_ENTRIES} entries`);
-    }
-    if (count > maxEntries) {
-      throw new SessionRefusedError(
-        `The manifest has more than the ${maxEntries} entries this server takes in one session (its --max-entries)`,
-      );
-    }
-    if (message.more && message.entries.length === 0) {
-      throw new ProtocolError("Manifest part with no entries and more to come");
-    }
-    if (entries.length === 0) asked.ifDifferent = message.ifDifferent;
-    const needed = estimateManifestBytes(payloadBytes, message.entries.length);
+    const first = entries.length;
+    const { added, more } = takeManifestPart(
+      frame,
+      entries,
+      maxEntries,
+      peer,
+      asked,
+    );
+    const needed = estimateManifestBytes(frame.payload.length, added);
     if (reservation.bytes + needed > reservation.limit) {
       throw new SessionRefusedError(
         `The file list is larger than this server holds for one session (its --max-memory, ${
@@ -143,12 +170,11 @@ export async function receiveManifest(
         "The server is busy: other sessions' file lists fill its memory (its --max-memory); try again later",
       );
     }
-    for (const entry of message.entries) {
-      checker.add(entry);
-      entries.push(entry);
+    for (let index = first; index < entries.length; index++) {
+      checker.add({ path: entries.path(index), kind: entries.kind(index) });
       await pacer.pace();
     }
-    if (!message.more) break;
+    if (!more) break;
   }
   reservation.settle();
   return entries;
@@ -162,7 +188,7 @@ export async function receiveManifest(
 export async function decideAll(
   channel: Channel,
   store: FileStore,
-  entries: readonly Entry[],
+  entries: EntryList,
   requested?: IfDifferent,
 ): Promise<Decision[]> {
   const decisions: Decision[] = [];
@@ -210,12 +236,47 @@ export function asksForProof(decision: Decision): boolean {
 /** What became of one proof. */
 export type ProofOutcome = "match" | "differs" | "unreadable";
 
+/** The outcomes as stored, by entry index: 0 while none. */
+const OUTCOMES = [undefined, "match", "differs", "unreadable"] as const;
+
+/**
+ * The outcome of each proven entry, in the order the proofs came, without
+ * an object or a map entry for each.
+ */
+class ProofOutcomes implements Iterable<[number, ProofOutcome]> {
+  #outcomes: Uint8Array;
+  #order: number[] = [];
+
+  constructor(count: number) {
+    this.#outcomes = new Uint8Array(count);
+  }
+
+  get size(): number {
+    return this.#order.length;
+  }
+
+  has(index: number): boolean {
+    return this.#outcomes[index] > 0;
+  }
+
+  set(index: number, outcome: ProofOutcome): void {
+    this.#outcomes[index] = OUTCOMES.indexOf(outcome);
+    this.#order.push(index);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[number, ProofOutcome]> {
+    for (const index of this.#order) {
+      yield [index, OUTCOMES[this.#outcomes[index]]!];
+    }
+  }
+}
+
 /**
  * Reads the client's proofs, one for each entry whose decision asked for
  * one, and checks each with `check`; then answers all of them at once
  * (answering while reading could fill both directions of the connection),
  * with the new name `savedAs` gives a matching file held under one.
- * Resolves to the outcome of each proven entry.
+ * Resolves to the outcome of each proven entry, in the order they came.
  */
 export async function receiveProofs(
   channel: Channel,
@@ -223,12 +284,12 @@ export async function receiveProofs(
   check: (index: number, sha256: string) => Promise<boolean>,
   peer: PeerName = "Client",
   savedAs: (index: number) => string | undefined = () => undefined,
-): Promise<Map<number, ProofOutcome>> {
-  const asked = new Set<number>();
+): Promise<Iterable<[number, ProofOutcome]>> {
+  const asked = new IndexSet(decisions.length);
   for (const [index, decision] of decisions.entries()) {
     if (asksForProof(decision)) asked.add(index);
   }
-  const outcomes = new Map<number, ProofOutcome>();
+  const outcomes = new ProofOutcomes(decisions.length);
   if (asked.size === 0) return outcomes;
   const pacer = new Pacer();
   for (let more = true; more;) {

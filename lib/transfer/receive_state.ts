@@ -7,7 +7,8 @@
 
 import { ConnectionClosedError } from "../net/byte_stream.ts";
 import type { Channel } from "../secure/channel.ts";
-import type { Decision, Entry } from "../protocol/messages.ts";
+import type { EntryList } from "../protocol/entry_list.ts";
+import type { Decision } from "../protocol/messages.ts";
 import type { EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "../store/file_store.ts";
 import type { PeerName } from "./peer.ts";
@@ -31,7 +32,7 @@ export interface SessionState {
   /** Reports events. */
   emit: EventSink;
   /** The manifest. */
-  entries: Entry[];
+  entries: EntryList;
   /** The decision for each entry. */
   decisions: Decision[];
   /** Files the client must still send or skip. */

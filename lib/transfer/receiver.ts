@@ -17,6 +17,7 @@ import type { MemoryBudget, Reservation } from "./memory_budget.ts";
 import { Pacer } from "../common/pace.ts";
 import { DataPhase } from "./receive_data.ts";
 import type { SessionState } from "./receive_state.ts";
+import { EntryList } from "../protocol/entry_list.ts";
 import { IndexSet } from "./index_set.ts";
 import {
   asksForProof,
@@ -99,18 +100,19 @@ class Session {
     const state: SessionState = {
       channel,
       store,
-      emit: (event) => {
-        if (event.type === "file-start") {
-          state.progress?.start(event.path, event.offset);
+      emit: (event, index) => {
+        if (index !== undefined && event.type === "file-start") {
+          state.progress?.start(index, event.path, event.offset);
         } else if (
-          event.type === "file-verified" || event.type === "file-skipped" ||
-          event.type === "file-failed"
+          index !== undefined &&
+          (event.type === "file-verified" || event.type === "file-skipped" ||
+            event.type === "file-failed")
         ) {
-          state.progress?.settle(event.path);
+          state.progress?.settle(index);
         }
-        options.emit(event);
+        options.emit(event, index);
       },
-      entries: [],
+      entries: new EntryList(),
       decisions: [],
       open: new IndexSet(0),
       resumable: new Set(),
@@ -140,9 +142,7 @@ class Session {
       await clock.watch(() => this.#setUp(reservation, clock));
       this.#data = new DataPhase(this.#state);
       await this.#data.run();
-      const files = this.#state.entries.filter((entry) =>
-        entry.kind === "file"
-      ).length;
+      const { files } = this.#state.entries.fileTotals();
       return { files, ...this.#state.result };
     } catch (error) {
       // Files already verified are complete: they still go in place, even
@@ -182,31 +182,32 @@ class Session {
       this.#state.entries,
       this.#state.emit,
     );
+    const { entries } = this.#state;
     for (const [index, decision] of this.#state.decisions.entries()) {
-      const entry = this.#state.entries[index];
       if (decision.action === "refuse") {
         this.#state.result.failed++;
         this.#state.emit({
           type: "file-failed",
-          path: entry.path,
+          path: entries.path(index),
           message: `refused: ${decision.reason}`,
-        });
-      } else if (entry.kind === "file") {
+        }, index);
+      } else if (entries.kind(index) === "file") {
         this.#state.open.add(index);
       }
     }
     await sendDecisions(this.#state.channel, this.#state.decisions);
     const pacer = new Pacer();
     for (const [index, decision] of this.#state.decisions.entries()) {
-      const entry = this.#state.entries[index];
-      if (entry.kind === "folder" && decision.action === "accept") {
-        this.#state.store.makeFolder(entry.path);
+      if (entries.kind(index) === "folder" && decision.action === "accept") {
+        this.#state.store.makeFolder(entries.path(index));
         await pacer.pace();
       }
     }
     // Hashing what it is to prove is the client's work, not a stall.
     clock.extend(this.#bytesToProve() / PROOF_BYTES_PER_MS);
-    const proven = new Map<number, string>();
+    // The hash of each file found already there, 32 bytes each, for its
+    // event: often every file of the manifest.
+    let proven: Uint8Array | null = null;
     const count = this.#state.decisions.filter(asksForProof).length;
     let number = 0;
     const outcomes = await receiveProofs(
@@ -216,25 +217,31 @@ class Session {
         const decision = this.#state.decisions[index];
         this.#state.emit({
           type: "checking",
-          path: this.#state.entries[index].path,
+          path: this.#state.entries.path(index),
           size: decision.action === "send"
             ? decision.offset
-            : this.#state.entries[index].size,
+            : this.#state.entries.size(index),
           number: ++number,
           count,
         });
         const same = await this.#state.store.prove(
-          this.#state.entries[index],
+          this.#state.entries.get(index),
           sha256,
         );
-        if (same) proven.set(index, sha256);
+        if (same) {
+          proven ??= new Uint8Array(this.#state.entries.length * 32);
+          proven.subarray(index * 32, index * 32 + 32).setFromHex(sha256);
+        }
         return same;
       },
       this.#state.peer,
       (index) => this.#savedAs(index),
     );
     for (const [index, outcome] of outcomes) {
-      this.#settleProof(index, outcome, proven.get(index));
+      const sha256 = outcome === "match"
+        ? proven!.subarray(index * 32, index * 32 + 32).toHex()
+        : undefined;
+      this.#settleProof(index, outcome, sha256);
     }
   }
 
@@ -243,7 +250,7 @@ class Session {
     let bytes = 0;
     for (const [index, decision] of this.#state.decisions.entries()) {
       if (decision.action === "compare") {
-        bytes += this.#state.entries[index].size;
+        bytes += this.#state.entries.size(index);
       }
       if (decision.action === "send") bytes += decision.offset;
     }
@@ -256,7 +263,6 @@ class Session {
     outcome: ProofOutcome,
     sha256: string | undefined,
   ): void {
-    const entry = this.#state.entries[index];
     const decision = this.#state.decisions[index];
     if (outcome === "unreadable") {
       this.#close(index, `the ${lower(this.#state.peer)} could not read it`);
@@ -273,20 +279,20 @@ class Session {
       const savedAs = this.#savedAs(index);
       this.#state.emit({
         type: "file-skipped",
-        path: entry.path,
+        path: this.#state.entries.path(index),
         reason: "already-there",
         sha256,
         ...(savedAs === undefined ? {} : { savedAs }),
-      });
+      }, index);
     } else if (decision.action === "compare" && !decision.replace) {
       if (decision.ifDifferent === "skip") {
         this.#state.open.delete(index);
         this.#state.result.different++;
         this.#state.emit({
           type: "file-skipped",
-          path: entry.path,
+          path: this.#state.entries.path(index),
           reason: "different",
-        });
+        }, index);
         return;
       }
       this.#close(
@@ -300,7 +306,7 @@ class Session {
 
   /** The new name entry `index` is saved, or already there, under. */
   #savedAs(index: number): string | undefined {
-    return this.#state.store.savedAs?.(this.#state.entries[index].path);
+    return this.#state.store.savedAs?.(this.#state.entries.path(index));
   }
 
   /** Settles an open file as failed for `message`. */
@@ -309,16 +315,13 @@ class Session {
     this.#state.result.failed++;
     this.#state.emit({
       type: "file-failed",
-      path: this.#state.entries[index].path,
+      path: this.#state.entries.path(index),
       message,
-    });
+    }, index);
   }
 
   #checkSize(): void {
-    const total = this.#state.entries.reduce(
-      (sum, entry) => sum + entry.size,
-      0,
-    );
+    const total = this.#state.entries.fileTotals().bytes;
     if (total > this.#options.limits.maxBytes) {
       throw new SessionRefusedError(
         `The files total ${formatBytes(total)}, more than the ${
@@ -336,11 +339,9 @@ class Session {
   async #checkSpace(): Promise<void> {
     let needed = 0;
     for (const [index, decision] of this.#state.decisions.entries()) {
-      const entry = this.#state.entries[index];
-      if (decision.action === "send") needed += entry.size - decision.offset;
-      if (decision.action === "compare" && decision.replace) {
-        needed += entry.size;
-      }
+      const size = this.#state.entries.size(index);
+      if (decision.action === "send") needed += size - decision.offset;
+      if (decision.action === "compare" && decision.replace) needed += size;
     }
     const root = this.#state.store.root;
     if (needed === 0 || root === null) return;

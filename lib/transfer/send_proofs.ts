@@ -19,8 +19,13 @@ import {
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { fileErrorReason } from "../common/errors.ts";
 import { type Hash, hashFile, hashPrefix, peekDigest } from "../store/hash.ts";
-import { fileIdentity, type LocalEntry } from "../store/scan.ts";
+import {
+  fileIdentity,
+  type LocalEntries,
+  type LocalEntry,
+} from "../store/scan.ts";
 import type { EventSink } from "./events.ts";
+import { IndexSet } from "./index_set.ts";
 import { ownEnd, type PeerName } from "./peer.ts";
 
 /** Proof items per message: each takes under 90 bytes of JSON. */
@@ -38,6 +43,96 @@ export interface ProofResult {
   prefix?: Hash;
   /** Where the server holds a matching file, when not under its name. */
   savedAs?: string;
+}
+
+/** Bytes of a SHA-256. */
+const HASH_BYTES = 32;
+
+/**
+ * The proofs of one session by entry index, without an object for each:
+ * a session that finds a hundred thousand files already there proves them
+ * all.
+ */
+export class ProofResults {
+  /** Entries whose decision asked for a proof. */
+  #asked: IndexSet;
+  /** Those the server answered, and those it holds. */
+  #answered: IndexSet;
+  #matched: IndexSet;
+  /** The hash proven of each entry, 32 bytes each, made at the first. */
+  #hashes: Uint8Array | null = null;
+  #unreadable = new Map<number, string>();
+  #prefixes = new Map<number, Hash>();
+  #savedAs = new Map<number, string>();
+
+  /** Results for entries below `count`, none asked yet. */
+  constructor(count: number) {
+    this.#asked = new IndexSet(count);
+    this.#answered = new IndexSet(count);
+    this.#matched = new IndexSet(count);
+  }
+
+  /** Entries asked. */
+  get size(): number {
+    return this.#asked.size;
+  }
+
+  /** Entries answered. */
+  get answered(): number {
+    return this.#answered.size;
+  }
+
+  /** Records what the client proves of entry `index`. */
+  set(index: number, proven: Omit<ProofResult, "match">): void {
+    this.#asked.add(index);
+    if (proven.unreadable !== undefined) {
+      this.#unreadable.set(index, proven.unreadable);
+    }
+    if (proven.prefix !== undefined) this.#prefixes.set(index, proven.prefix);
+    if (proven.sha256 !== null) {
+      this.#hashes ??= new Uint8Array(this.#asked.capacity * HASH_BYTES);
+      const at = index * HASH_BYTES;
+      this.#hashes.subarray(at, at + HASH_BYTES).setFromHex(proven.sha256);
+    }
+  }
+
+  /**
+   * Records the server's answer for entry `index`; false when it asked for
+   * none or answered it before.
+   */
+  answer(index: number, match: boolean, savedAs?: string): boolean {
+    if (!this.#asked.has(index) || this.#answered.has(index)) return false;
+    this.#answered.add(index);
+    if (match && !this.#unreadable.has(index)) {
+      this.#matched.add(index);
+      if (savedAs !== undefined) this.#savedAs.set(index, savedAs);
+    }
+    return true;
+  }
+
+  /** Whether entry `index` was asked for. */
+  has(index: number): boolean {
+    return this.#asked.has(index);
+  }
+
+  /** What became of the proof of entry `index`, if it was asked for. */
+  get(index: number): ProofResult | undefined {
+    if (!this.#asked.has(index)) return undefined;
+    const unreadable = this.#unreadable.get(index);
+    const at = index * HASH_BYTES;
+    const result: ProofResult = {
+      match: this.#matched.has(index),
+      sha256: unreadable === undefined
+        ? this.#hashes!.subarray(at, at + HASH_BYTES).toHex()
+        : null,
+    };
+    if (unreadable !== undefined) result.unreadable = unreadable;
+    const prefix = this.#prefixes.get(index);
+    if (prefix !== undefined) result.prefix = prefix;
+    const savedAs = this.#savedAs.get(index);
+    if (savedAs !== undefined) result.savedAs = savedAs;
+    return result;
+  }
 }
 
 /** Whether `decision` asks the client to prove what it holds. */
@@ -69,27 +164,26 @@ async function hashOwnPrefix(
  */
 export async function exchangeProofs(
   channel: Channel,
-  entries: readonly LocalEntry[],
+  entries: LocalEntries,
   decisions: readonly Decision[],
   known: (index: number) => Promise<string | undefined>,
   receive: () => Promise<ReceiverMessage>,
   peer: PeerName = "Server",
   emit: EventSink = () => {},
-): Promise<Map<number, ProofResult>> {
-  const results = new Map<number, ProofResult>();
-  const proofs: Proof[] = [];
+): Promise<ProofResults> {
+  const results = new ProofResults(decisions.length);
   const count = decisions.filter(asksForProof).length;
   await whileBusy(channel, async () => {
     for (const [index, decision] of decisions.entries()) {
       if (!asksForProof(decision)) continue;
-      const entry = entries[index];
-      const result: ProofResult = { match: false, sha256: null };
+      const entry = entries.local(index);
+      const result: Omit<ProofResult, "match"> = { sha256: null };
       const checking = (size: number) =>
         emit({
           type: "checking",
           path: entry.path,
           size,
-          number: proofs.length + 1,
+          number: results.size + 1,
           count,
         });
       try {
@@ -108,20 +202,25 @@ export async function exchangeProofs(
         result.unreadable = fileErrorReason(error);
       }
       results.set(index, result);
-      proofs.push({ index, sha256: result.sha256 });
     }
   });
-  if (proofs.length === 0) return results;
-  for (let at = 0; at < proofs.length; at += PROOFS_PER_MESSAGE) {
-    const items = proofs.slice(at, at + PROOFS_PER_MESSAGE);
-    const more = at + PROOFS_PER_MESSAGE < proofs.length;
-    await channel.send(
-      FrameType.Control,
-      encodeMessage({ type: "proofs", items, more }),
-    );
+  if (results.size === 0) return results;
+  // The messages are made one at a time from the results, in index order.
+  let items: Proof[] = [];
+  let sent = 0;
+  for (let index = 0; index < decisions.length; index++) {
+    if (!results.has(index)) continue;
+    items.push({ index, sha256: results.get(index)!.sha256 });
+    sent++;
+    if (items.length === PROOFS_PER_MESSAGE || sent === results.size) {
+      await channel.send(
+        FrameType.Control,
+        encodeMessage({ type: "proofs", items, more: sent < results.size }),
+      );
+      items = [];
+    }
   }
   await channel.flush();
-  const answered = new Set<number>();
   for (let more = true; more;) {
     const message = await receive();
     if (message.type !== "matches") {
@@ -130,25 +229,19 @@ export async function exchangeProofs(
       );
     }
     for (const { index, match, savedAs } of message.items) {
-      const result = results.get(index);
-      if (result === undefined || answered.has(index)) {
+      if (!results.answer(index, match, savedAs)) {
         throw new ProtocolError(
           `${peer} answered a proof for entry ${index} ${
-            result === undefined
-              ? `that the ${ownEnd(peer)} never sent`
-              : "twice"
+            results.has(index) ? "twice" : `that the ${ownEnd(peer)} never sent`
           }`,
         );
       }
-      result.match = match && result.sha256 !== null;
-      if (result.match && savedAs !== undefined) result.savedAs = savedAs;
-      answered.add(index);
     }
     more = message.more;
   }
-  if (answered.size !== results.size) {
+  if (results.answered !== results.size) {
     throw new ProtocolError(
-      `${peer} answered ${answered.size} of ${results.size} proofs`,
+      `${peer} answered ${results.answered} of ${results.size} proofs`,
     );
   }
   return results;

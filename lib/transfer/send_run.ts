@@ -6,12 +6,12 @@
  */
 
 import { type EventSink, ProgressCounter } from "./events.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import type { LocalEntries } from "../store/scan.ts";
 import type { IfDifferent } from "../protocol/messages.ts";
+import type { CompressMode } from "./compression.ts";
 
 /** What became of an entry. */
 export type Outcome = "verified" | "skipped" | "different" | "failed";
-import type { CompressMode } from "./compression.ts";
 
 /** Totals of one session, from the client's point of view. */
 export interface SendResult {
@@ -41,23 +41,51 @@ export interface SendResult {
   wireBytes?: number;
 }
 
+/** What became of an entry, as stored in {@link SendRun}'s array. */
+const VERIFIED = 1;
+const SKIPPED = 2;
+const FAILED = 3;
+const DIFFERENT = 4;
+/** The bits of a stored outcome that say which. */
+const OUTCOME = 7;
+/** Set once the entry's hash is among the confirmed ones. */
+const CONFIRMED = 8;
+
+/** The names of the stored outcomes. */
+const OUTCOMES = [
+  undefined,
+  "verified",
+  "skipped",
+  "failed",
+  "different",
+] as const;
+
+/** Bytes of a SHA-256. */
+const HASH_BYTES = 32;
+
 /**
  * One run of the client over its entries, across reconnections. It counts
  * what became of each entry from the events it passes on, and remembers
  * the hashes the server confirmed, so that a new attempt neither reads
- * confirmed files again nor counts them twice.
+ * confirmed files again nor counts them twice. All of it is kept in arrays
+ * by entry index: a hundred thousand files take 3.3 MB, where maps of
+ * paths and hex strings took 30.
  */
 export class SendRun {
   /** The entries, as scanned. */
-  readonly entries: readonly LocalEntry[];
+  readonly entries: LocalEntries;
   /** What this side wants for a different file of the same name there. */
   readonly ifDifferent: IfDifferent | undefined;
   /** Whether the records of the files go compressed. */
   readonly compress: CompressMode;
   #sink: EventSink;
-  #indexes = new Map<string, number>();
-  #outcomes = new Map<number, Outcome>();
-  #confirmed = new Map<number, string>();
+  /** Outcome of each entry (0 while it has none), with the CONFIRMED bit. */
+  #outcomes: Uint8Array;
+  /**
+   * The SHA-256 of each file as last sent, made at the first: the
+   * confirmed one where the CONFIRMED bit is set.
+   */
+  #hashes: Uint8Array | null = null;
   #settled = 0;
   #bytes = 0;
   #wireBytes = 0;
@@ -69,7 +97,7 @@ export class SendRun {
    * compressing as `compress` says.
    */
   constructor(
-    entries: readonly LocalEntry[],
+    entries: LocalEntries,
     sink: EventSink,
     ifDifferent?: IfDifferent,
     compress: CompressMode = "auto",
@@ -79,9 +107,7 @@ export class SendRun {
     this.compress = compress;
     this.#sink = sink;
     this.#progress = new ProgressCounter(entries, sink);
-    for (const [index, entry] of entries.entries()) {
-      this.#indexes.set(entry.path, index);
-    }
+    this.#outcomes = new Uint8Array(entries.length);
   }
 
   /** Grows whenever an attempt gets anywhere: bytes sent, files settled. */
@@ -101,36 +127,50 @@ export class SendRun {
    * if the file still looks the same.
    */
   async confirmedHash(index: number): Promise<string | undefined> {
-    const sha256 = this.#confirmed.get(index);
-    if (sha256 === undefined) return undefined;
-    const entry = this.entries[index];
+    if ((this.#outcomes[index] & CONFIRMED) === 0) return undefined;
+    const sha256 = this.sentHash(index);
+    const entry = this.entries.local(index);
     const info = await Deno.stat(entry.source).catch(() => null);
     const same = info !== null && info.size === entry.size &&
       Math.trunc(info.mtime?.getTime() ?? NaN) === entry.mtime;
     return same ? sha256 : undefined;
   }
 
-  /** Records what an event says of its entry and passes it on. */
-  readonly emit: EventSink = (event) => {
-    const index = "path" in event ? this.#indexes.get(event.path) : undefined;
-    if (index !== undefined) {
+  /**
+   * Notes that file `index` was sent whole, hashing to `sha256`: what the
+   * server must confirm, no longer what it confirmed before.
+   */
+  noteSent(index: number, sha256: string): void {
+    this.#outcomes[index] &= ~CONFIRMED;
+    this.#setHash(index, sha256);
+  }
+
+  /** The hash of file `index` as last sent or confirmed. */
+  sentHash(index: number): string {
+    const at = index * HASH_BYTES;
+    return this.#hashes!.subarray(at, at + HASH_BYTES).toHex();
+  }
+
+  /**
+   * Records what an event about entry `index` says of it and passes it
+   * on; events without an index pass as they are.
+   */
+  readonly emit: EventSink = (event, index) => {
+    if (index !== undefined && index >= 0 && index < this.entries.length) {
       if (event.type === "file-start") {
-        this.#progress.start(event.path, event.offset);
+        this.#progress.start(index, event.path, event.offset);
       } else if (event.type === "file-verified") {
-        this.#confirmed.set(index, event.sha256);
-        this.#settle(index, "verified");
+        this.#confirm(index, event.sha256);
+        this.#settle(index, VERIFIED);
       } else if (event.type === "file-skipped") {
         // Sent by an earlier attempt of this run: already reported.
-        if (this.#outcomes.get(index) === "verified") return;
-        this.#settle(
-          index,
-          event.reason === "different" ? "different" : "skipped",
-        );
+        if ((this.#outcomes[index] & OUTCOME) === VERIFIED) return;
+        this.#settle(index, event.reason === "different" ? DIFFERENT : SKIPPED);
       } else if (event.type === "file-failed") {
-        this.#settle(index, "failed");
+        this.#settle(index, FAILED);
       }
     }
-    this.#sink(event);
+    this.#sink(event, index);
   };
 
   /** Entries the server could not take yet, with its reason, by index. */
@@ -146,28 +186,39 @@ export class SendRun {
     for (const [index, reason] of this.deferred) {
       this.emit({
         type: "file-failed",
-        path: this.entries[index].path,
+        path: this.entries.path(index),
         message: `refused by the server: ${reason}`,
-      });
+      }, index);
     }
     this.deferred.clear();
   }
 
   /** The totals of the run, each entry counted once, as it ended. */
   result(): SendResult {
-    return totalsOf(
-      [...this.#outcomes].map(([index, outcome]) => [
-        this.entries[index].path,
-        outcome,
-      ]),
-      this.#bytes,
-      this.#wireBytes,
-    );
+    return totalsOf(this.#settledOutcomes(), this.#bytes, this.#wireBytes);
   }
 
-  #settle(index: number, outcome: Outcome): void {
-    this.#progress.settle(this.entries[index].path);
-    this.#outcomes.set(index, outcome);
+  *#settledOutcomes(): IterableIterator<[string, Outcome]> {
+    for (const [index, stored] of this.#outcomes.entries()) {
+      const outcome = OUTCOMES[stored & OUTCOME];
+      if (outcome !== undefined) yield [this.entries.path(index), outcome];
+    }
+  }
+
+  #confirm(index: number, sha256: string): void {
+    this.#setHash(index, sha256);
+    this.#outcomes[index] |= CONFIRMED;
+  }
+
+  #setHash(index: number, sha256: string): void {
+    this.#hashes ??= new Uint8Array(this.entries.length * HASH_BYTES);
+    const at = index * HASH_BYTES;
+    this.#hashes.subarray(at, at + HASH_BYTES).setFromHex(sha256);
+  }
+
+  #settle(index: number, outcome: number): void {
+    this.#progress.settle(index);
+    this.#outcomes[index] = (this.#outcomes[index] & CONFIRMED) | outcome;
     this.#settled++;
   }
 }

@@ -14,6 +14,7 @@ import { decodeReceiverMessage } from "../protocol/decode.ts";
 import {
   type Decision,
   encodeMessage,
+  type Entry,
   type IfDifferent,
   type ReceiverMessage,
   type SenderMessage,
@@ -21,7 +22,7 @@ import {
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";
 import { RemoteError } from "../common/errors.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import type { LocalEntries } from "../store/scan.ts";
 import { waitLimitOf } from "./client_limits.ts";
 import { lower, ownEnd, type PeerName } from "./peer.ts";
 
@@ -87,33 +88,25 @@ async function receiveAny(
  */
 export async function sendManifest(
   channel: Channel,
-  entries: readonly LocalEntry[],
+  entries: LocalEntries,
   ifDifferent?: IfDifferent,
 ): Promise<void> {
-  let chunk: LocalEntry[] = [];
+  let chunk: Entry[] = [];
   let budget = 0;
   let first = true;
-  const flushChunk = (more: boolean) =>
-    send(channel, {
-      type: "manifest",
-      more,
-      ...(first && ifDifferent !== undefined ? { ifDifferent } : {}),
-      entries: chunk.map(({ path, kind, size, mode, mtime }) => ({
-        path,
-        kind,
-        size,
-        mode,
-        mtime,
-      })),
-    });
+  // The chunk is let go before the wait for the channel: its objects are
+  // garbage once encoded.
+  const flushChunk = (more: boolean) => {
+    const part = chunk;
+    chunk = [];
+    budget = 0;
+    const asked = first && ifDifferent !== undefined ? { ifDifferent } : {};
+    first = false;
+    return send(channel, { type: "manifest", more, ...asked, entries: part });
+  };
   for (const entry of entries) {
     const cost = 3 * entry.path.length + 100;
-    if (budget + cost > MANIFEST_CHUNK_BUDGET) {
-      await flushChunk(true);
-      first = false;
-      chunk = [];
-      budget = 0;
-    }
+    if (budget + cost > MANIFEST_CHUNK_BUDGET) await flushChunk(true);
     chunk.push(entry);
     budget += cost;
   }
@@ -162,13 +155,13 @@ export async function receiveDecisions(
  * before anything is hashed or sent.
  */
 export function checkDecisions(
-  entries: readonly LocalEntry[],
+  entries: LocalEntries,
   decisions: readonly Decision[],
   peer: PeerName = "Server",
 ): void {
   for (const [index, decision] of decisions.entries()) {
-    const entry = entries[index];
     if (decision.action === "refuse") continue;
+    const entry = entries.get(index);
     if (entry.kind === "folder" && decision.action !== "accept") {
       throw new ProtocolError(
         `${peer} answered ${decision.action} for folder ${quote(entry.path)}`,

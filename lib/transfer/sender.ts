@@ -168,7 +168,7 @@ export async function sendEntries(
     peer,
     emit,
   );
-  const confirmations = new Confirmations(entries, emit, peer);
+  const confirmations = new Confirmations(run, peer);
   const reading = confirmations.run(channel, receiveMessage);
   // If the server fails the session, stop sending at once.
   const readingFailed = reading.catch((error) => {
@@ -185,7 +185,7 @@ export async function sendEntries(
   const compressor = new Compressor(run.compress, () => channel.stalledMs());
   try {
     for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index];
+      const entry = entries.local(index);
       const decision = decisions[index];
       if (decision.action === "refuse") {
         if (decision.later) {
@@ -198,7 +198,7 @@ export async function sendEntries(
           type: "file-failed",
           path: entry.path,
           message: `refused by the ${other}: ${sanitize(decision.reason)}`,
-        });
+        }, index);
         continue;
       }
       if (entry.kind === "folder") continue;
@@ -209,7 +209,7 @@ export async function sendEntries(
           type: "file-failed",
           path: entry.path,
           message: `cannot read: ${proof.unreadable}`,
-        });
+        }, index);
         continue;
       }
       if (decision.action === "compare") {
@@ -222,7 +222,7 @@ export async function sendEntries(
             ...(proof!.savedAs === undefined
               ? {}
               : { savedAs: proof!.savedAs }),
-          });
+          }, index);
           continue;
         }
         if (!decision.replace) {
@@ -235,13 +235,13 @@ export async function sendEntries(
               type: "file-skipped",
               path: entry.path,
               reason: "different",
-            });
+            }, index);
           } else {
             emit({
               type: "file-failed",
               path: entry.path,
               message: differentFile(other),
-            });
+            }, index);
           }
           continue;
         }
@@ -259,6 +259,7 @@ export async function sendEntries(
                 message:
                   `a different file with this name is on the ${other}, which would replace it (it runs with --overwrite and cannot save yours under another name); not sent`,
               },
+            index,
           );
           continue;
         }
@@ -274,7 +275,7 @@ export async function sendEntries(
           path: entry.path,
           size: entry.size,
           offset,
-        });
+        }, index);
         await send(channel, { type: "file", index, offset });
       };
       try {
@@ -293,7 +294,7 @@ export async function sendEntries(
         const message = clipMessage(
           `cannot send ${quote(entry.path)}: ${fileErrorReason(error)}`,
         );
-        emit({ type: "file-failed", path: entry.path, message });
+        emit({ type: "file-failed", path: entry.path, message }, index);
         await send(
           channel,
           started

@@ -10,7 +10,7 @@
 import type { IdleTimeoutStream } from "../net/idle.ts";
 import type { Channel } from "../secure/channel.ts";
 import type { FileStore } from "../store/file_store.ts";
-import type { LocalEntry } from "../store/scan.ts";
+import type { LocalEntries } from "../store/scan.ts";
 import type { CompressMode } from "./compression.ts";
 import type { EventSink } from "./events.ts";
 import type { MemoryBudget } from "./memory_budget.ts";
@@ -38,7 +38,7 @@ export interface ShareWork {
   /** What the server does with each session. */
   kind: "share";
   /** The files and folders shared, as scanned. */
-  entries: readonly LocalEntry[];
+  entries: LocalEntries;
   /** Stop after the first session that got every file. */
   untilDownloaded: boolean;
   /** Whether the records of the files go compressed. */
@@ -97,7 +97,7 @@ export async function runSession(
   // A file the client could not take yet is not downloaded either.
   run.failDeferred();
   return {
-    files: work.entries.filter((entry) => entry.kind === "file").length,
+    files: work.entries.fileTotals().files,
     // Counted as a receiving server counts them: the files the client
     // has now, received or already there.
     verified: result.verified + result.skipped,

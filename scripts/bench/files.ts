@@ -81,6 +81,42 @@ export async function writeRandomTree(
   return manifest;
 }
 
+/**
+ * Creates `files` random files of `fileBytes` each under `root`, in `top`
+ * folders `a0`, `a1`... of `sub` folders `b0`, `b1`... each, spread evenly
+ * over the `top × sub` folders, and returns their manifest with hashes.
+ */
+export async function writeNestedTree(
+  root: string,
+  files: number,
+  top: number,
+  sub: number,
+  fileBytes: number,
+): Promise<Manifest> {
+  const manifest: Manifest = new Map();
+  const folders = top * sub;
+  // One writer per top folder, at once: the disk work overlaps.
+  await Promise.all(
+    Array.from({ length: top }, async (_, a) => {
+      const data = new Uint8Array(fileBytes);
+      for (let b = 0; b < sub; b++) {
+        const folder = `a${a}/b${b}`;
+        await Deno.mkdir(join(root, folder), { recursive: true });
+        for (let i = a * sub + b; i < files; i += folders) {
+          const name = `${folder}/f${i}.bin`;
+          randomize(data);
+          await Deno.writeFile(join(root, name), data);
+          manifest.set(name, {
+            size: fileBytes,
+            sha256: createHash("sha256").update(data).digest("hex"),
+          });
+        }
+      }
+    }),
+  );
+  return manifest;
+}
+
 /** SHA-256 of the file at `path`, hex, read in large chunks. */
 export async function hashFile(path: string): Promise<string> {
   const hash = createHash("sha256");

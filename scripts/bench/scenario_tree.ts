@@ -23,7 +23,7 @@ import {
 import { OURS, RSYNC, SCP } from "./scenario_file.ts";
 
 /** The clear baseline for trees. */
-const TAR_NC = "tar c | nc (clear, unverified)";
+export const TAR_NC = "tar c | nc (clear, unverified)";
 
 /** The receiver's disk work alone, durable: the floor for verified copies. */
 const FLOOR_SYNC = "disk work alone, fsynced (no network, no crypto)";

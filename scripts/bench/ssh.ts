@@ -131,7 +131,9 @@ export function launchScp(
 
 /**
  * Starts `rsync -a` over ssh copying `sources` into `dest`, with `extra`
- * options (`--fsync` for the row that makes each file durable).
+ * options (`--fsync` for the row that makes each file durable); with
+ * `remoteRss`, the receiving rsync (under sshd) runs under
+ * `/usr/bin/time`, which writes its peak RSS in KiB to that file.
  */
 export function launchRsync(
   ctx: Context,
@@ -139,12 +141,17 @@ export function launchRsync(
   sources: string[],
   dest: string,
   extra: string[] = [],
+  remoteRss?: string,
 ): Launched {
   // rsync splits -e on spaces: the paths in it come from the temp folder.
   const ssh = ["ssh", ...sshd.sshOptions, "-p", String(sshd.port)].join(" ");
+  const remote = remoteRss === undefined
+    ? []
+    : [`--rsync-path=/usr/bin/time -f %M -o ${remoteRss} rsync`];
   return new Launched(ctx, "rsync", "rsync", [
     "-a",
     ...extra,
+    ...remote,
     "-e",
     ssh,
     ...sources,

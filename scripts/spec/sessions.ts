@@ -115,13 +115,7 @@ const referenceClient: Client = async (channel, sources) => {
  */
 const folderAsFile: Client = async (channel, sources) => {
   const { entries } = await scanSources(sources);
-  const manifest = entries.map(({ path, kind, size, mode, mtime }) => ({
-    path,
-    kind,
-    size,
-    mode,
-    mtime,
-  }));
+  const manifest = [...entries];
   const send = async (message: Parameters<typeof encodeMessage>[0]) => {
     await channel.send(FrameType.Control, encodeMessage(message));
     await channel.flush();
