@@ -143,8 +143,17 @@ export async function startServer(
   }).spawn();
   const server = new ServerProcess(child);
   await server.listening();
+  // The lines after the first come in writes of their own: a test that
+  // marks the output to see what a client adds must wait for all of them.
+  if (LISTENING_TEXT.test(server.stdout)) await server.waitFor(COMMAND_LINE);
   return server;
 }
+
+/** The first line a server says when it listens, as text. */
+const LISTENING_TEXT = /^Listening on /m;
+
+/** The last line of what a server says when it listens: a client command. */
+const COMMAND_LINE = /^ {2}\S.*client.*\n/m;
 
 /** How {@link runProgram} runs a program. */
 export interface RunOptions {
