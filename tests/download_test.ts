@@ -222,43 +222,6 @@ Deno.test("a client that gets files removes what it kept from a download abandon
   assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
 });
 
-Deno.test("a get never silently replaces a different local file, unless --overwrite", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  await Deno.writeTextFile(join(source.path, "same.txt"), "same\n");
-  await Deno.writeTextFile(join(source.path, "other.txt"), "the server's\n");
-  await Deno.writeTextFile(join(dest.path, "same.txt"), "same\n");
-  await Deno.writeTextFile(join(dest.path, "other.txt"), "mine\n");
-  await using server = await startServer([
-    "--share",
-    "--keep-sharing",
-    join(source.path, "same.txt"),
-    join(source.path, "other.txt"),
-  ]);
-  const first = await runClient([
-    "--get",
-    `127.0.0.1:${server.port}`,
-    "--dir",
-    dest.path,
-  ]);
-  assert.equal(first.code, 1, first.stdout + first.stderr);
-  assert.match(first.stdout, /already there {2}same\.txt/);
-  assert.match(first.stderr, /failed {2}other\.txt: /);
-  assert.equal(await Deno.readTextFile(join(dest.path, "other.txt")), "mine\n");
-  const second = await runClient([
-    "--get",
-    "--overwrite",
-    `127.0.0.1:${server.port}`,
-    "--dir",
-    dest.path,
-  ]);
-  assert.equal(second.code, 0, second.stdout + second.stderr);
-  assert.equal(
-    await Deno.readTextFile(join(dest.path, "other.txt")),
-    "the server's\n",
-  );
-});
-
 Deno.test("a client and a server that want the files to go opposite ways say so in one line", async () => {
   await using source = await tempDir();
   await Deno.writeTextFile(join(source.path, "a.txt"), "a\n");
