@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import type { Fault, FaultProxy } from "./fault_proxy.ts";
 import {
   type Finished,
   runClient,
@@ -43,6 +44,10 @@ export interface TransferSetup {
   receiver?: string[];
   /** Flags for the side that sends. */
   sender?: string[];
+  /** Flags for the server, whichever way the files go. */
+  server?: string[];
+  /** Flags for the client, whichever way the files go. */
+  client?: string[];
 }
 
 /** The side that receives the files in `direction`. */
@@ -65,15 +70,41 @@ export function serverVerb(direction: Direction): string {
   return direction === "upload" ? "received" : "sent";
 }
 
+/**
+ * Holds `proxy` once `bytes` went the way the files go: from the client in
+ * an upload, to it in a download.
+ */
+export function pauseDataAfter(
+  direction: Direction,
+  proxy: FaultProxy,
+  bytes: number,
+): void {
+  if (direction === "upload") proxy.pauseAfter(bytes);
+  else proxy.pauseAfterDown(bytes);
+}
+
+/** A fault that cuts a connection after `afterBytes` of the files' way. */
+export function cutData(direction: Direction, afterBytes: number): Fault {
+  return { kind: direction === "upload" ? "cut" : "cut-down", afterBytes };
+}
+
+/** A fault that stalls a connection after `afterBytes` of the files' way. */
+export function stallData(direction: Direction, afterBytes: number): Fault {
+  return { kind: direction === "upload" ? "stall" : "stall-down", afterBytes };
+}
+
 /** The flags of `server.ts` for `setup` in `direction`, its address aside. */
 export function serverArgs(
   direction: Direction,
   setup: TransferSetup,
 ): string[] {
-  const own = direction === "upload" ? setup.receiver : setup.sender;
+  const own = [
+    ...(direction === "upload" ? setup.receiver : setup.sender) ?? [],
+    ...setup.server ?? [],
+  ];
   return direction === "upload"
-    ? ["--dir", setup.dest, ...(setup.keep ? [] : ["--once"]), ...own ?? []]
-    : ["--share", ...(setup.keep ? ["--keep-sharing"] : []), ...own ?? []]
+    ? ["--dir", setup.dest, ...(setup.keep ? [] : ["--once"]), ...own]
+    : ["--share", ...(setup.keep ? ["--keep-sharing"] : []), ...own]
       .concat(setup.sources);
 }
 
@@ -87,16 +118,14 @@ export function clientArgs(
   address: string,
   extra: string[] = [],
 ): string[] {
+  const own = [
+    ...(direction === "upload" ? setup.sender : setup.receiver) ?? [],
+    ...setup.client ?? [],
+    ...extra,
+  ];
   return direction === "upload"
-    ? [...setup.sender ?? [], ...extra, address, ...setup.sources]
-    : [
-      "--get",
-      ...setup.receiver ?? [],
-      ...extra,
-      address,
-      "--dir",
-      setup.dest,
-    ];
+    ? [...own, address, ...setup.sources]
+    : ["--get", ...own, address, "--dir", setup.dest];
 }
 
 /** A server started for a transfer, and the client runs against it. */

@@ -2,7 +2,11 @@
  * Interrupted transfers, with real processes on loopback: killed clients,
  * a killed and restarted server, connections cut, stalled or silently
  * dropped by a proxy, idle and busy peers, and a source that changes while
- * it is sent. Stops by signal are in `server_stop_test.ts`.
+ * it is sent. A killed and restarted server, a proxy that cuts and drops,
+ * and long hashing run in both directions (see `directions.ts`). Stops by
+ * signal are in `server_stop_test.ts`.
+ *
+ * @module
  */
 
 import assert from "node:assert/strict";
@@ -14,6 +18,13 @@ import {
   waitForPause,
   waitForSize,
 } from "./conditions.ts";
+import {
+  clientVerb,
+  cutData,
+  DIRECTIONS,
+  pauseDataAfter,
+  startTransfer,
+} from "./directions.ts";
 import { FaultProxy } from "./fault_proxy.ts";
 import {
   finish,
@@ -22,6 +33,7 @@ import {
   runClient,
   ServerProcess,
   spawnClient,
+  stagedFiles,
   stagedPath,
   startServer,
   tempDir,
@@ -88,85 +100,6 @@ Deno.test("a client killed at several points resumes with the same command", asy
   assert.deepEqual(await listTree(dest.path), [
     "big.bin",
   ]);
-});
-
-Deno.test("a server killed and restarted on its port: the client's retries resume", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  const size = 120 * MiB;
-  const data = await randomFile(join(source.path, "big.bin"), size);
-  const port = freePort();
-  const first = await startServer(["--dir", dest.path, "--port", `${port}`]);
-  // The proxy holds the transfer at 40 MiB, so that the server is killed
-  // in the middle of it however fast it goes.
-  await using proxy = new FaultProxy(port, () => ({ kind: "none" }));
-  proxy.pauseAfter(40 * MiB);
-  const client = spawnClient([
-    `127.0.0.1:${proxy.port}`,
-    join(source.path, "big.bin"),
-  ]);
-  await waitForPause(proxy);
-  await waitForSize(stagedPath(dest.path, "big.bin"), 30 * MiB);
-  await first.stop();
-  proxy.resume();
-  await using second = await startServer([
-    "--dir",
-    dest.path,
-    "--port",
-    `${port}`,
-  ]);
-  const result = await finish(client);
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(
-    result.stderr,
-    /connection lost: .*; retrying in [\d.]+ s \(retry 1 of 5\)/,
-  );
-  assert.match(result.stdout, /resuming {2}big\.bin {2}from /);
-  assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
-  await second.waitFor(/resuming big\.bin at \d+/);
-});
-
-Deno.test("through a proxy that cuts and drops connections, the client completes", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  const files = [
-    ["a.bin", 12 * MiB],
-    ["b.bin", 3 * MiB],
-    ["c.bin", 20 * MiB],
-  ] as const;
-  const contents = new Map<string, Uint8Array>();
-  for (const [name, size] of files) {
-    contents.set(name, await randomFile(join(source.path, name), size));
-  }
-  await using server = await startServer(["--dir", dest.path]);
-  await using proxy = new FaultProxy(
-    server.port,
-    (index) =>
-      index === 0
-        ? { kind: "cut", afterBytes: 5 * MiB }
-        : index === 1
-        ? { kind: "cut", afterBytes: 20_000 }
-        : index === 2
-        ? { kind: "random-drop", probability: 0.02, seed: 7 }
-        : { kind: "none" },
-  );
-  const result = await runClient([
-    `127.0.0.1:${proxy.port}`,
-    ...files.map(([name]) => join(source.path, name)),
-  ]);
-  assert.equal(result.code, 0, result.stdout + result.stderr);
-  assert.match(
-    result.stdout,
-    /3 of 3 files sent and verified, 0 already there/,
-  );
-  assert.match(result.stderr, /retrying in/);
-  assert.ok(proxy.connections >= 3);
-  for (const [name] of files) {
-    assert.deepEqual(
-      await Deno.readFile(join(dest.path, name)),
-      contents.get(name),
-    );
-  }
 });
 
 Deno.test("a stalled peer is dropped after the idle timeout while others go on", async () => {
@@ -248,42 +181,6 @@ Deno.test("a source file that changes while it is sent is reported, never confir
   assert.deepEqual(await listTree(dest.path), []);
 });
 
-Deno.test("long hashing on either side does not trip the other's idle timeout", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  // Seconds, not one, so that a loaded machine gets through its key
-  // exchange; and a file that takes longer than that to hash on this
-  // machine. (The programs hash a large file slower than the small probe,
-  // by 1.4 to 3 times in a running suite.)
-  const idle = 3;
-  const size = await hashedIn(1.5 * idle * 1000, source.path);
-  console.log(`sparse files of ${size / MiB} MiB`);
-  for (const folder of [source.path, dest.path]) {
-    using file = await Deno.open(join(folder, "sparse.bin"), {
-      write: true,
-      create: true,
-    });
-    await file.truncate(size);
-  }
-  await using server = await startServer([
-    "--dir",
-    dest.path,
-    "--idle-timeout",
-    `${idle}`,
-  ]);
-  const result = await runClient([
-    "--idle-timeout",
-    `${idle}`,
-    "--retries",
-    "0",
-    `127.0.0.1:${server.port}`,
-    join(source.path, "sparse.bin"),
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /already there {2}sparse\.bin/);
-  assert.doesNotMatch(server.stderr, /error/);
-});
-
 Deno.test("after a silent drop, a retry waits for the server to let go of its files", async () => {
   await using source = await tempDir();
   await using dest = await tempDir();
@@ -322,3 +219,127 @@ Deno.test("after a silent drop, a retry waits for the server to let go of its fi
   assert.doesNotMatch(result.stdout + result.stderr, /^failed/m);
   assert.deepEqual(await Deno.readFile(join(dest.path, "held.bin")), data);
 });
+
+for (const direction of DIRECTIONS) {
+  const verb = clientVerb(direction);
+
+  Deno.test(`a server killed and restarted on its port: the client's retries resume (${direction})`, async () => {
+    await using source = await tempDir();
+    await using dest = await tempDir();
+    const big = join(source.path, "big.bin");
+    const data = await randomFile(big, 120 * MiB);
+    const port = freePort();
+    const setup = {
+      sources: [big],
+      dest: dest.path,
+      server: ["--port", `${port}`],
+    };
+    const first = await startTransfer(direction, setup);
+    // The proxy holds the transfer at 40 MiB, so that the server is killed
+    // in the middle of it however fast it goes.
+    await using proxy = new FaultProxy(port, () => ({ kind: "none" }));
+    pauseDataAfter(direction, proxy, 40 * MiB);
+    const client = first.spawn([], proxy.port);
+    await waitForPause(proxy);
+    await waitForSize(stagedPath(dest.path, "big.bin"), 30 * MiB);
+    await first.server.stop();
+    proxy.resume();
+    await using second = await startTransfer(direction, setup);
+    const result = await finish(client);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stderr,
+      /connection lost: .*; retrying in [\d.]+ s \(retry 1 of 5\)/,
+    );
+    assert.match(result.stdout, /resuming {2}big\.bin {2}from /);
+    assert.match(
+      result.stdout,
+      new RegExp(`1 of 1 files ${verb} and verified`),
+    );
+    assert.deepEqual(await Deno.readFile(join(dest.path, "big.bin")), data);
+    if (direction === "upload") {
+      await second.server.waitFor(/resuming big\.bin at \d+/);
+    }
+    // The restarted server saw the whole of that session, and so ends.
+    assert.equal((await second.server.exited()).code, 0);
+  });
+
+  Deno.test(`through a proxy that cuts and drops connections, the client completes (${direction})`, async () => {
+    await using source = await tempDir();
+    await using dest = await tempDir();
+    const files = [
+      ["a.bin", 12 * MiB],
+      ["b.bin", 3 * MiB],
+      ["c.bin", 20 * MiB],
+    ] as const;
+    const contents = new Map<string, Uint8Array>();
+    for (const [name, size] of files) {
+      contents.set(name, await randomFile(join(source.path, name), size));
+    }
+    await using transfer = await startTransfer(direction, {
+      sources: files.map(([name]) => join(source.path, name)),
+      dest: dest.path,
+      keep: true,
+    });
+    await using proxy = new FaultProxy(
+      transfer.server.port,
+      (index) =>
+        index === 0
+          ? cutData(direction, 5 * MiB)
+          : index === 1
+          ? cutData(direction, 20_000)
+          : index === 2
+          ? { kind: "random-drop", probability: 0.02, seed: 7 }
+          : { kind: "none" },
+    );
+    const result = await transfer.run([], { port: proxy.port });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `3 of 3 files ${verb} and verified, 0 already there, 0 failed`,
+      ),
+    );
+    assert.match(result.stderr, /retrying in/);
+    assert.ok(proxy.connections >= 3);
+    for (const [name] of files) {
+      assert.deepEqual(
+        await Deno.readFile(join(dest.path, name)),
+        contents.get(name),
+      );
+    }
+    assert.deepEqual(await stagedFiles(dest.path), []);
+  });
+
+  Deno.test(`long hashing on either side does not trip the other's idle timeout (${direction})`, async () => {
+    await using source = await tempDir();
+    await using dest = await tempDir();
+    // Seconds, not one, so that a loaded machine gets through its key
+    // exchange; and a file that takes longer than that to hash on this
+    // machine. (The programs hash a large file slower than the small probe,
+    // by 1.4 to 3 times in a running suite.) The sender hashes its copy for
+    // the proof, then the receiver its own.
+    const idle = 3;
+    const size = await hashedIn(1.5 * idle * 1000, source.path);
+    console.log(`sparse files of ${size / MiB} MiB`);
+    for (const folder of [source.path, dest.path]) {
+      using file = await Deno.open(join(folder, "sparse.bin"), {
+        write: true,
+        create: true,
+      });
+      await file.truncate(size);
+    }
+    await using transfer = await startTransfer(direction, {
+      sources: [join(source.path, "sparse.bin")],
+      dest: dest.path,
+      server: ["--idle-timeout", `${idle}`],
+      client: ["--idle-timeout", `${idle}`, "--retries", "0"],
+    });
+    const result = await transfer.run();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /already there {2}sparse\.bin/);
+    const exit = await transfer.server.exited();
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.doesNotMatch(exit.stderr, /error/);
+  });
+}
