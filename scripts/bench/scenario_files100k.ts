@@ -21,7 +21,8 @@ import {
   summarise,
 } from "./stats.ts";
 import { OURS, RSYNC } from "./scenario_file.ts";
-import { TAR_NC } from "./scenario_tree.ts";
+import { FLOOR_SYNC, TAR_NC } from "./scenario_tree.ts";
+import { runDiskFloor } from "./disk_floor.ts";
 
 /** Files in the tree. */
 const FILES = 100_000;
@@ -58,6 +59,9 @@ export async function files100kScenario(
   const haveTarNc = bench.peers.nc && bench.peers.tar;
   const rows: Row[] = [{ tool: OURS, bytes, samples: [] }];
   if (haveTarNc) rows.push({ tool: TAR_NC, bytes, samples: [] });
+  // Ours fsyncs every file before confirming it, tar and rsync do not:
+  // this row is what the disk work alone costs done that way.
+  rows.push({ tool: FLOOR_SYNC, bytes, samples: [] });
   if (typeof sshd === "string") notes.push(`rsync not run: ${sshd}`);
   else if (bench.peers.rsync) rows.push({ tool: RSYNC, bytes, samples: [] });
   // Every run gets a folder of its own, all deleted only after the last
@@ -71,6 +75,8 @@ export async function files100kScenario(
         sample = await runOurs(bench, [source], dest, { host: "127.0.0.1" });
       } else if (row.tool === TAR_NC) {
         sample = await runTarNc(bench, parent, name, dest);
+      } else if (row.tool === FLOOR_SYNC) {
+        sample = await runDiskFloor(bench, source, dest, true);
       } else {
         if (typeof sshd === "string") throw new Error(sshd);
         const remoteRss = bench.useTime
@@ -93,6 +99,16 @@ export async function files100kScenario(
     await removeAll(dests);
     await removeAll(parent);
   }
+  const summary = summarise(rows, haveTarNc ? TAR_NC : null);
+  const ours = summary.find((row) => row.tool === OURS);
+  const floor = summary.find((row) => row.tool === FLOOR_SYNC);
+  if (ours && floor) {
+    notes.push(
+      `${OURS} / ${FLOOR_SYNC}: ${
+        (ours.medianSeconds / floor.medianSeconds).toFixed(2)
+      } (medians)`,
+    );
+  }
   return {
     name: "files100k",
     title: `${FILES} files of ${FILE_BYTES} B in ${TOP} x ${SUB} folders`,
@@ -100,9 +116,10 @@ export async function files100kScenario(
       `Seconds from a listening receiver until both sides exited (rsync: until the command exited), at most ${MAX_RUNS} runs (--runs). ` +
       `Every run's output is checked file by file, by size and SHA-256, outside the timing, and kept in a folder of its own until the last run. ` +
       `MB/s counts file contents only. ` +
+      `The disk work alone row is one Deno process doing only what the receiver does on disk for each file, fdatasync included (see the tree scenario). ` +
       `Peak RSS is that of each side: for rsync, the sending rsync and the receiving one that sshd starts (run under /usr/bin/time with --rsync-path), sshd itself left out.`,
     baseline: haveTarNc ? TAR_NC : null,
-    rows: summarise(rows, haveTarNc ? TAR_NC : null),
+    rows: summary,
     notes,
   };
 }

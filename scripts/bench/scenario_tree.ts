@@ -26,7 +26,7 @@ import { OURS, RSYNC, SCP } from "./scenario_file.ts";
 export const TAR_NC = "tar c | nc (clear, unverified)";
 
 /** The receiver's disk work alone, durable: the floor for verified copies. */
-const FLOOR_SYNC = "disk work alone, fsynced (no network, no crypto)";
+export const FLOOR_SYNC = "disk work alone, fsynced (no network, no crypto)";
 
 /** The same without fdatasync, as tar x and rsync do by default. */
 const FLOOR_NOSYNC = "disk work alone, not fsynced (no network, no crypto)";
