@@ -173,6 +173,8 @@ export class Spake2 {
   #role: "A" | "B";
   #w: bigint;
   #secret: bigint;
+  /** w*N for A, w*M for B: what `finish` takes off the peer's share. */
+  #peerMask: Point;
   #ownShare: Uint8Array;
   #idA: Uint8Array;
   #idB: Uint8Array;
@@ -214,6 +216,9 @@ export class Spake2 {
     );
     this.#ownShare = own.toBytes(false);
     this.share = this.#ownShare.slice();
+    // Computed now, so that a side that makes its share before it
+    // connects (the client) has one multiplication left once answered.
+    this.#peerMask = multiplyPassword(role === "A" ? N : M, w);
   }
 
   /**
@@ -230,7 +235,7 @@ export class Spake2 {
     const peer = decodeShare(peerShare);
     const isA = this.#role === "A";
     // K = h*x*(pB - w*N) for A, h*y*(pA - w*M) for B.
-    const unmasked = peer.subtract(multiplyPassword(isA ? N : M, this.#w));
+    const unmasked = peer.subtract(this.#peerMask);
     if (unmasked.is0()) {
       throw new PakeError("Invalid PAKE share: it cancels the password mask");
     }
