@@ -1,0 +1,17 @@
+import "./lib/cli/cli.ts";
+import "./lib/cli/client_display.ts";
+import "./lib/cli/code_input.ts";
+import "./lib/cli/console_output.ts";
+import "./lib/cli/connecting.ts";
+import "./lib/cli/interrupt.ts";
+import "./lib/cli/flags.ts";
+import "./lib/cli/find_server.ts";
+import "./lib/cli/targets.ts";
+import "./lib/common/errors.ts";
+import "./lib/net/address.ts";
+import "./lib/secure/handshake.ts";
+import "./lib/secure/pake.ts";
+import "./lib/store/scan.ts";
+import "./lib/transfer/attempts.ts";
+import "./lib/transfer/send_run.ts";
+import "./protocol.ts";
