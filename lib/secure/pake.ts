@@ -211,14 +211,15 @@ export class Spake2 {
     this.#idB = options.idB.slice();
     this.#aad = options.aad.slice();
     // pA = x*P + w*M for A, pB = y*P + w*N for B (RFC 9382, section 3.3).
+    const masks = passwordMasks(w);
     const own = Point.BASE.multiply(secret).add(
-      multiplyPassword(role === "A" ? M : N, w),
+      role === "A" ? masks.wM : masks.wN,
     );
     this.#ownShare = own.toBytes(false);
     this.share = this.#ownShare.slice();
-    // Computed now, so that a side that makes its share before it
-    // connects (the client) has one multiplication left once answered.
-    this.#peerMask = multiplyPassword(role === "A" ? N : M, w);
+    // Ready now, so that a side that makes its share before it connects
+    // (the client) has one multiplication left once answered.
+    this.#peerMask = role === "A" ? masks.wN : masks.wM;
   }
 
   /**
@@ -280,6 +281,25 @@ export class Spake2 {
       transcriptHash: digest,
     };
   }
+}
+
+/** The last password's masks: a server uses one for all its sessions. */
+let lastMasks: { w: bigint; wM: Point; wN: Point } | null = null;
+
+/**
+ * w*M and w*N for `w`, kept for the next exchange with the same password:
+ * they depend on nothing else, and a server computing them for each of 50
+ * sessions spent two of its three multiplications on them.
+ */
+function passwordMasks(w: bigint): { wM: Point; wN: Point } {
+  if (lastMasks?.w !== w) {
+    lastMasks = {
+      w,
+      wM: multiplyPassword(M, w),
+      wN: multiplyPassword(N, w),
+    };
+  }
+  return lastMasks;
 }
 
 /** `w*point`, with w = 0 giving the identity (noble refuses a zero scalar). */
