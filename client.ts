@@ -43,7 +43,7 @@ import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
 import { parsePort } from "./lib/net/address.ts";
 import { HandshakeError } from "./lib/secure/handshake.ts";
-import { deriveCodeScalar, skipBaseTable } from "./lib/secure/pake.ts";
+import { deriveCodeScalar } from "./lib/secure/pake.ts";
 import { scanSources } from "./lib/store/scan.ts";
 import {
   type AttemptOptions,
@@ -187,9 +187,6 @@ async function main(
       `No code: set ${CODE_ENV}, use --code-file FILE, or run in a terminal to type it`,
     );
   }
-  // One key exchange per run: building noble's table of base-point
-  // multiples would cost more than it saves.
-  skipBaseTable();
   const password = deriveCodeScalar(code);
   // Settled here too, so that a failed connect leaves no unhandled error.
   password.catch(() => {});

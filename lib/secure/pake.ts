@@ -21,7 +21,7 @@
  * @module
  */
 
-import { scrypt, scryptSync } from "node:crypto";
+import { createECDH, scrypt, scryptSync } from "node:crypto";
 import {
   getMinHashLength,
   mapHashToField,
@@ -156,19 +156,6 @@ export function deriveCodeScalar(code: string): Promise<bigint> {
   });
 }
 
-/**
- * Makes x*P go without noble's table of multiples of the base point, for
- * a process that runs one exchange or a few, such as the client. noble
- * builds that table (window 6) on the first x*P: about 15 ms of CPU on a
- * cold start, which a client pays on every run, against about 2 ms saved
- * per exchange after it, which only a server earns back. Without it x*P
- * is noble's constant-time fixed-window multiplication, as for any other
- * point.
- */
-export function skipBaseTable(): void {
-  Point.BASE.precompute(1);
-}
-
 function scalarFromOutput(output: Uint8Array): bigint {
   return Fn.create(bytesToNumberBE(new Uint8Array(output)));
 }
@@ -242,7 +229,7 @@ export class Spake2 {
     this.#aad = options.aad.slice();
     // pA = x*P + w*M for A, pB = y*P + w*N for B (RFC 9382, section 3.3).
     const masks = passwordMasks(w);
-    const own = Point.BASE.multiply(secret).add(
+    const own = baseMultiply(secret).add(
       role === "A" ? masks.wM : masks.wN,
     );
     this.#ownShare = own.toBytes(false);
@@ -340,6 +327,18 @@ function passwordMasks(w: bigint): { wM: Point; wN: Point } {
 function randomScalar(): bigint {
   const seed = randomBytes(Math.max(getMinHashLength(ORDER), 16));
   return Fn.fromBytes(mapHashToField(seed, ORDER));
+}
+
+/**
+ * `k*P` for the base point P, by node:crypto's P-256 (native code): a
+ * client's one exchange would otherwise run noble's multiplication on a
+ * cold JIT, 4 to 5 ms of its start against 0.6. The result is read back
+ * as a point, checked to be on the curve.
+ */
+function baseMultiply(k: bigint): Point {
+  const ecdh = createECDH("prime256v1");
+  ecdh.setPrivateKey(Fn.toBytes(k));
+  return Point.fromBytes(ecdh.getPublicKey());
 }
 
 /** `w*point`, with w = 0 giving the identity (noble refuses a zero scalar). */
