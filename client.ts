@@ -39,22 +39,18 @@ import {
   parseDuration,
 } from "./lib/cli/flags.ts";
 import { findServers, type ServerQueue } from "./lib/cli/find_server.ts";
-import { cleanPartials, DEFAULT_KEEP_PARTIAL } from "./lib/cli/partials.ts";
 import { explainConnectFailure, readTargets } from "./lib/cli/targets.ts";
 import { errorMessage, UsageError } from "./lib/common/errors.ts";
 import { parsePort } from "./lib/net/address.ts";
 import { HandshakeError } from "./lib/secure/handshake.ts";
-import { deriveCodeScalar, skipBaseTable } from "./lib/secure/pake.ts";
-import { DestinationRoot } from "./lib/store/destination.ts";
+import { deriveCodeScalar } from "./lib/secure/pake.ts";
 import { scanSources } from "./lib/store/scan.ts";
-import { copyStdin } from "./lib/store/stdin_spool.ts";
 import {
   type AttemptOptions,
   type ClientJob,
   runWithRetries,
   sendJob,
 } from "./lib/transfer/attempts.ts";
-import { receiveJob, ReceiveRun } from "./lib/transfer/receive_run.ts";
 import { type SendResult, SendRun } from "./lib/transfer/send_run.ts";
 import { MAX_ENTRIES } from "./protocol.ts";
 
@@ -132,8 +128,12 @@ async function main(
     throw new UsageError(`${getOnly} only applies with --get`);
   }
   const ifDifferent = differentChoice(values);
-  const keepPartialMs = parseDuration(
-    values["keep-partial"] ?? DEFAULT_KEEP_PARTIAL,
+  // What only --get needs is loaded only for it: the destination, the
+  // receiver and node:fs cost a plain send 12 ms of CPU at start, which
+  // 50 clients starting at once on 2 cores all pay.
+  const partials = get ? await import("./lib/cli/partials.ts") : null;
+  const keepPartialMs = partials === null ? 0 : parseDuration(
+    values["keep-partial"] ?? partials.DEFAULT_KEEP_PARTIAL,
     "--keep-partial",
     "d",
   ) * 1000;
@@ -170,7 +170,7 @@ async function main(
   const stdinName = stdinCount > 0 ? checkStdinName(values.name) : null;
   // Before the code is asked for: a folder it cannot write says so at once.
   const root = get
-    ? await DestinationRoot.open(
+    ? await (await import("./lib/store/destination.ts")).DestinationRoot.open(
       values.dir ?? ".",
       values.overwrite,
       undefined,
@@ -187,9 +187,6 @@ async function main(
       `No code: set ${CODE_ENV}, use --code-file FILE, or run in a terminal to type it`,
     );
   }
-  // One key exchange per run: building noble's table of base-point
-  // multiples would cost more than it saves.
-  skipBaseTable();
   const password = deriveCodeScalar(code);
   // Settled here too, so that a failed connect leaves no unhandled error.
   password.catch(() => {});
@@ -213,11 +210,14 @@ async function main(
       udpPort: discoveryPort,
     });
   if (root !== null) {
+    const { receiveJob, ReceiveRun } = await import(
+      "./lib/transfer/receive_run.ts"
+    );
     try {
       for (const message of root.warnings()) {
         showClientEvent(output, { type: "warning", message });
       }
-      cleanPartials(root, keepPartialMs, output, false);
+      partials!.cleanPartials(root, keepPartialMs, output, false);
       const run = new ReceiveRun(
         root,
         (event) => showClientEvent(output, event, direction),
@@ -231,7 +231,9 @@ async function main(
       root.close();
     }
   }
-  const stdin = stdinName === null ? null : await copyStdin(stdinName);
+  const stdin = stdinName === null
+    ? null
+    : await (await import("./lib/store/stdin_spool.ts")).copyStdin(stdinName);
   if (stdin !== null) interrupt.atExit(() => stdin.remove());
   try {
     const scan = await scanSources(

@@ -63,12 +63,47 @@ Deno.test("after a busy hello, a connection closed before the hello is retried",
     const client = await runClient([`127.0.0.1:${port}`, source]);
     assert.equal(client.code, 0, client.stderr);
     assert.match(client.stderr, /busy.*retrying in.*retry 1 of/);
-    assert.match(client.stderr, /before its hello.*retrying in.*retry 2 of/);
+    // The busy hello was no failure of the connection: this is the first.
+    assert.match(client.stderr, /before its hello.*retrying in.*retry 1 of/);
     assert.deepEqual(await Deno.readFile(join(dest, "one.bin")), data);
     assert.equal((await server.exited()).code, 0);
   } finally {
     front.close();
     await accepting;
     await Promise.all(pumps);
+  }
+});
+
+Deno.test("a server that stays busy is polled for as long as the retries would wait, then given up", async () => {
+  await using dir = await tempDir();
+  const source = join(dir.path, "one.bin");
+  await randomFile(source, 1024);
+  const front = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let count = 0;
+  const accepting = (async () => {
+    for await (const conn of front) {
+      count++;
+      await conn.write(encodeHello(Role.Server, HELLO_FLAG_BUSY));
+      conn.close();
+    }
+  })().catch(() => {});
+  try {
+    const port = (front.addr as Deno.NetAddr).port;
+    // --retries 1 waits 1 s in all: one poll of 0.5 to 1.5 s, or two.
+    const client = await runClient([
+      `127.0.0.1:${port}`,
+      source,
+      "--retries",
+      "1",
+    ]);
+    assert.equal(client.code, 1, client.stderr);
+    assert.match(
+      client.stderr,
+      /Server is busy: it is at its limit of simultaneous connections \(gave up after 1 retry without progress\)/,
+    );
+    assert.ok(count >= 2 && count <= 3, `${count} connections`);
+  } finally {
+    front.close();
+    await accepting;
   }
 });

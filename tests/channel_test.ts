@@ -151,3 +151,52 @@ Deno.test("hasBuffered tells whether the next frame has begun to arrive", async 
   sender.close();
   assert.equal(await receiver.receive(), null);
 });
+
+/** `conn` as a byte stream that notes the largest read it was asked for. */
+function noting(conn: Deno.Conn) {
+  const stream = {
+    largestRead: 0,
+    read(buffer: Uint8Array) {
+      stream.largestRead = Math.max(stream.largestRead, buffer.length);
+      return conn.read(buffer);
+    },
+    write: (data: Uint8Array) => conn.write(data),
+    close: () => conn.close(),
+  };
+  return stream;
+}
+
+Deno.test("large records are opened as they trickle in, through a small read buffer", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  const key = new Uint8Array(32).fill(5);
+  const sealer = new RecordSealer(key);
+  const payload = new Uint8Array(MAX_FRAME_PAYLOAD).map((_, i) => i % 253);
+  const record = new Uint8Array(MAX_FRAME_PAYLOAD + 64);
+  const length = sealer.seal(FrameType.Data, payload, record, 0);
+  const tampered = record.slice(0, length);
+  tampered[length - 100] ^= 1;
+  const stream = noting(b);
+  const receiver = new SecureChannel(
+    stream,
+    new BufferedReader(stream),
+    new FrameWriter(stream),
+    new RecordOpener(key),
+  );
+  const sending = (async () => {
+    // In uneven pieces, so that reads end anywhere in the record.
+    for (let at = 0; at < length;) {
+      const size = Math.min(length - at, 1 + (at % 70_001));
+      await a.write(record.subarray(at, at + size));
+      at += size;
+    }
+    await a.write(tampered);
+  })();
+  const frame = await receiver.receive();
+  assert.ok(frame?.detached);
+  assert.deepEqual(frame.payload, payload);
+  assert.ok(stream.largestRead <= 256 * 1024, `${stream.largestRead}`);
+  // The second record, one byte of it changed, is never handed out.
+  await assert.rejects(() => receiver.receive(), /failed authentication/);
+  await sending;
+});

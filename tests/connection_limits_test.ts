@@ -151,6 +151,40 @@ Deno.test("a full server makes room for a lighter source at the heaviest one's e
   assert.equal(limiter.open, 4);
 });
 
+Deno.test("a busy refusal takes no token; admitted connections still use the bucket up", () => {
+  let now = 0;
+  const limiter = new ConnectionLimiter<string>({
+    maxConnections: 1000,
+    burst: [4],
+    perSecond: [2],
+    unauthenticated: [2],
+    now: () => now,
+  });
+  const held = [admitted(limiter, "10.0.0.1"), admitted(limiter, "10.0.0.1")];
+  // Told busy many times over: clients asked to come back later.
+  for (let i = 0; i < 20; i++) {
+    assert.equal(refusal(limiter, "10.0.0.1").rule, "source");
+  }
+  // Their return is not cut off: two tokens of the burst are left.
+  for (const ticket of held) ticket.authenticated();
+  admitted(limiter, "10.0.0.1").closed();
+  admitted(limiter, "10.0.0.1").closed();
+  assert.equal(refusal(limiter, "10.0.0.1").rule, "rate");
+  now += 1000;
+  const first = admitted(limiter, "10.0.0.1");
+  admitted(limiter, "10.0.0.1");
+  now += 500;
+  assert.equal(refusal(limiter, "10.0.0.1").rule, "source");
+  first.closed();
+  // The token the busy refusal left is the one this connection takes.
+  admitted(limiter, "10.0.0.1");
+  // An empty bucket closes even a source at its cap at once, with no
+  // busy hello.
+  const flood = refusal(limiter, "10.0.0.1");
+  assert.equal(flood.rule, "rate");
+  assert.equal(flood.busy, false);
+});
+
 Deno.test("refusals are logged once per source and interval, with a count of the rest", () => {
   let now = 0;
   const throttle = new LogThrottle(10_000, () => now);

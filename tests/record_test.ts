@@ -72,3 +72,37 @@ Deno.test("record lengths outside the limits are refused before reading", () => 
   new DataView(header.buffer).setUint32(0, MAX_RECORD_BODY);
   assert.equal(readRecordLength(header), MAX_RECORD_BODY);
 });
+
+Deno.test("a record opened in pieces gives the same frame, and only once authenticated", () => {
+  const payload = new Uint8Array(300_000).map((_, i) => i % 251);
+  const [record] = sealAll([payload]);
+  const length = readRecordLength(record);
+  const openInPieces = (body: Uint8Array, piece: number) => {
+    const opening = new RecordOpener(key).openInPieces(
+      record.subarray(0, 4),
+      length,
+    );
+    let at = 0;
+    while (opening.textLeft() > 0) {
+      const size = Math.min(piece, opening.textLeft());
+      opening.update(body.subarray(at, at + size));
+      at += size;
+    }
+    return opening.finish(body.subarray(at));
+  };
+  for (const piece of [1000, 65_536, 299_999, 400_000]) {
+    const frame = openInPieces(record.subarray(4), piece);
+    assert.equal(frame.type, FrameType.Data);
+    assert.deepEqual(frame.payload, payload);
+  }
+  for (const at of [10, record.length - 20, record.length - 1]) {
+    const changed = record.slice();
+    changed[at] ^= 1;
+    assert.throws(
+      () => openInPieces(changed.subarray(4), 65_536),
+      (error: Error) =>
+        error instanceof ProtocolError &&
+        /failed authentication/.test(error.message),
+    );
+  }
+});

@@ -11,6 +11,8 @@ import {
 } from "../lib/secure/handshake.ts";
 import { IdleTimeoutError } from "../lib/net/idle.ts";
 import {
+  busyDelay,
+  busyPatienceMs,
   describeLoss,
   isRetryable,
   retryDelay,
@@ -59,6 +61,17 @@ Deno.test("the wait doubles up to 30 s, less at most a fifth", () => {
       assert.ok(wait <= full && wait >= full * 0.8, `${retry}: ${wait}`);
     }
   }
+});
+
+Deno.test("a busy server is polled every half to one and a half bases, for as long as the retries would wait", () => {
+  const waits = Array.from({ length: 200 }, () => busyDelay(1000));
+  assert.ok(waits.every((wait) => wait >= 500 && wait <= 1500), `${waits}`);
+  // Spread, not all at one end: clients started together come back apart.
+  assert.ok(waits.some((wait) => wait < 800), `${waits}`);
+  assert.ok(waits.some((wait) => wait > 1200), `${waits}`);
+  assert.equal(busyPatienceMs(5, 1000), 31_000);
+  assert.equal(busyPatienceMs(7, 1000), 91_000);
+  assert.equal(busyPatienceMs(0, 1000), 0);
 });
 
 Deno.test("a broken connection is described in plain words", () => {

@@ -39,6 +39,12 @@ const READ_BUFFER_SIZE = 2 * (MAX_FRAME_PAYLOAD + FRAME_HEADER_LENGTH);
 export const INITIAL_BUFFER_SIZE: number = 64 * 1024;
 
 /**
+ * Bytes the buffer grows to for reads in pieces: a quarter of the largest
+ * frame's, so that pieces cost few reads.
+ */
+const PIECE_BUFFER_SIZE = 256 * 1024;
+
+/**
  * Reads exact byte counts from a stream through one large reused buffer, so
  * that a frame costs no allocation and no copy.
  */
@@ -100,6 +106,34 @@ export class BufferedReader {
       }
       this.#end += count;
     }
+    const view = this.#buffer.subarray(this.#start, this.#start + length);
+    this.#start += length;
+    return view;
+  }
+
+  /**
+   * From 1 to `max` bytes, as a view valid until the next call: what is
+   * buffered, or else what one read brings. Through the buffer as it is,
+   * so that a long record read in pieces never grows it. Throws when the
+   * stream ends first.
+   */
+  async readSome(max: number, what: string): Promise<Uint8Array> {
+    if (this.#end === this.#start) {
+      this.#start = this.#end = 0;
+      // Fewer, larger reads: each one is an operation of the runtime.
+      if (this.#buffer.length < PIECE_BUFFER_SIZE) {
+        this.#buffer = new Uint8Array(PIECE_BUFFER_SIZE);
+      }
+      await this.#beforeBlocking();
+      const count = await this.#stream.read(this.#buffer);
+      if (count === null) {
+        throw new ConnectionClosedError(
+          `Connection closed in the middle of ${what}`,
+        );
+      }
+      this.#end = count;
+    }
+    const length = Math.min(max, this.#end - this.#start);
     const view = this.#buffer.subarray(this.#start, this.#start + length);
     this.#start += length;
     return view;

@@ -133,7 +133,6 @@ export class ConnectionLimiter<T> {
         } new connections a second from ${keys[empty]}`,
       };
     }
-    for (const bucket of buckets) bucket.tokens--;
     for (const [level, key] of keys.entries()) {
       const held = this.unauthenticated(key);
       if (held >= (this.#caps[level] ?? this.#caps.at(-1)!)) {
@@ -170,6 +169,12 @@ export class ConnectionLimiter<T> {
           `closed to make room for another address: the server is full and ${group} holds ${held} unauthenticated connections`,
       };
     }
+    // Only an admitted connection takes a token: a busy hello asks the
+    // client to come back, and its return must not find the bucket empty
+    // (50 clients behind one address came back to be cut off). A source
+    // that floods is still closed at once when its admitted ones have
+    // used the bucket up.
+    for (const bucket of buckets) bucket.tokens--;
     const entry: Entry<T> = { item, keys, unauthenticated: true, gone: false };
     this.#open++;
     for (const key of keys) {

@@ -10,6 +10,7 @@ import {
   BufferedReader,
   type ByteStream,
   ConnectionClosedError,
+  INITIAL_BUFFER_SIZE,
 } from "../net/byte_stream.ts";
 import {
   FRAME_HEADER_LENGTH,
@@ -31,6 +32,7 @@ import {
   readRecordLength,
   RECORD_HEADER_LENGTH,
   RecordOpener,
+  TAG_LENGTH,
 } from "./record.ts";
 
 /** One received frame. */
@@ -200,16 +202,10 @@ export class SecureChannel extends FramedChannel {
     if (view === null) return null;
     // The next read may move the buffer under this view.
     const header = view.slice();
-    const body = await this.reader.readExact(
-      readRecordLength(header),
-      "a record",
-    );
-    if (body === null) {
-      throw new ConnectionClosedError(
-        "Connection closed in the middle of a record",
-      );
-    }
-    const frame = this.#opener.open(header, body);
+    const length = readRecordLength(header);
+    const frame = length > INITIAL_BUFFER_SIZE
+      ? await this.#openInPieces(header, length)
+      : this.#opener.open(header, await this.#body(length));
     if (frame.type === FrameType.Handshake) {
       throw new ProtocolError(
         "Peer sent a handshake frame after the key exchange",
@@ -225,6 +221,32 @@ export class SecureChannel extends FramedChannel {
     }
     // Opening a record decrypts into new memory.
     return { ...frame, detached: true };
+  }
+
+  /** The next `length` bytes, the whole body of a record. */
+  async #body(length: number): Promise<Uint8Array> {
+    const body = await this.reader.readExact(length, "a record");
+    if (body === null) {
+      throw new ConnectionClosedError(
+        "Connection closed in the middle of a record",
+      );
+    }
+    return body;
+  }
+
+  /**
+   * A large record decrypted as it arrives, through the reader's small
+   * buffer: what a large record costs is its plain copy alone.
+   */
+  async #openInPieces(
+    header: Uint8Array,
+    length: number,
+  ): Promise<{ type: FrameType; payload: Uint8Array }> {
+    const record = this.#opener.openInPieces(header, length);
+    for (let left = record.textLeft(); left > 0; left = record.textLeft()) {
+      record.update(await this.reader.readSome(left, "a record"));
+    }
+    return record.finish(await this.#body(TAG_LENGTH));
   }
 }
 

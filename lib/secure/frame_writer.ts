@@ -75,12 +75,32 @@ export class FrameWriter {
       }
       const total = FRAME_HEADER_LENGTH + payload.length;
       if (this.#packLength + total > BATCH_BYTES) await this.#sealPack();
-      this.#pack ??= new Uint8Array(BATCH_BYTES);
-      writeFrameHeader(this.#pack, this.#packLength, type, payload.length);
-      this.#pack.set(payload, this.#packLength + FRAME_HEADER_LENGTH);
+      const pack = this.#growPack(this.#packLength + total);
+      writeFrameHeader(pack, this.#packLength, type, payload.length);
+      pack.set(payload, this.#packLength + FRAME_HEADER_LENGTH);
       this.#packLength += total;
       this.#packFrames++;
     });
+  }
+
+  /**
+   * Makes the pack hold at least `length` bytes. It grows by doubling: a
+   * side that only sends small messages now and then (a receiving server
+   * with its confirmations) keeps a few KiB, not a full batch, for each of
+   * its 50 sessions.
+   */
+  #growPack(length: number): Uint8Array {
+    if (this.#pack !== null && this.#pack.length >= length) return this.#pack;
+    let size = Math.min(BATCH_BYTES, this.#pack?.length ?? 4096);
+    while (size < length && size < BATCH_BYTES) {
+      size = Math.min(BATCH_BYTES, size * 2);
+    }
+    const grown = new Uint8Array(size);
+    if (this.#pack !== null) {
+      grown.set(this.#pack.subarray(0, this.#packLength));
+    }
+    this.#pack = grown;
+    return grown;
   }
 
   /**

@@ -109,6 +109,12 @@ export interface ChannelOptions {
    */
   password: bigint | Promise<bigint>;
   /**
+   * Client only: its side of the key exchange, made from `password` with
+   * {@link newPake} before it connected (used once), so that the server
+   * counts the connection unauthenticated for less time.
+   */
+  pake?: Spake2;
+  /**
    * Flush queued frames whenever a receive would block: right for a peer
    * whose writes answer what it reads, like the server.
    */
@@ -277,7 +283,7 @@ export async function establishChannel(
 
   let keys;
   if (client) {
-    const pake = newPake(options.role, await options.password);
+    const pake = options.pake ?? newPake(options.role, await options.password);
     let answer: Uint8Array;
     let answered = () => {};
     try {

@@ -14,6 +14,7 @@ import {
 import { type FrameType, MAX_FRAME_PAYLOAD } from "../protocol/constants.ts";
 import { checkFrameType } from "../protocol/frame.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
+import { releaseBuffer } from "../common/release.ts";
 
 /** Bytes of the Poly1305 tag at the end of every record. */
 export const TAG_LENGTH = 16;
@@ -133,6 +134,16 @@ export function readRecordLength(header: Uint8Array): number {
   return length;
 }
 
+/** A record being opened piece by piece: see `RecordOpener.openInPieces`. */
+export interface RecordInPieces {
+  /** Bytes of the text still to pass to `update`. */
+  textLeft(): number;
+  /** Decrypts the next piece of the text; the piece may be reused after. */
+  update(piece: Uint8Array): void;
+  /** Checks the tag; the frame, or a ProtocolError. */
+  finish(tag: Uint8Array): { type: FrameType; payload: Uint8Array };
+}
+
 /** Decrypts and authenticates the records the other side sent, in order. */
 export class RecordOpener {
   #key: Uint8Array;
@@ -142,6 +153,49 @@ export class RecordOpener {
   /** Opens with `key` (32 bytes), starting at nonce counter 0. */
   constructor(key: Uint8Array) {
     this.#key = checkKey(key);
+  }
+
+  /**
+   * Opens the record with length field `header` whose body, `length`
+   * bytes, comes in pieces: `update` takes the text's pieces in order (all
+   * but the tag's last {@link TAG_LENGTH} bytes), `finish` the tag, and
+   * only `finish` hands out the frame, once the record is authenticated.
+   * The body is never held whole: a server reading 50 clients' records
+   * keeps one plain copy of each, not a ciphertext copy as well.
+   */
+  openInPieces(header: Uint8Array, length: number): RecordInPieces {
+    const decipher = createDecipheriv(
+      ALGORITHM,
+      this.#key,
+      nonce(this.#nonce, this.#counter++),
+      { authTagLength: TAG_LENGTH },
+    );
+    const plain = new Uint8Array(length - TAG_LENGTH);
+    decipher.setAAD(header, { plaintextLength: plain.length });
+    let at = 0;
+    return {
+      textLeft: () => plain.length - at,
+      update(piece: Uint8Array): void {
+        const out = decipher.update(piece);
+        plain.set(out, at);
+        at += out.length;
+        releaseBuffer(out);
+      },
+      finish(tag: Uint8Array): { type: FrameType; payload: Uint8Array } {
+        decipher.setAuthTag(tag);
+        try {
+          decipher.final();
+        } catch {
+          throw new ProtocolError(
+            "Record failed authentication: the connection was tampered with or corrupted",
+          );
+        }
+        if (at !== plain.length) {
+          throw new RangeError("Record text not read in full");
+        }
+        return { type: checkFrameType(plain[0]), payload: plain.subarray(1) };
+      },
+    };
   }
 
   /**

@@ -9,6 +9,7 @@
 import {
   establishChannel,
   KeyExchangeDroppedError,
+  newPake,
   NoHelloError,
   ServerBusyError,
 } from "../secure/handshake.ts";
@@ -23,11 +24,12 @@ import {
   waitLimitMs,
 } from "./client_limits.ts";
 import { errorMessage } from "../common/errors.ts";
-import { isRetryable, retryDelay } from "./retry.ts";
+import { busyDelay, busyPatienceMs, isRetryable, retryDelay } from "./retry.ts";
 import { sendEntries } from "./sender.ts";
 import type { SendResult, SendRun } from "./send_run.ts";
 import { type ClientTls, connect, TransportError } from "../net/transport.ts";
 import type { Channel } from "../secure/channel.ts";
+import type { Spake2 } from "../secure/pake.ts";
 import type { EventSink } from "./events.ts";
 import { Role } from "../protocol/constants.ts";
 
@@ -144,9 +146,21 @@ async function connectInTime(
  */
 export const HELD_BACK_NOTICE_MS = 2000;
 
+/**
+ * The client's side of the key exchange, made before connecting; kept for
+ * the next attempt while its share has not been sent.
+ */
+interface Prepared {
+  pake?: Spake2;
+}
+
 async function attempt<R>(
   job: ClientJob<R>,
-  options: AttemptOptions & { onChannel: () => void; number: number },
+  options: AttemptOptions & {
+    onChannel: () => void;
+    number: number;
+    prepared: Prepared;
+  },
 ): Promise<R> {
   const peer = formatHostPort(options.host, options.port);
   // A peer that trickles a byte now and then keeps the idle timeout quiet:
@@ -154,6 +168,12 @@ async function attempt<R>(
   const limitMs = keyExchangeDeadlineMs(options.idleTimeoutMs);
   const deadline = performance.now() + limitMs;
   const seconds = limitMs / 1000;
+  // The curve work before connecting: from its accept to the key
+  // exchange's end the server counts the connection against the 16 of an
+  // address, and 50 clients starting at once on a loaded machine had held
+  // them through their own slow share.
+  const { prepared } = options;
+  const pake = prepared.pake ??= newPake(Role.Client, await options.password);
   const conn = await connectInTime(options, peer, deadline);
   job.emit({ type: "connected", peer, attempt: options.number });
   const stream = new IdleTimeoutStream(conn, options.idleTimeoutMs);
@@ -174,6 +194,7 @@ async function attempt<R>(
       establishChannel(stream, {
         role: Role.Client,
         password: options.password,
+        pake,
         serverSends: job.serverSends,
         awaitingAnswer,
       }),
@@ -182,7 +203,12 @@ async function attempt<R>(
         new KeyExchangeTimeoutError(
           `Key exchange with ${peer} not done within ${seconds} s (twice --idle-timeout): check the address the server printed (another program may listen there), or try again later`,
         ),
-    );
+    ).catch((error) => {
+      // A busy hello comes before the share: its secret is still unused.
+      if (!(error instanceof ServerBusyError)) prepared.pake = undefined;
+      throw error;
+    });
+    prepared.pake = undefined;
     job.emit({ type: "handshake", peer, tls: options.tls !== undefined });
     options.onChannel();
     return await job.attempt(channel, stream, options.idleTimeoutMs);
@@ -241,16 +267,22 @@ export async function runWithRetries<R>(
   let connected = false;
   let toldBusy = false;
   let failures = 0;
+  // Waited in a row for a busy server, and how long it may be.
+  let busyMs = 0;
+  const patienceMs = busyPatienceMs(options.retries, options.retryWaitMs);
+  const prepared: Prepared = {};
   for (let number = 1;; number++) {
     const before = job.progress;
     try {
       const result = await attempt(job, {
         ...options,
         number,
+        prepared,
         onChannel: () => {
           connected = true;
         },
       });
+      busyMs = 0;
       if (job.deferred === 0) return result;
       failures = job.progress > before ? 1 : failures + 1;
       if (failures > options.retries) return job.giveUp();
@@ -270,7 +302,20 @@ export async function runWithRetries<R>(
       const worthWaiting = error instanceof ServerBusyError ||
         error instanceof KeyExchangeDroppedError || dropped;
       if (!retryable || (!connected && !worthWaiting)) throw error;
-      if (error instanceof ServerBusyError) toldBusy = true;
+      if (error instanceof ServerBusyError) {
+        // Polled rather than backed off, within the time the retries
+        // would have waited; it is no failure of the connection.
+        toldBusy = true;
+        if (busyMs >= patienceMs) {
+          throw new RetriesExhaustedError(error, options.retries);
+        }
+        const wait = busyDelay(options.retryWaitMs);
+        busyMs += wait;
+        options.onRetry(error, wait, Math.min(failures + 1, options.retries));
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        continue;
+      }
+      busyMs = 0;
       failures = job.progress > before ? 1 : failures + 1;
       if (failures > options.retries) {
         throw new RetriesExhaustedError(error, options.retries);

@@ -75,3 +75,28 @@ export function retryDelay(retry: number, baseMs: number): number {
   const full = Math.min(MAX_DELAY_MS, baseMs * 2 ** (retry - 1));
   return Math.round(full * (1 - Math.random() / 5));
 }
+
+/**
+ * How long to wait after a busy hello: from half to one and a half times
+ * the base, at random and without doubling. A busy server is up and lets
+ * clients in as others finish their key exchange; clients that started
+ * together must not come back together, nor back off for seconds while a
+ * place is free (50 clients behind one address had come back in waves of
+ * 1, 2 and 4 s while the cores idled).
+ */
+export function busyDelay(baseMs: number): number {
+  return Math.round(baseMs * (0.5 + Math.random()));
+}
+
+/**
+ * How long in all a client keeps trying a server that says it is busy:
+ * the full waits of `retries` retries (31 s for 5 with a 1 s base), so
+ * that `--retries` bounds a busy server as it bounds a lost connection.
+ */
+export function busyPatienceMs(retries: number, baseMs: number): number {
+  let total = 0;
+  for (let retry = 1; retry <= retries; retry++) {
+    total += Math.min(MAX_DELAY_MS, baseMs * 2 ** (retry - 1));
+  }
+  return total;
+}

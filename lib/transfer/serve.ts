@@ -255,6 +255,7 @@ async function refuse(
   refusal: Extract<Admission<unknown>, { admitted: false }>,
   throttle: LogThrottle,
   report: ServeOptions["report"],
+  tls: boolean,
 ): Promise<void> {
   const remote = conn.remoteAddr as Deno.NetAddr;
   const line = throttle.line(`${refusal.rule} ${refusal.key}`, refusal.message);
@@ -270,9 +271,16 @@ async function refuse(
     const write = conn.write(encodeHello(Role.Server, HELLO_FLAG_BUSY));
     // The client learns it from the closed connection instead.
     write.catch(() => {});
+    // A new TCP socket takes 8 bytes at once, so only TLS, whose handshake
+    // the peer can stall, needs the time limit. On a loaded machine the
+    // timer could fire first when this loop stalled for a second, and the
+    // close then dropped the hello unsent: the client, told nothing, took
+    // the server for another program.
     await Promise.race([
       write.catch(() => {}),
-      new Promise((resolve) => timer = setTimeout(resolve, 1000)),
+      ...(tls
+        ? [new Promise((resolve) => timer = setTimeout(resolve, 1000))]
+        : []),
     ]);
     clearTimeout(timer);
   }
@@ -342,7 +350,7 @@ export async function serve(
     };
     const admission = connections.admit(remote.hostname, connection);
     if (!admission.admitted) {
-      refuse(conn, admission, throttle, options.report);
+      refuse(conn, admission, throttle, options.report, options.tls);
       continue;
     }
     if (admission.evicted !== undefined) {
