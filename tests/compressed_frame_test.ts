@@ -17,6 +17,7 @@ import {
 } from "../protocol.ts";
 import {
   compressRecord,
+  compressRecordAsync,
   decompressFrame,
   LEVELS,
 } from "../lib/transfer/compression.ts";
@@ -165,7 +166,7 @@ Deno.test("a frame that asks for a window of more than 1 MiB is refused from its
   assert.equal(decompressFrame(wide).length, 300_000);
 });
 
-Deno.test("records of every size compress to one frame that decodes to them", () => {
+Deno.test("records of every size compress to one frame that decodes to them, on the main thread and in the pool", async () => {
   const noise = new Uint8Array(300_000);
   for (let at = 0; at < noise.length; at += 65536) {
     crypto.getRandomValues(noise.subarray(at, at + 65536));
@@ -182,10 +183,16 @@ Deno.test("records of every size compress to one frame that decodes to them", ()
   for (const source of [noise, logs, mixed]) {
     for (const n of sizes) {
       const bytes = source.subarray(0, n);
-      const frame = compressRecord(bytes, 1);
-      assert.ok(frame !== null, `a record of ${n} bytes`);
-      assert.equal(compressedContentSize(frame), n);
-      assert.deepEqual(decompressFrame(frame), bytes);
+      for (
+        const frame of [
+          compressRecord(bytes, 1),
+          await compressRecordAsync(bytes, 1),
+        ]
+      ) {
+        assert.ok(frame !== null, `a record of ${n} bytes`);
+        assert.equal(compressedContentSize(frame), n);
+        assert.deepEqual(decompressFrame(frame), bytes);
+      }
     }
   }
 });

@@ -44,6 +44,21 @@ function readLittleEndian(
  * declared, is for the decompressor to tell.
  */
 export function compressedContentSize(payload: Uint8Array): number {
+  const { size, length } = firstZstdFrame(payload);
+  if (length < payload.length) {
+    refuse(`has ${payload.length - length} bytes after its zstd frame`);
+  }
+  return size;
+}
+
+/**
+ * The decompressed size `payload`'s first zstd frame declares and the
+ * bytes that frame takes, checked as {@link compressedContentSize} checks
+ * it, but with anything allowed after it.
+ */
+export function firstZstdFrame(
+  payload: Uint8Array,
+): { size: number; length: number } {
   if (
     payload.length < ZSTD_MAGIC.length + 1 ||
     ZSTD_MAGIC.some((byte, i) => payload[i] !== byte)
@@ -100,8 +115,5 @@ export function compressedContentSize(payload: Uint8Array): number {
   }
   if (checksum) at += 4;
   if (at > payload.length) refuse("ends in the middle of its zstd frame");
-  if (at < payload.length) {
-    refuse(`has ${payload.length - at} bytes after its zstd frame`);
-  }
-  return size;
+  return { size, length: at };
 }

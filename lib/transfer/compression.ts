@@ -19,9 +19,18 @@
  * @module
  */
 
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import {
+  constants,
+  zstdCompress,
+  zstdCompressSync,
+  zstdDecompressSync,
+} from "node:zlib";
+import { releaseBuffer } from "../common/release.ts";
 import { FrameType } from "../protocol/constants.ts";
-import { compressedContentSize } from "../protocol/compressed.ts";
+import {
+  compressedContentSize,
+  firstZstdFrame,
+} from "../protocol/compressed.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 
 /** Whether the sender compresses: measured, always, or never. */
@@ -82,18 +91,66 @@ export function compressRecord(
   bytes: Uint8Array,
   level: number,
 ): Uint8Array | null {
+  const options = compressOptions(bytes, level);
+  return oneFrame(zstdCompressSync(bytes, options), options.chunkSize);
+}
+
+/**
+ * {@link compressRecord} on a thread of the runtime's pool. Here node:zlib
+ * joins its output chunks into a buffer of the output's size, so they can
+ * be small (a chunk the size of the record would be garbage that only a
+ * full collection frees); the empty frame it may write after the real one
+ * is cut off.
+ */
+export function compressRecordAsync(
+  bytes: Uint8Array,
+  level: number,
+): Promise<Uint8Array | null> {
+  const options = {
+    pledgedSrcSize: bytes.length,
+    params: { [constants.ZSTD_c_compressionLevel]: level },
+  };
+  return new Promise((resolve, reject) => {
+    zstdCompress(bytes, options, (error, written) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      try {
+        const { size, length } = firstZstdFrame(written);
+        const frame = new Uint8Array(
+          written.buffer,
+          written.byteOffset,
+          length,
+        );
+        resolve(size === bytes.length ? frame : null);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+/** The options that make zstd write `bytes` as one frame at `level`. */
+function compressOptions(bytes: Uint8Array, level: number) {
   // Above zstd's bound for `bytes`: the frame fits the first output chunk.
   // With smaller chunks, node:zlib in Deno 2.9.6 wrote an empty frame
   // after the real one whenever the output passed a chunk's end.
-  const chunk = bytes.length + (bytes.length >> 7) + 1024;
+  const chunkSize = bytes.length + (bytes.length >> 7) + 1024;
   // With the size pledged, the frame declares it (and its window fits
   // it); Deno's types of node:zlib do not list the option yet.
-  const options = {
+  return {
     pledgedSrcSize: bytes.length,
-    chunkSize: chunk,
+    chunkSize,
     params: { [constants.ZSTD_c_compressionLevel]: level },
   };
-  const written = zstdCompressSync(bytes, options);
+}
+
+/**
+ * What zstd `written` into its output chunk of `chunk` bytes, copied out
+ * at its size, or null when it is not one frame that declares its size.
+ */
+function oneFrame(written: Uint8Array, chunk: number): Uint8Array | null {
   // Copied out at its size, into a plain Uint8Array rather than a node
   // Buffer (whose slice would be a view), and the chunk freed at once.
   const frame = new Uint8Array(written);
@@ -210,25 +267,57 @@ export class Compressor {
 
   /** The frame for the next record, `bytes`, which the caller may reuse. */
   pack(bytes: Uint8Array): PackedRecord {
-    const raw = { type: FrameType.Data, payload: bytes };
-    if (this.#mode === "off" || bytes.length < MIN_COMPRESS_BYTES) return raw;
+    const level = this.#plan(bytes);
+    if (level === 0) return { type: FrameType.Data, payload: bytes };
+    const started = this.#now();
+    const frame = compressRecord(bytes, level);
+    return this.#settle(bytes, frame, this.#now() - started);
+  }
+
+  /**
+   * The frame for the next record, `bytes`, compressed (if at all) on a
+   * thread of the runtime's pool, so that the caller can hash, seal and
+   * send other records meanwhile: a promise when it is compressed, the
+   * frame itself when not. `bytes` must stay as they are until the promise
+   * settles, and the records go out in the order they were given.
+   */
+  packLater(bytes: Uint8Array): PackedRecord | Promise<PackedRecord> {
+    const level = this.#plan(bytes);
+    if (level === 0) return { type: FrameType.Data, payload: bytes };
+    const started = this.#now();
+    return compressRecordAsync(bytes, level).then((frame) =>
+      this.#settle(bytes, frame, this.#now() - started)
+    );
+  }
+
+  /** The level to compress the next record at, or 0 to send it as is. */
+  #plan(bytes: Uint8Array): number {
+    if (this.#mode === "off" || bytes.length < MIN_COMPRESS_BYTES) return 0;
     if (this.#windowBytes >= WINDOW_BYTES) this.#decide();
     if (this.#skip > 0) {
       this.#skip -= bytes.length;
       if (this.#skip <= 0) this.#restartWindow();
-      return raw;
+      return 0;
     }
     if (this.#arm < 0) {
       this.#windowBytes += bytes.length;
-      return raw;
+      return 0;
     }
-    const started = this.#now();
-    const frame = compressRecord(bytes, LEVELS[this.#arm]);
-    const ms = this.#now() - started;
     this.#tried++;
+    return LEVELS[this.#arm];
+  }
+
+  /** What a record compressed to `frame` in `ms` goes as, and learns. */
+  #settle(
+    bytes: Uint8Array,
+    frame: Uint8Array | null,
+    ms: number,
+  ): PackedRecord {
     if (frame === null || frame.length > bytes.length * (1 - USEFUL_SAVING)) {
+      // Often a MiB that no collection would free soon.
+      if (frame !== null) releaseBuffer(frame);
       this.#notShrinking();
-      return raw;
+      return { type: FrameType.Data, payload: bytes };
     }
     this.#nextSkip = FIRST_SKIP;
     // The fastest seen: a record that lost the CPU to another process

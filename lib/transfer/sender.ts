@@ -18,7 +18,7 @@ import { ProtocolError } from "../protocol/protocol_error.ts";
 import { clipMessage, quote, sanitize } from "../protocol/text.ts";
 import { fileErrorReason, RemoteError } from "../common/errors.ts";
 import { type Hash, newHash } from "../store/hash.ts";
-import { Compressor } from "./compression.ts";
+import { Compressor, type PackedRecord } from "./compression.ts";
 import { Confirmations } from "./confirmations.ts";
 import { exchangeProofs } from "./send_proofs.ts";
 import { fileIdentity, type LocalEntry } from "../store/scan.ts";
@@ -40,6 +40,15 @@ class SourceChangedError extends Error {
   }
 }
 
+/** A chunk's records on their way: some may still be compressed. */
+interface PendingChunk {
+  records: (PackedRecord | Promise<PackedRecord>)[];
+  /** File bytes in them. */
+  count: number;
+  /** The read buffer they are in. */
+  buffer: number;
+}
+
 /** What {@link streamFile} needs besides a progress callback. */
 interface FileStream {
   channel: Channel;
@@ -49,8 +58,11 @@ interface FileStream {
    * proved to hold them.
    */
   resume: { offset: number; hash: Hash } | null;
-  /** Two read buffers, used in turn. */
-  buffers: readonly [Uint8Array, Uint8Array];
+  /**
+   * Read buffers of {@link DATA_CHUNK_SIZE}, two used in turn, and a third
+   * made while a chunk is being compressed.
+   */
+  buffers: Uint8Array[];
   /** Chooses which records go compressed. */
   compressor: Compressor;
   /** Announces the file from `offset`, once the file is known readable. */
@@ -85,7 +97,20 @@ async function streamFile(
   if (offset > 0) await file.seek(offset, Deno.SeekMode.Start);
   await start(offset);
   let unread = entry.size - offset;
+  // A chunk being compressed goes out once the next one is read, hashed
+  // and handed to the compressor: both compress at once on the runtime's
+  // threads while this one seals and sends, and a third buffer is read
+  // into meanwhile.
+  let compressing: PendingChunk | null = null;
   let turn = 0;
+  /** The buffer to read into after the one at `turn`. */
+  const nextTurn = () => {
+    if (compressing === null) return turn === 0 ? 1 : 0;
+    let next = (turn + 1) % 3;
+    if (next === compressing.buffer) next = (next + 1) % 3;
+    buffers[next] ??= new Uint8Array(DATA_CHUNK_SIZE);
+    return next;
+  };
   // A file that fits one chunk is read at once; larger ones are read
   // ahead on a worker thread while the current chunk is sealed.
   const small = unread <= buffers[0].length;
@@ -96,6 +121,20 @@ async function streamFile(
     );
     return small ? Promise.resolve(file.readSync(target)) : file.read(target);
   };
+  // Compressions not yet awaited: each reads a buffer until it ends.
+  const unsettled = new Set<Promise<PackedRecord>>();
+  const sendChunk = async ({ records, count }: PendingChunk) => {
+    let wire = 0;
+    for (const pending of records) {
+      const record = await pending;
+      if (pending instanceof Promise) unsettled.delete(pending);
+      wire += record.payload.length;
+      await channel.send(record.type, record.payload);
+      // Sealed into memory of its own by now: free it at once.
+      if (record.type === FrameType.Compressed) releaseBuffer(record.payload);
+    }
+    onBytes(count, wire);
+  };
   let reading = unread > 0 ? readNext() : null;
   try {
     while (reading !== null) {
@@ -103,25 +142,43 @@ async function streamFile(
       if (count === null) {
         throw new SourceChangedError("it shrank while being sent");
       }
-      const chunk = buffers[turn].subarray(0, count);
+      const buffer = turn;
+      const chunk = buffers[buffer].subarray(0, count);
       unread -= count;
-      turn ^= 1;
+      turn = nextTurn();
       reading = unread > 0 ? readNext() : null;
       hash.update(chunk);
-      let wire = 0;
+      const records: PendingChunk["records"] = [];
       for (let at = 0; at < count; at += DATA_FRAME_SIZE) {
         const end = Math.min(at + DATA_FRAME_SIZE, count);
-        const record = compressor.pack(chunk.subarray(at, end));
-        wire += record.payload.length;
-        await channel.send(record.type, record.payload);
-        // Sealed into memory of its own by now: free it at once.
-        if (record.type === FrameType.Compressed) releaseBuffer(record.payload);
+        const record = compressor.packLater(chunk.subarray(at, end));
+        if (record instanceof Promise) {
+          // Awaited only after the next chunk is read: a failure must not
+          // count as unhandled meanwhile.
+          record.catch(() => {});
+          unsettled.add(record);
+        }
+        records.push(record);
       }
-      onBytes(count, wire);
+      const previous = compressing;
+      compressing = null;
+      if (previous !== null) await sendChunk(previous);
+      if (unsettled.size > 0) {
+        compressing = { records, count, buffer };
+      } else {
+        await sendChunk({ records, count, buffer });
+      }
+    }
+    if (compressing !== null) {
+      const last: PendingChunk = compressing;
+      compressing = null;
+      await sendChunk(last);
     }
   } finally {
-    // The file closes on the way out; a read still running must end first.
+    // The file closes on the way out; a read still running must end first,
+    // and so must a compression still reading its buffer.
     await reading?.catch(() => null);
+    await Promise.allSettled(unsettled);
   }
   const after = file.statSync();
   if (
@@ -181,7 +238,7 @@ export async function sendEntries(
   const buffers = [
     new Uint8Array(DATA_CHUNK_SIZE),
     new Uint8Array(DATA_CHUNK_SIZE),
-  ] as const;
+  ];
   const compressor = new Compressor(run.compress, () => channel.stalledMs());
   try {
     for (let index = 0; index < entries.length; index++) {
