@@ -12,7 +12,7 @@
  * - the receiver reads each record through one reused 2 MiB buffer (each
  *   read asking for at most 64 KiB more than the record needs, so that
  *   little is moved to the buffer's front), opens it, hashes it and writes
- *   it to the file behind the network, flushes to disk every 32 MiB in the
+ *   it to the file behind the network, flushes to disk every 16 MiB in the
  *   background and at the end, then sends its SHA-256 back, which the
  *   sender checks. As deno-ft does, the file is written through a
  *   Deno.FsFile, whose writes run on another thread (node:fs's write
@@ -37,7 +37,7 @@ import fs from "node:fs";
 const RECORD = 1024 * 1024;
 const TAG = 16;
 const HEADER = 4;
-const SYNC_INTERVAL = 32 * 1024 * 1024;
+const SYNC_INTERVAL = 16 * 1024 * 1024;
 const KEY = createHash("sha256").update("crypto floor").digest();
 const DATA_TYPE = 3;
 const READ_AHEAD = 64 * 1024;
