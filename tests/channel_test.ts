@@ -200,3 +200,42 @@ Deno.test("large records are opened as they trickle in, through a small read buf
   await assert.rejects(() => receiver.receive(), /failed authentication/);
   await sending;
 });
+
+// A read that took everything the socket had would leave most of the next
+// large record at the buffer's end, to be moved to the front before it
+// could be taken whole; the reader asks for little more than it needs.
+Deno.test("the reader asks the stream for little more than it needs", async () => {
+  using pair = await socketPair();
+  const [a, b] = pair;
+  const sizes = [MAX_FRAME_PAYLOAD, 7, MAX_FRAME_PAYLOAD, MAX_FRAME_PAYLOAD];
+  const asked: { room: number; needed: number }[] = [];
+  let needed = 0;
+  const reader = new BufferedReader({
+    read: (buffer) => {
+      asked.push({ room: buffer.length, needed });
+      return b.read(buffer);
+    },
+    write: (data) => b.write(data),
+    close: () => b.close(),
+  });
+  const sending = (async () => {
+    for (const [i, size] of sizes.entries()) {
+      const bytes = new Uint8Array(size).fill(i + 1);
+      for (let at = 0; at < size;) at += await a.write(bytes.subarray(at));
+    }
+  })();
+  for (const [i, size] of sizes.entries()) {
+    needed = size;
+    const bytes = await reader.readExact(size, "a test block");
+    assert.ok(bytes);
+    assert.equal(bytes.length, size);
+    assert.ok(bytes.every((byte) => byte === i + 1), `block ${i} intact`);
+  }
+  await sending;
+  for (const { room, needed } of asked) {
+    assert.ok(
+      room <= needed + 64 * 1024,
+      `asked for ${room} bytes to complete ${needed}`,
+    );
+  }
+});

@@ -32,6 +32,14 @@ export class ConnectionClosedError extends Error {
 const READ_BUFFER_SIZE = 2 * (MAX_FRAME_PAYLOAD + FRAME_HEADER_LENGTH);
 
 /**
+ * Bytes a read may take beyond what the caller asked for. A read that
+ * filled the rest of the buffer left most of the next 1 MiB record there,
+ * to be moved to the front before it could be taken whole: half a MiB
+ * moved per record. Small frames still arrive many to a read.
+ */
+const READ_AHEAD = 64 * 1024;
+
+/**
  * Bytes a read or write buffer starts with. Buffers grow to full size on
  * first need, so that a connection that never gets past the key exchange
  * costs little memory.
@@ -93,10 +101,14 @@ export class BufferedReader {
       this.#end -= this.#start;
       this.#start = 0;
     }
+    const limit = Math.min(
+      this.#buffer.length,
+      this.#start + length + READ_AHEAD,
+    );
     while (this.#end - this.#start < length) {
       await this.#beforeBlocking();
       const count = await this.#stream.read(
-        this.#buffer.subarray(this.#end),
+        this.#buffer.subarray(this.#end, limit),
       );
       if (count === null) {
         if (this.#end === this.#start) return null;

@@ -17,8 +17,9 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { quote } from "../protocol/text.ts";
-import { FdFile } from "./fd_file.ts";
+import { FdFile, type Reopen } from "./fd_file.ts";
 import {
+  actsByDescriptor,
   errorCode,
   type FileIdentity,
   FolderHandle,
@@ -233,7 +234,7 @@ export class Staging {
       this.remove(id);
       fd = open();
     }
-    const file = new FdFile(fd);
+    const file = new FdFile(fd, this.#reopen(fd, id, false));
     const info = file.identity();
     return { staged: { id, dev: info.dev, ino: info.ino }, file };
   }
@@ -283,7 +284,10 @@ export class Staging {
       this.partPath(kept.id),
       (append ? O_WRONLY | O_APPEND : O_RDONLY) | O_NOFOLLOW,
     );
-    const file = new FdFile(fd);
+    const file = new FdFile(
+      fd,
+      append ? this.#reopen(fd, kept.id, true) : null,
+    );
     const info = file.identity();
     if (!this.#isOwn(info, kept) || info.size !== kept.length) {
       file.close();
@@ -292,6 +296,16 @@ export class Staging {
       );
     }
     return file;
+  }
+
+  /**
+   * Where the staged file `id`, open as `fd`, can be opened again for
+   * writing: through its own descriptor where Deno allows it, else by its
+   * name (the file checks that it is the same inode).
+   */
+  #reopen(fd: number, id: string, append: boolean): Reopen {
+    const path = actsByDescriptor() ? `/proc/self/fd/${fd}` : this.partPath(id);
+    return { path, append };
   }
 
   /** Whether the staged data of `staged` is still that very file. */
