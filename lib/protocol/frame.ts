@@ -72,16 +72,17 @@ export interface BatchedFrame {
 }
 
 /**
- * The frames of a batch frame's `payload`, each with the header of a clear
- * frame, checked whole before any is used: at least one, each control or
- * data, filling the payload exactly.
+ * Checks a batch frame's `payload` whole, before any of its frames is
+ * used: at least one frame, each control or data, filling the payload
+ * exactly. Allocates nothing per frame, so that a batch of many small
+ * files' frames is handed out one view at a time ({@link batchedFrameEnd})
+ * rather than all at once: a batch of 256 KiB holds about a thousand.
  */
-export function unpackBatch(payload: Uint8Array): BatchedFrame[] {
+export function checkBatch(payload: Uint8Array): void {
   if (payload.length === 0) {
     throw new ProtocolError("Batch frame from peer holds no frame");
   }
   const view = new DataView(payload.buffer, payload.byteOffset);
-  const frames: BatchedFrame[] = [];
   for (let at = 0; at < payload.length;) {
     if (payload.length - at < FRAME_HEADER_LENGTH) {
       throw new ProtocolError(
@@ -113,8 +114,33 @@ export function unpackBatch(payload: Uint8Array): BatchedFrame[] {
         } frame at byte ${at}`,
       );
     }
+    at = end;
+  }
+}
+
+/**
+ * Where the frame at byte `at` of a batch `payload` that passed
+ * {@link checkBatch} ends: its type is the byte at `at + 4`, its payload
+ * runs from `at + FRAME_HEADER_LENGTH` to the end.
+ */
+export function batchedFrameEnd(payload: Uint8Array, at: number): number {
+  // By hand rather than through a DataView: one fewer object per frame.
+  const length = ((payload[at] << 24) | (payload[at + 1] << 16) |
+    (payload[at + 2] << 8) | payload[at + 3]) >>> 0;
+  return at + FRAME_HEADER_LENGTH - 1 + length;
+}
+
+/**
+ * The frames of a batch frame's `payload`, checked whole by
+ * {@link checkBatch} first.
+ */
+export function unpackBatch(payload: Uint8Array): BatchedFrame[] {
+  checkBatch(payload);
+  const frames: BatchedFrame[] = [];
+  for (let at = 0; at < payload.length;) {
+    const end = batchedFrameEnd(payload, at);
     frames.push({
-      type,
+      type: payload[at + 4] as FrameType,
       payload: payload.subarray(at + FRAME_HEADER_LENGTH, end),
     });
     at = end;

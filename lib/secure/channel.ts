@@ -19,10 +19,10 @@ import {
   MAX_FRAME_PAYLOAD,
 } from "../protocol/constants.ts";
 import {
-  type BatchedFrame,
+  batchedFrameEnd,
+  checkBatch,
   checkFrameType,
   readFrameLength,
-  unpackBatch,
 } from "../protocol/frame.ts";
 import { encodeMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
@@ -157,11 +157,14 @@ export class PlainChannel extends FramedChannel {
  */
 export class SecureChannel extends FramedChannel {
   #opener: RecordOpener;
-  /** The frames of the last batch received not yet handed out. */
-  #batched: BatchedFrame[] = [];
-  #next = 0;
-  /** The payload of that batch, freed once all its frames are spent. */
+  /**
+   * The payload of the last batch received, freed once all its frames are
+   * spent; they are handed out from {@link #next} one view at a time, so
+   * that a batch's thousand small frames do not all outlive a collection.
+   */
   #batch: Uint8Array | null = null;
+  /** Where the next frame of that batch starts. */
+  #next = 0;
 
   /** Reads records with `opener` and writes through the sealing `writer`. */
   constructor(
@@ -176,7 +179,8 @@ export class SecureChannel extends FramedChannel {
 
   /** See {@link Channel.hasBuffered}. */
   override hasBuffered(): boolean {
-    return this.#next < this.#batched.length || super.hasBuffered();
+    return (this.#batch !== null && this.#next < this.#batch.length) ||
+      super.hasBuffered();
   }
 
   /**
@@ -184,15 +188,11 @@ export class SecureChannel extends FramedChannel {
    * view valid until the next call.
    */
   async receive(): Promise<Frame | null> {
-    if (this.#next < this.#batched.length) {
-      const { type, payload } = this.#batched[this.#next++];
-      return { type, payload, detached: false };
-    }
     if (this.#batch !== null) {
+      if (this.#next < this.#batch.length) return this.#batchedFrame();
       // Its frames were only valid until this call.
       releaseBuffer(this.#batch);
       this.#batch = null;
-      this.#batched = [];
       this.#next = 0;
     }
     const view = await this.reader.readExact(
@@ -213,11 +213,10 @@ export class SecureChannel extends FramedChannel {
     }
     if (frame.type === FrameType.Batch) {
       // Checked whole before any of its frames is used.
-      this.#batched = unpackBatch(frame.payload);
+      checkBatch(frame.payload);
       this.#batch = frame.payload;
-      this.#next = 1;
-      const { type, payload } = this.#batched[0];
-      return { type, payload, detached: false };
+      this.#next = 0;
+      return this.#batchedFrame();
     }
     // Opening a record decrypts into new memory.
     return { ...frame, detached: true };
@@ -247,6 +246,19 @@ export class SecureChannel extends FramedChannel {
       record.update(await this.reader.readSome(left, "a record"));
     }
     return record.finish(await this.#body(TAG_LENGTH));
+  }
+
+  /** The next frame of the batch in hand, a view into it. */
+  #batchedFrame(): Frame {
+    const batch = this.#batch!;
+    const at = this.#next;
+    const end = batchedFrameEnd(batch, at);
+    this.#next = end;
+    return {
+      type: batch[at + 4] as FrameType,
+      payload: batch.subarray(at + FRAME_HEADER_LENGTH, end),
+      detached: false,
+    };
   }
 }
 
