@@ -51,7 +51,7 @@ import {
   FLAG_SHARES,
   FLAG_TLS,
 } from "../lib/net/discovery_packet.ts";
-import { decompressFrame } from "../lib/transfer/compression.ts";
+import { decompressFrame } from "../lib/transfer/zstd_records.ts";
 import { WORDS } from "../lib/secure/wordlist.ts";
 import {
   bytesOf,

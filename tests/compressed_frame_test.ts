@@ -15,12 +15,12 @@ import {
   MAX_DECOMPRESSED_PAYLOAD,
   ProtocolError,
 } from "../protocol.ts";
+import { LEVELS } from "../lib/transfer/compression.ts";
 import {
   compressRecord,
   compressRecordAsync,
   decompressFrame,
-  LEVELS,
-} from "../lib/transfer/compression.ts";
+} from "../lib/transfer/zstd_records.ts";
 
 const encoder = new TextEncoder();
 

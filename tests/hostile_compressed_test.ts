@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { zstdCompressSync } from "node:zlib";
 import { FrameType, MAX_DECOMPRESSED_PAYLOAD } from "../protocol.ts";
-import { compressRecord } from "../lib/transfer/compression.ts";
+import { compressRecord } from "../lib/transfer/zstd_records.ts";
 import { listTree, runClient, startServer, tempDir } from "./helpers.ts";
 import { fileEntry, type HostileClient } from "./hostile_client.ts";
 import { encoder, Harness, offer, sha256 } from "./hostile_harness.ts";

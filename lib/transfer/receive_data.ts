@@ -10,7 +10,7 @@ import { ConnectionClosedError } from "../net/byte_stream.ts";
 import { type Frame } from "../secure/channel.ts";
 import { FrameType } from "../protocol/constants.ts";
 import { releaseBuffer } from "../common/release.ts";
-import { decompressFrame } from "./compression.ts";
+import { decompressFrame } from "./zstd_records.ts";
 import type { Entry, SenderMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "../protocol/protocol_error.ts";
 import { quote, sanitize } from "../protocol/text.ts";

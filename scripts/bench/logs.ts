@@ -9,7 +9,7 @@
  */
 
 import { writeAll } from "../../lib/common/write_all.ts";
-import { compressRecord } from "../../lib/transfer/compression.ts";
+import { compressRecord } from "../../lib/transfer/zstd_records.ts";
 
 const MiB = 1024 * 1024;
 
