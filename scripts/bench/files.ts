@@ -69,16 +69,29 @@ export async function writeRandomTree(
       const data = new Uint8Array(fileBytes);
       for (let i = f; i < files; i += folders) {
         const name = `${folder}/f${String(i).padStart(5, "0")}.bin`;
-        randomize(data);
-        await Deno.writeFile(join(root, name), data);
-        manifest.set(name, {
-          size: fileBytes,
-          sha256: createHash("sha256").update(data).digest("hex"),
-        });
+        await addRandomFile(root, name, data, manifest);
       }
     }),
   );
   return manifest;
+}
+
+/**
+ * Fills `data` with new random bytes, writes them to `name` under `root`
+ * and notes the file in `manifest`.
+ */
+async function addRandomFile(
+  root: string,
+  name: string,
+  data: Uint8Array,
+  manifest: Manifest,
+): Promise<void> {
+  randomize(data);
+  await Deno.writeFile(join(root, name), data);
+  manifest.set(name, {
+    size: data.length,
+    sha256: createHash("sha256").update(data).digest("hex"),
+  });
 }
 
 /**
@@ -103,13 +116,7 @@ export async function writeNestedTree(
         const folder = `a${a}/b${b}`;
         await Deno.mkdir(join(root, folder), { recursive: true });
         for (let i = a * sub + b; i < files; i += folders) {
-          const name = `${folder}/f${i}.bin`;
-          randomize(data);
-          await Deno.writeFile(join(root, name), data);
-          manifest.set(name, {
-            size: fileBytes,
-            sha256: createHash("sha256").update(data).digest("hex"),
-          });
+          await addRandomFile(root, `${folder}/f${i}.bin`, data, manifest);
         }
       }
     }),
