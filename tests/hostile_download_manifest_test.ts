@@ -12,87 +12,21 @@
 
 import assert from "node:assert/strict";
 import { fileEntry, folderEntry } from "./hostile_client.ts";
-import {
-  type Entry,
-  MAX_ENTRIES,
-  MAX_FILE_SIZE,
-  MAX_MANIFEST_BYTES,
-  MAX_MTIME_MS,
-} from "../protocol.ts";
+import { type Entry, MAX_ENTRIES, MAX_MANIFEST_BYTES } from "../protocol.ts";
 import {
   assertRefused,
   Downloads,
   getFrom,
 } from "./hostile_download_harness.ts";
 import { HostileSharer } from "./hostile_sharer.ts";
+import { manifestWith } from "./hostile_harness.ts";
+import { BAD_ENTRY_FIELDS } from "./manifest_cases.ts";
 import { finish, listTree, sleep, spawnClient } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
-/** A manifest with one entry whose fields are overridden by `changes`. */
-function manifestWith(changes: Record<string, unknown>) {
-  return {
-    type: "manifest",
-    entries: [{ ...fileEntry("fields.txt", 3), ...changes }],
-    more: false,
-  };
-}
-
 Deno.test("hostile sharer: out-of-range entry fields are refused", async (t) => {
-  const cases: [string, Record<string, unknown>, string][] = [
-    ["negative size", { size: -1 }, "Field size in manifest entry 0 is -1"],
-    [
-      "fractional size",
-      { size: 1.5 },
-      "Field size in manifest entry 0 is not an integer",
-    ],
-    [
-      "size as a string",
-      { size: "12" },
-      "Field size in manifest entry 0 is not an integer",
-    ],
-    [
-      "size 2**60",
-      { size: 2 ** 60 },
-      `size in manifest entry 0 is ${
-        2 ** 60
-      }, beyond the limit of ${MAX_FILE_SIZE}`,
-    ],
-    ["size missing", { size: undefined }, "Missing field size"],
-    [
-      "negative mode",
-      { mode: -1 },
-      "Field mode in manifest entry 0 is -1, below 0",
-    ],
-    [
-      "mode above 0o7777",
-      { mode: 0o10000 },
-      "Field mode in manifest entry 0 is 4096, beyond",
-    ],
-    [
-      "mtime too late",
-      { mtime: MAX_MTIME_MS + 1 },
-      `Field mtime in manifest entry 0 is ${MAX_MTIME_MS + 1}, beyond`,
-    ],
-    [
-      "mtime too early",
-      { mtime: -MAX_MTIME_MS - 1 },
-      `Field mtime in manifest entry 0 is ${-MAX_MTIME_MS - 1}, below`,
-    ],
-    [
-      "mtime as a float",
-      { mtime: 0.5 },
-      "Field mtime in manifest entry 0 is not an integer",
-    ],
-    ["unknown kind", { kind: "symlink" }, "Unknown kind in manifest entry 0"],
-    ["folder with a size", { kind: "folder" }, "has a non-zero size"],
-    [
-      "path not a string",
-      { path: 7 },
-      "Field path in manifest entry 0 is not a string",
-    ],
-  ];
-  for (const [name, changes, phrase] of cases) {
+  for (const [name, changes, phrase] of BAD_ENTRY_FIELDS) {
     await t.step(name, async () => {
       const result = await getFrom(async (s) => {
         await s.send(manifestWith(changes));

@@ -385,7 +385,9 @@ export async function offer(
 }
 
 /** A manifest with one entry whose fields are overridden by `changes`. */
-export function manifestWith(changes: Record<string, unknown>): unknown {
+export function manifestWith(
+  changes: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     type: "manifest",
     entries: [{ ...fileEntry("fields.txt", 3), ...changes }],

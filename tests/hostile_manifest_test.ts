@@ -11,73 +11,16 @@
 import assert from "node:assert/strict";
 import { startServer, tempDir } from "./helpers.ts";
 import { fileEntry, folderEntry } from "./hostile_client.ts";
-import {
-  type Entry,
-  MAX_ENTRIES,
-  MAX_FILE_SIZE,
-  MAX_MTIME_MS,
-} from "../protocol.ts";
+import { type Entry, MAX_ENTRIES } from "../protocol.ts";
 import { Harness, manifestWith } from "./hostile_harness.ts";
+import { BAD_ENTRY_FIELDS } from "./manifest_cases.ts";
 
 Deno.test("hostile: out-of-range entry fields are refused", async (t) => {
   await using tmp = await tempDir();
   const args = await Harness.layout(tmp.path);
   await using server = await startServer(args);
   const h = new Harness(tmp.path, server);
-  const cases: [string, Record<string, unknown>, string][] = [
-    ["negative size", { size: -1 }, "Field size in manifest entry 0 is -1"],
-    [
-      "fractional size",
-      { size: 1.5 },
-      "Field size in manifest entry 0 is not an integer",
-    ],
-    [
-      "size as a string",
-      { size: "12" },
-      "Field size in manifest entry 0 is not an integer",
-    ],
-    [
-      "size 2**60",
-      { size: 2 ** 60 },
-      `size in manifest entry 0 is ${
-        2 ** 60
-      }, beyond the limit of ${MAX_FILE_SIZE}`,
-    ],
-    ["size missing", { size: undefined }, "Missing field size"],
-    [
-      "negative mode",
-      { mode: -1 },
-      "Field mode in manifest entry 0 is -1, below 0",
-    ],
-    [
-      "mode above 0o7777",
-      { mode: 0o10000 },
-      "Field mode in manifest entry 0 is 4096, beyond",
-    ],
-    [
-      "mtime too late",
-      { mtime: MAX_MTIME_MS + 1 },
-      `Field mtime in manifest entry 0 is ${MAX_MTIME_MS + 1}, beyond`,
-    ],
-    [
-      "mtime too early",
-      { mtime: -MAX_MTIME_MS - 1 },
-      `Field mtime in manifest entry 0 is ${-MAX_MTIME_MS - 1}, below`,
-    ],
-    [
-      "mtime as a float",
-      { mtime: 0.5 },
-      "Field mtime in manifest entry 0 is not an integer",
-    ],
-    ["unknown kind", { kind: "symlink" }, "Unknown kind in manifest entry 0"],
-    ["folder with a size", { kind: "folder" }, "has a non-zero size"],
-    [
-      "path not a string",
-      { path: 7 },
-      "Field path in manifest entry 0 is not a string",
-    ],
-  ];
-  for (const [name, changes, phrase] of cases) {
+  for (const [name, changes, phrase] of BAD_ENTRY_FIELDS) {
     await h.step(t, name, () =>
       h.rejects({
         phrase,
