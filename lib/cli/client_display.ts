@@ -10,6 +10,7 @@
 
 import { formatBytes, formatRate, shortHash } from "../common/format.ts";
 import { sanitize } from "../protocol/text.ts";
+import { ServerBusyError } from "../secure/handshake.ts";
 import { FilesDeferredError } from "../transfer/attempts.ts";
 import type { TransferEvent } from "../transfer/events.ts";
 import { describeLoss } from "../transfer/retry.ts";
@@ -134,7 +135,8 @@ export function showRetry(
   retry: number,
   retries: number,
 ): void {
-  const why = error instanceof FilesDeferredError
+  const busy = error instanceof ServerBusyError;
+  const why = error instanceof FilesDeferredError || busy
     ? error.message
     : `connection lost: ${describeLoss(error)}`;
   output.event({
@@ -145,14 +147,19 @@ export function showRetry(
     retry,
     retries,
   });
+  const seconds = (waitMs / 1000).toFixed(1);
+  // Polling a busy server counts as no retry: a count that stood still
+  // line after line would say nothing.
   output.problem(
-    `${why}; retrying in ${
-      (waitMs / 1000).toFixed(1)
-    } s (retry ${retry} of ${retries})`,
+    busy
+      ? `${why}; trying again in ${seconds} s`
+      : `${why}; retrying in ${seconds} s (retry ${retry} of ${retries})`,
   );
   // The rate and time left of before the loss would only mislead.
   output.note({
-    before: `reconnecting, retry ${retry} of ${retries}...`,
+    before: busy
+      ? "waiting for the busy server..."
+      : `reconnecting, retry ${retry} of ${retries}...`,
     since: performance.now(),
   });
 }
