@@ -10,19 +10,15 @@
 import { join } from "node:path";
 import type { Bench } from "./context.ts";
 import { checkTree, removeAll, writeNestedTree } from "./files.ts";
-import { runTarNc } from "./netcat.ts";
-import { runOurs } from "./ours.ts";
 import { launchRsync, runSshCopy } from "./ssh.ts";
 import {
   alternate,
   type Row,
-  type Sample,
   type ScenarioResult,
   summarise,
 } from "./stats.ts";
 import { OURS, RSYNC } from "./scenario_file.ts";
-import { FLOOR_SYNC, TAR_NC } from "./scenario_tree.ts";
-import { runDiskFloor } from "./disk_floor.ts";
+import { FLOOR_SYNC, runLocalRow, TAR_NC } from "./scenario_tree.ts";
 
 /** Files in the tree. */
 const FILES = 100_000;
@@ -70,14 +66,8 @@ export async function files100kScenario(
   try {
     await alternate(rows, runs, async (row, run) => {
       const dest = join(dests, `${rows.indexOf(row)}-${run}`);
-      let sample: Sample;
-      if (row.tool === OURS) {
-        sample = await runOurs(bench, [source], dest, { host: "127.0.0.1" });
-      } else if (row.tool === TAR_NC) {
-        sample = await runTarNc(bench, parent, name, dest);
-      } else if (row.tool === FLOOR_SYNC) {
-        sample = await runDiskFloor(bench, source, dest, true);
-      } else {
+      let sample = await runLocalRow(bench, row.tool, parent, name, dest);
+      if (sample === null) {
         if (typeof sshd === "string") throw new Error(sshd);
         const remoteRss = bench.useTime
           ? join(bench.work, `rsync-${run}.rss`)

@@ -40,6 +40,29 @@ const FOLDERS = 100;
 /** Bytes of each file. */
 const FILE_BYTES = 4096;
 
+/**
+ * One run of a row that needs no sshd, copying the folder `name` in
+ * `parent` to `dest`: ours, `tar c | nc` or the disk work alone; null for
+ * any other tool.
+ */
+export function runLocalRow(
+  bench: Bench,
+  tool: string,
+  parent: string,
+  name: string,
+  dest: string,
+): Promise<Sample> | null {
+  const source = join(parent, name);
+  if (tool === OURS) {
+    return runOurs(bench, [source], dest, { host: "127.0.0.1" });
+  }
+  if (tool === TAR_NC) return runTarNc(bench, parent, name, dest);
+  if (tool === FLOOR_SYNC || tool === FLOOR_NOSYNC) {
+    return runDiskFloor(bench, source, dest, tool === FLOOR_SYNC);
+  }
+  return null;
+}
+
 /** Runs the scenario. */
 export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
   const { runs, scpRuns, treeFiles } = bench.options;
@@ -94,19 +117,8 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
     await alternate(rows, runs, async (row, run) => {
       if (row.tool === SCP && run > scpRuns) return null;
       const dest = join(dests, `${rows.indexOf(row)}-${run}`);
-      let sample: Sample;
-      if (row.tool === OURS) {
-        sample = await runOurs(bench, [source], dest, { host: "127.0.0.1" });
-      } else if (row.tool === TAR_NC) {
-        sample = await runTarNc(bench, parent, name, dest);
-      } else if (row.tool === FLOOR_SYNC || row.tool === FLOOR_NOSYNC) {
-        sample = await runDiskFloor(
-          bench,
-          source,
-          dest,
-          row.tool === FLOOR_SYNC,
-        );
-      } else {
+      let sample = await runLocalRow(bench, row.tool, parent, name, dest);
+      if (sample === null) {
         if (typeof sshd === "string") throw new Error(sshd);
         sample = await runSshCopy(
           dest,
