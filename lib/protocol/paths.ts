@@ -14,9 +14,7 @@ import {
 } from "./constants.ts";
 import type { Entry, EntryKind } from "./messages.ts";
 import { ProtocolError } from "./protocol_error.ts";
-import { quote } from "./text.ts";
-
-const encoder = new TextEncoder();
+import { quote, utf8ByteLength } from "./text.ts";
 
 // C0 and C1 controls, DEL, and line and paragraph separators could drive a
 // terminal or forge log lines.
@@ -32,7 +30,7 @@ export function checkRelativePath(path: string): string {
     throw new ProtocolError(`Invalid path ${quote(path)}: ${why}`);
   };
   if (path === "" || path === ".") reject("empty");
-  if (encoder.encode(path).length > MAX_PATH_BYTES) {
+  if (utf8ByteLength(path) > MAX_PATH_BYTES) {
     reject(`longer than ${MAX_PATH_BYTES} bytes`);
   }
   if (path.search(CONTROL_CHARACTERS) !== -1) {
@@ -51,7 +49,7 @@ export function checkRelativePath(path: string): string {
   for (const name of names) {
     if (name === "") reject("has an empty component");
     if (name === "." || name === "..") reject(`has a ${name} component`);
-    if (encoder.encode(name).length > MAX_NAME_BYTES) {
+    if (utf8ByteLength(name) > MAX_NAME_BYTES) {
       reject(`has a component longer than ${MAX_NAME_BYTES} bytes`);
     }
   }

@@ -15,6 +15,33 @@ import { MAX_MESSAGE_CHARS } from "./constants.ts";
 const DISPLAY_ESCAPED = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
 /**
+ * The number of bytes `TextEncoder` would make of `value` (a lone
+ * surrogate counts as the three bytes of U+FFFD), without making them: the
+ * paths of a manifest are measured by the hundred thousand, and each
+ * encoded copy was a native allocation held until a collection.
+ */
+export function utf8ByteLength(value: string): number {
+  let bytes = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) {
+      bytes += 1;
+    } else if (
+      unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length &&
+      (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      // A surrogate pair: two units, four bytes.
+      bytes += 2;
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+/**
  * Makes untrusted text safe to print on one line: every control character,
  * line or paragraph separator and format character (bidi controls,
  * zero-width characters) becomes a `\uXXXX` escape, one per UTF-16 unit as
