@@ -7,7 +7,6 @@
 
 import { formatHostPort } from "../net/address.ts";
 import {
-  type Admission,
   ConnectionLimiter,
   LogThrottle,
   type Ticket,
@@ -22,10 +21,10 @@ import { type KeptPart, keptPartOf } from "./kept_part.ts";
 import { sessionEnd } from "./session_end.ts";
 import { IdleTimeoutStream } from "../net/idle.ts";
 import { type ReceiveWork, runSession, type ShareWork } from "./server_work.ts";
+import { refuse } from "./refusal.ts";
 
 export type { ReceiveWork, ShareWork };
-import { HELLO_FLAG_BUSY, Role } from "../protocol/constants.ts";
-import { encodeHello } from "../protocol/hello.ts";
+import { Role } from "../protocol/constants.ts";
 
 /** What happened on the server; `peer` names the client it concerns. */
 export type ServerEvent =
@@ -242,52 +241,6 @@ async function handle(
       ...(kept === undefined ? {} : { kept }),
     });
     return authenticated ? 1 : null;
-  }
-}
-
-/**
- * Refuses a connection the limits do not admit: with the busy hello, which
- * makes a client retry later, or, for a source that connects too fast, by
- * closing it at once. Says so in a log line that `throttle` allows.
- */
-async function refuse(
-  conn: Deno.Conn,
-  refusal: Extract<Admission<unknown>, { admitted: false }>,
-  throttle: LogThrottle,
-  report: ServeOptions["report"],
-  tls: boolean,
-): Promise<void> {
-  const remote = conn.remoteAddr as Deno.NetAddr;
-  const line = throttle.line(`${refusal.rule} ${refusal.key}`, refusal.message);
-  if (line !== null) {
-    report({
-      type: "warning",
-      peer: formatHostPort(remote.hostname, remote.port),
-      message: line,
-    });
-  }
-  if (refusal.busy) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const write = conn.write(encodeHello(Role.Server, HELLO_FLAG_BUSY));
-    // The client learns it from the closed connection instead.
-    write.catch(() => {});
-    // A new TCP socket takes 8 bytes at once, so only TLS, whose handshake
-    // the peer can stall, needs the time limit. On a loaded machine the
-    // timer could fire first when this loop stalled for a second, and the
-    // close then dropped the hello unsent: the client, told nothing, took
-    // the server for another program.
-    await Promise.race([
-      write.catch(() => {}),
-      ...(tls
-        ? [new Promise((resolve) => timer = setTimeout(resolve, 1000))]
-        : []),
-    ]);
-    clearTimeout(timer);
-  }
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
   }
 }
 
