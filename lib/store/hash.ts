@@ -24,7 +24,7 @@ const READ_SIZE = 1024 * 1024;
 
 /**
  * Inputs up to this many bytes are hashed in JavaScript. Each native hash
- * holds about 230 bytes of native memory until the next full collection,
+ * holds about 240 bytes of native memory until the next full collection,
  * which a steady stream of small files may not cause for a long time:
  * 100,000 files of 512 B held about 25 MiB that way on each side. Up to
  * 1 KiB the JavaScript hash costs about 2 microseconds more a file; at

@@ -22,9 +22,9 @@ import { sessionEnd } from "./session_end.ts";
 import { IdleTimeoutStream } from "../net/idle.ts";
 import { type ReceiveWork, runSession, type ShareWork } from "./server_work.ts";
 import { refuse } from "./refusal.ts";
+import { Role } from "../protocol/constants.ts";
 
 export type { ReceiveWork, ShareWork };
-import { Role } from "../protocol/constants.ts";
 
 /** What happened on the server; `peer` names the client it concerns. */
 export type ServerEvent =
