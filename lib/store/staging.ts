@@ -14,10 +14,10 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { quote } from "../protocol/text.ts";
 import { FdFile, type Reopen } from "./fd_file.ts";
+import { newHash } from "./hash.ts";
 import {
   actsByDescriptor,
   errorCode,
@@ -25,6 +25,8 @@ import {
   FolderHandle,
   NotAFolderError,
 } from "./folder_handle.ts";
+
+const encoder = new TextEncoder();
 
 /** Name of the staging folder inside the destination. */
 export const STAGING_NAME = ".ft-staging";
@@ -78,7 +80,9 @@ interface StagedRecord {
 
 /** The staging id of a destination path, given as its name key. */
 export function stagingId(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  // Through newHash, which hashes a short key in JavaScript: a native hash
+  // per staged file held native memory until a full collection.
+  return newHash().update(encoder.encode(key)).digest("hex");
 }
 
 function unlinkIfThere(path: string): void {
