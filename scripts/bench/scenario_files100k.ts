@@ -11,14 +11,9 @@ import { join } from "node:path";
 import type { Bench } from "./context.ts";
 import { checkTree, removeAll, writeNestedTree } from "./files.ts";
 import { launchRsync, runSshCopy } from "./ssh.ts";
-import {
-  alternate,
-  type Row,
-  type ScenarioResult,
-  summarise,
-} from "./stats.ts";
+import { alternate, type ScenarioResult, summarise } from "./stats.ts";
 import { OURS, RSYNC } from "./scenario_file.ts";
-import { FLOOR_SYNC, runLocalRow, TAR_NC } from "./scenario_tree.ts";
+import { FLOOR_SYNC, localRows, runLocalRow, TAR_NC } from "./scenario_tree.ts";
 
 /** Files in the tree. */
 const FILES = 100_000;
@@ -53,11 +48,7 @@ export async function files100kScenario(
   const sshd = await bench.sshd();
   const notes: string[] = [];
   const haveTarNc = bench.peers.nc && bench.peers.tar;
-  const rows: Row[] = [{ tool: OURS, bytes, samples: [] }];
-  if (haveTarNc) rows.push({ tool: TAR_NC, bytes, samples: [] });
-  // Ours fsyncs every file before confirming it, tar and rsync do not:
-  // this row is what the disk work alone costs done that way.
-  rows.push({ tool: FLOOR_SYNC, bytes, samples: [] });
+  const rows = localRows(bench, bytes, false);
   if (typeof sshd === "string") notes.push(`rsync not run: ${sshd}`);
   else if (bench.peers.rsync) rows.push({ tool: RSYNC, bytes, samples: [] });
   // Every run gets a folder of its own, all deleted only after the last

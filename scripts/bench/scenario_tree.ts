@@ -63,6 +63,22 @@ export function runLocalRow(
   return null;
 }
 
+/**
+ * The rows that need no sshd, in the order both tree scenarios run them:
+ * ours, `tar c | nc` where installed, and the disk work alone fsynced
+ * (ours fsyncs every file before confirming it, tar and rsync do not),
+ * with `noSync` also without the fdatasync.
+ */
+export function localRows(bench: Bench, bytes: number, noSync: boolean): Row[] {
+  const rows: Row[] = [{ tool: OURS, bytes, samples: [] }];
+  if (bench.peers.nc && bench.peers.tar) {
+    rows.push({ tool: TAR_NC, bytes, samples: [] });
+  }
+  rows.push({ tool: FLOOR_SYNC, bytes, samples: [] });
+  if (noSync) rows.push({ tool: FLOOR_NOSYNC, bytes, samples: [] });
+  return rows;
+}
+
 /** Runs the scenario. */
 export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
   const { runs, scpRuns, treeFiles } = bench.options;
@@ -86,10 +102,7 @@ export async function treeScenario(bench: Bench): Promise<ScenarioResult> {
   const sshd = await bench.sshd();
   const notes: string[] = [];
   const haveTarNc = bench.peers.nc && bench.peers.tar;
-  const rows: Row[] = [{ tool: OURS, bytes, samples: [] }];
-  if (haveTarNc) rows.push({ tool: TAR_NC, bytes, samples: [] });
-  rows.push({ tool: FLOOR_SYNC, bytes, samples: [] });
-  rows.push({ tool: FLOOR_NOSYNC, bytes, samples: [] });
+  const rows = localRows(bench, bytes, true);
   if (typeof sshd === "string") notes.push(`scp, rsync not run: ${sshd}`);
   else {
     if (bench.peers.rsync) rows.push({ tool: RSYNC, bytes, samples: [] });
