@@ -18,6 +18,7 @@ import {
   TAG_LENGTH,
 } from "../lib/secure/record.ts";
 import { socketPair } from "./helpers.ts";
+import { concat } from "./proxy.ts";
 import {
   BATCH_BYTES,
   FRAME_HEADER_LENGTH,
@@ -48,13 +49,7 @@ async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
     if (count === null) break;
     chunks.push(buffer.slice(0, count));
   }
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
+  return concat(chunks);
 }
 
 /** The record lengths in a stream of records. */

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { type Fault, FaultProxy } from "./fault_proxy.ts";
+import { concat } from "./proxy.ts";
 
 const HOST = "127.0.0.1";
 const MIB = 1024 * 1024;
@@ -182,18 +183,6 @@ function randomBytes(length: number): Uint8Array {
     crypto.getRandomValues(bytes.subarray(offset, offset + 65536));
   }
   return bytes;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(
-    parts.reduce((sum, part) => sum + part.length, 0),
-  );
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
 }
 
 /** Index of the first difference between `a` and `b`, or -1 if equal. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { FdFile } from "../lib/store/fd_file.ts";
 import { WriteBehind } from "../lib/store/write_behind.ts";
 import { tempDir } from "./helpers.ts";
+import { concat } from "./proxy.ts";
 
 const MiB = 1024 * 1024;
 
@@ -22,16 +23,6 @@ function assertSameBytes(actual: Uint8Array, expected: Uint8Array): void {
   assert.equal(actual.length, expected.length, "length");
   const at = actual.findIndex((byte, i) => byte !== expected[i]);
   assert.equal(at, -1, `first differing byte at ${at}`);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
 }
 
 // Small writes go through the descriptor and large ones through a second

@@ -29,6 +29,7 @@ import {
 } from "../protocol.ts";
 import { testCodeScalar } from "./hostile_client.ts";
 import { sha256 } from "./hostile_harness.ts";
+import { concat } from "./proxy.ts";
 
 /**
  * The connection under the channel: it passes everything through, but
@@ -115,14 +116,7 @@ export class SharerSession {
     try {
       await sending();
       await this.channel.flush();
-      const parts = this.#tap.captured;
-      const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const part of parts) {
-        bytes.set(part, at);
-        at += part.length;
-      }
-      return bytes;
+      return concat(this.#tap.captured);
     } finally {
       this.#tap.captured = null;
     }
