@@ -22,7 +22,9 @@
  * calls. Deno 2.9 grants paths below `/proc/self/fd` only with
  * `--allow-all`, as they could reach files outside any narrower grant;
  * the server's read, write and net grants could not be narrowed anyway,
- * since folders, files and ports are only known when it runs. Under
+ * since folders, files and ports are only known when it runs. It also
+ * names a small file it staged without a name from its descriptor through
+ * the C library's `linkat` (`--allow-ffi`, lib/store/unnamed_files.ts). Under
  * narrower flags the server still works, checking folders by path, and
  * says so at start when other users can write into its destination.
  */

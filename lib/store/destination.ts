@@ -16,10 +16,8 @@ import { publicMessage } from "../common/errors.ts";
 import { osErrorCode } from "../common/os_errors.ts";
 import type { FileStore, FolderSync, PartialFile } from "./file_store.ts";
 import {
-  errorCode,
   FolderHandle,
   FolderTree,
-  nameOf,
   NotAFolderError,
   parentOf,
 } from "./folder_handle.ts";
@@ -31,17 +29,9 @@ import {
   DestinationUnusableError,
 } from "./destination_root.ts";
 import type { StagedFile } from "./staging.ts";
+import { DestinationError, placeNamed, placeUnnamed } from "./placement.ts";
 
-export { DestinationRoot, DestinationUnusableError };
-
-/** Raised when a path in the destination cannot be written safely. */
-export class DestinationError extends Error {
-  /** Creates the error with a one-line message naming the path. */
-  constructor(message: string) {
-    super(message);
-    this.name = "DestinationError";
-  }
-}
+export { DestinationError, DestinationRoot, DestinationUnusableError };
 
 /**
  * Staged files at least this large get their record when they are
@@ -55,19 +45,12 @@ const RECORD_AT_CREATION = 1024 * 1024;
 interface Staged extends PartialFile {
   /** The open staged file. */
   file: FdFile;
-  /** The staged inode. */
-  staged: StagedFile;
+  /** The staged inode; null while the file has no name (unnamed_files.ts). */
+  staged: StagedFile | null;
   /** The entry's name key. */
   key: string;
   /** Whether its record is written. */
   recorded: boolean;
-}
-
-/** Whether `error` says the file system cannot make hard links. */
-function noLinks(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" ||
-    code === "ENOSYS" || code === "EMLINK";
 }
 
 /** One session's view of the folder files are received into. */
@@ -190,9 +173,25 @@ export class Destination implements FileStore {
       };
       return staged;
     }
+    const recorded = entry.size >= RECORD_AT_CREATION;
+    // Without a name until it has its own, when nothing kept must be
+    // replaced and nothing under its name may be (see unnamed_files.ts).
+    if (!recorded && !this.#root.overwrite && !staging.mayHoldKept(key)) {
+      const file = staging.createUnnamed();
+      if (file !== null) {
+        const unnamed: Staged = {
+          entry,
+          file,
+          hash: newHash(),
+          staged: null,
+          key,
+          recorded,
+        };
+        return unnamed;
+      }
+    }
     const { staged, file } = staging.create(key);
     this.#hold(staged.id);
-    const recorded = entry.size >= RECORD_AT_CREATION;
     if (recorded) staging.writeRecord(key, staged);
     const created: Staged = {
       entry,
@@ -212,13 +211,16 @@ export class Destination implements FileStore {
    * together.
    */
   async seal(partial: PartialFile): Promise<void> {
-    const { entry, file } = partial as Staged;
+    const { entry, file, staged } = partial as Staged;
+    let sealed = false;
     try {
       await file.syncData();
       const mode = entry.mode & 0o777 & ~this.#root.staging.umask;
       file.setMetadata(mode, new Date(entry.mtime));
+      sealed = true;
     } finally {
-      file.close();
+      // An unnamed file gets its name through its descriptor.
+      if (staged !== null || !sealed) file.close();
     }
   }
 
@@ -230,7 +232,19 @@ export class Destination implements FileStore {
    * sync makes it durable, which the caller releases.
    */
   install(partial: PartialFile): FolderSync {
-    const { entry, staged, recorded } = partial as Staged;
+    const { entry, staged, recorded, file } = partial as Staged;
+    if (staged === null) {
+      const folder = this.#openParent(entry.path);
+      try {
+        placeUnnamed(file, folder, this.#decisions.nameToSave(entry.path));
+      } catch (error) {
+        folder.release();
+        throw error;
+      } finally {
+        file.close();
+      }
+      return folder;
+    }
     const staging = this.#root.staging;
     if (!staging.holds(staged)) {
       throw new DestinationError(
@@ -242,7 +256,7 @@ export class Destination implements FileStore {
     const name = this.#decisions.nameToSave(entry.path);
     const folder = this.#openParent(entry.path);
     try {
-      this.#place(
+      placeNamed(
         staging.partPath(staged.id),
         folder,
         name,
@@ -255,37 +269,6 @@ export class Destination implements FileStore {
     if (recorded) staging.removeRecord(staged.id);
     this.#unhold(staged.id);
     return folder;
-  }
-
-  #place(
-    from: string,
-    folder: FolderHandle,
-    relative: string,
-    replace: boolean,
-  ): void {
-    const target = folder.entry(nameOf(relative));
-    const taken = () =>
-      new DestinationError(
-        `Cannot save ${
-          quote(relative)
-        }: something else appeared under its name`,
-      );
-    if (!replace) {
-      // A link fails if anything is there, where a rename would replace it.
-      try {
-        fs.linkSync(from, target);
-        fs.unlinkSync(from);
-        return;
-      } catch (error) {
-        if (errorCode(error) === "EEXIST") throw taken();
-        if (!noLinks(error)) throw error;
-      }
-    }
-    const info = folder.lstat(nameOf(relative));
-    if (info !== undefined && !(info.isFile() && replace)) {
-      throw taken();
-    }
-    fs.renameSync(from, target);
   }
 
   /** Makes the new names in `folders` durable, each folder once. */
@@ -306,8 +289,10 @@ export class Destination implements FileStore {
   discard(partial: PartialFile): Promise<void> {
     const { file, staged } = partial as Staged;
     file.close();
-    this.#root.staging.remove(staged.id);
-    this.#unhold(staged.id);
+    if (staged !== null) {
+      this.#root.staging.remove(staged.id);
+      this.#unhold(staged.id);
+    }
     return Promise.resolve();
   }
 
@@ -318,6 +303,7 @@ export class Destination implements FileStore {
   keep(partial: PartialFile): Promise<number> {
     const { file, staged, key, recorded } = partial as Staged;
     const staging = this.#root.staging;
+    if (staged === null) return Promise.resolve(this.#keepUnnamed(file, key));
     let length = 0;
     if (staging.holds(staged)) {
       length = fs.lstatSync(staging.partPath(staged.id)).size;
@@ -326,6 +312,23 @@ export class Destination implements FileStore {
     if (length === 0) staging.remove(staged.id);
     else if (!recorded) staging.writeRecord(key, staged);
     return Promise.resolve(length);
+  }
+
+  /** Names an unnamed staged file to keep it; returns the bytes kept. */
+  #keepUnnamed(file: FdFile, key: string): number {
+    const staging = this.#root.staging;
+    let kept: StagedFile | null = null;
+    let length = 0;
+    try {
+      length = file.identity().size;
+      if (length > 0) kept = staging.nameUnnamed(file, key);
+    } finally {
+      file.close();
+    }
+    if (kept === null) return 0;
+    this.#hold(kept.id);
+    staging.writeRecord(key, kept);
+    return length;
   }
 
   /**

@@ -18,6 +18,7 @@ import fs from "node:fs";
 import { quote } from "../protocol/text.ts";
 import { FdFile, type Reopen } from "./fd_file.ts";
 import { newHash } from "./hash.ts";
+import { createUnnamed, linkDescriptor } from "./unnamed_files.ts";
 import {
   actsByDescriptor,
   errorCode,
@@ -108,6 +109,8 @@ export class Staging {
    * then costs no failed open, each an exception in node:fs.
    */
   #recorded = new Set<string>();
+  /** Whether unnamed files are to be tried. */
+  #unnamed = true;
 
   private constructor(
     folder: FolderHandle,
@@ -244,6 +247,30 @@ export class Staging {
   }
 
   /**
+   * A new, empty staged file without a name, which only its descriptor
+   * reaches; null where none can be made (see unnamed_files.ts).
+   */
+  createUnnamed(): FdFile | null {
+    if (!this.#unnamed) return null;
+    const fd = createUnnamed(this.folder.self, 0o600);
+    // Not tried again: on a file system without them, each try would fail.
+    if (fd === null) this.#unnamed = false;
+    return fd === null ? null : new FdFile(fd, this.#reopen(fd, "", false));
+  }
+
+  /**
+   * Gives the unnamed staged file `file` the staging name of `key`,
+   * replacing whatever was staged for it before, so that it can be kept.
+   */
+  nameUnnamed(file: FdFile, key: string): StagedFile {
+    const id = stagingId(key);
+    this.remove(id);
+    linkDescriptor(file.fd, this.partPath(id));
+    const info = file.identity();
+    return { id, dev: info.dev, ino: info.ino };
+  }
+
+  /**
    * Records that the staged file `staged` holds data of `key`, so that a
    * later session may resume from it.
    */
@@ -310,6 +337,11 @@ export class Staging {
   #reopen(fd: number, id: string, append: boolean): Reopen {
     const path = actsByDescriptor() ? `/proc/self/fd/${fd}` : this.partPath(id);
     return { path, append };
+  }
+
+  /** Whether data of `key` may be kept, which a new file must replace. */
+  mayHoldKept(key: string): boolean {
+    return this.#recorded.size > 0 && this.#recorded.has(stagingId(key));
   }
 
   /** Whether the staged data of `staged` is still that very file. */
