@@ -8,8 +8,10 @@
  *
  * Each destination path has one staging id, the SHA-256 of the path as the
  * destination compares names: `ID.part` holds the data, and `ID.rec`
- * records which path and which inode it is, so that data is adopted only
- * when it is exactly what the server itself wrote for that path.
+ * records which path and which inode it is (staged_record.ts), so that data
+ * is adopted only when it is exactly what the server itself wrote for that
+ * path. On Linux a small file has no name at all until it is kept
+ * (unnamed_files.ts).
  *
  * @module
  */
@@ -19,6 +21,11 @@ import { quote } from "../protocol/text.ts";
 import { FdFile, type Reopen } from "./fd_file.ts";
 import { newHash } from "./hash.ts";
 import { createUnnamed, linkDescriptor } from "./unnamed_files.ts";
+import {
+  readStagedRecord,
+  type StagedRecord,
+  writeStagedRecord,
+} from "./staged_record.ts";
 import {
   actsByDescriptor,
   errorCode,
@@ -38,10 +45,7 @@ export const PART_SUFFIX = ".part";
 /** Suffix of the record that says what staged data belongs to. */
 export const RECORD_SUFFIX = ".rec";
 
-/** Longest record the server writes, with room to spare. */
-const MAX_RECORD_BYTES = 64 * 1024;
-
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_APPEND } = fs.constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND } = fs.constants;
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 
 /** Which program a staging folder belongs to, as its messages say. */
@@ -70,13 +74,6 @@ export interface StagedFile {
 export interface KeptData extends StagedFile {
   /** Its length in bytes. */
   length: number;
-}
-
-/** What `ID.rec` holds. */
-interface StagedRecord {
-  key: string;
-  dev: number;
-  ino: number;
 }
 
 /** The staging id of a destination path, given as its name key. */
@@ -251,10 +248,9 @@ export class Staging {
    * reaches; null where none can be made (see unnamed_files.ts).
    */
   createUnnamed(): FdFile | null {
-    if (!this.#unnamed) return null;
-    const fd = createUnnamed(this.folder.self, 0o600);
+    const fd = this.#unnamed ? createUnnamed(this.folder.self, 0o600) : null;
     // Not tried again: on a file system without them, each try would fail.
-    if (fd === null) this.#unnamed = false;
+    this.#unnamed = fd !== null;
     return fd === null ? null : new FdFile(fd, this.#reopen(fd, "", false));
   }
 
@@ -275,18 +271,14 @@ export class Staging {
    * later session may resume from it.
    */
   writeRecord(key: string, staged: StagedFile): void {
-    const record: StagedRecord = { key, dev: staged.dev, ino: staged.ino };
-    const fd = fs.openSync(
-      this.#recordPath(staged.id),
-      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
-      0o600,
-    );
-    try {
-      fs.writeSync(fd, JSON.stringify(record));
-    } finally {
-      fs.closeSync(fd);
-    }
+    const record = { key, dev: staged.dev, ino: staged.ino };
+    writeStagedRecord(this.#recordPath(staged.id), record);
     this.#recorded.add(staged.id);
+  }
+
+  /** Whether data of `key` may be kept, which a new file must replace. */
+  mayHoldKept(key: string): boolean {
+    return this.#recorded.size > 0 && this.#recorded.has(stagingId(key));
   }
 
   /**
@@ -339,11 +331,6 @@ export class Staging {
     return { path, append };
   }
 
-  /** Whether data of `key` may be kept, which a new file must replace. */
-  mayHoldKept(key: string): boolean {
-    return this.#recorded.size > 0 && this.#recorded.has(stagingId(key));
-  }
-
   /** Whether the staged data of `staged` is still that very file. */
   holds(staged: StagedFile): boolean {
     return this.#isOwn(this.folder.identity(staged.id + PART_SUFFIX), staged);
@@ -376,27 +363,6 @@ export class Staging {
 
   #readRecord(id: string): StagedRecord | null {
     if (!this.#recorded.has(id)) return null;
-    let fd: number;
-    try {
-      fd = fs.openSync(this.#recordPath(id), O_RDONLY | O_NOFOLLOW);
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return null;
-      throw error;
-    }
-    try {
-      const info = fs.fstatSync(fd);
-      if (!info.isFile() || info.size > MAX_RECORD_BYTES) return null;
-      const value = JSON.parse(fs.readFileSync(fd, "utf8"));
-      if (
-        typeof value?.key !== "string" || typeof value.dev !== "number" ||
-        typeof value.ino !== "number"
-      ) return null;
-      return value as StagedRecord;
-    } catch {
-      // A torn record, as after a crash: its data is not trusted.
-      return null;
-    } finally {
-      fs.closeSync(fd);
-    }
+    return readStagedRecord(this.#recordPath(id));
   }
 }
