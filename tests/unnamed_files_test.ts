@@ -20,19 +20,17 @@ import { stagedPath, startServer, tempDir } from "./helpers.ts";
 import { fileEntry, HostileClient } from "./hostile_client.ts";
 import { bytes, offer } from "./hostile_harness.ts";
 
-/** Why these tests cannot run here, or null when they can. */
-function unsupported(): string | null {
-  return unnamedFiles()
-    ? null
-    : "no unnamed files here (not Linux on x86-64 or Arm64 with glibc, or no --allow-ffi)";
+/** Whether unnamed files can be made here; says why not when they cannot. */
+function canRun(): boolean {
+  if (unnamedFiles()) return true;
+  console.log(
+    "skipped: no unnamed files here (not Linux on x86-64 or Arm64 with glibc, or no --allow-ffi)",
+  );
+  return false;
 }
 
 Deno.test("an unnamed file is named from its descriptor, never over anything", async (t) => {
-  const reason = unsupported();
-  if (reason !== null) {
-    console.log(`skipped: ${reason}`);
-    return;
-  }
+  if (!canRun()) return;
   await using tmp = await tempDir();
   const folder = join(tmp.path, "folder");
   await Deno.mkdir(folder);
@@ -96,11 +94,7 @@ Deno.test("an unnamed file is named from its descriptor, never over anything", a
 });
 
 Deno.test("the server stages a small file without a name, and names it only to keep it", async () => {
-  const reason = unsupported();
-  if (reason !== null) {
-    console.log(`skipped: ${reason}`);
-    return;
-  }
+  if (!canRun()) return;
   await using tmp = await tempDir();
   const dest = join(tmp.path, "dest");
   await Deno.mkdir(dest);
