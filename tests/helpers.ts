@@ -297,6 +297,37 @@ export function stagedPath(dest: string, path: string): string {
   return `${dest}/${STAGING_NAME}/${stagingId(path)}${PART_SUFFIX}`;
 }
 
+/** A file a process holds open, as /proc shows it. */
+export interface OpenFile {
+  /** Its `/proc/PID/fd/N` path, which opens and stats the file itself. */
+  path: string;
+  /** What the link says: the file's path, with " (deleted)" if it has none. */
+  target: string;
+}
+
+/**
+ * The files that process `pid` holds open in the staging folder of `dest`,
+ * named or not; none where there is no /proc.
+ */
+export async function openStagedFiles(
+  pid: number,
+  dest: string,
+): Promise<OpenFile[]> {
+  const staging = `${await Deno.realPath(dest)}/${STAGING_NAME}/`;
+  const descriptors = `/proc/${pid}/fd`;
+  const found: OpenFile[] = [];
+  try {
+    for await (const entry of Deno.readDir(descriptors)) {
+      const path = `${descriptors}/${entry.name}`;
+      const target = await Deno.readLink(path).catch(() => "");
+      if (target.startsWith(staging)) found.push({ path, target });
+    }
+  } catch {
+    // Not Linux, or the process is gone.
+  }
+  return found;
+}
+
 /** A connected pair of real loopback TCP sockets. */
 export async function socketPair(): Promise<
   [Deno.Conn, Deno.Conn] & Disposable

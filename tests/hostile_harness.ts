@@ -33,6 +33,7 @@ import { join } from "node:path";
 import {
   exists,
   listTree,
+  openStagedFiles,
   runClient,
   type ServerProcess,
   sleep,
@@ -228,40 +229,22 @@ export class Harness {
   }
 
   /**
-   * Waits until the server stages a partial file of `name` with at most
-   * `size` bytes: the server gathers data in memory before it writes, so
-   * the file may still be shorter than what was sent. A small file is
-   * staged without a name (lib/store/unnamed_files.ts), seen only among
-   * the server's open files: the case must have one file in flight.
+   * Waits until the server stages `name` with at most `size` bytes (it
+   * gathers data before it writes), named or, unnamed, among its open files
+   * (lib/store/unnamed_files.ts): the case must have one file in flight.
    */
   async waitForPartial(name: string, size: number): Promise<void> {
     const deadline = Date.now() + 10_000;
     const path = stagedPath(this.dest, name);
     while (Date.now() < deadline) {
-      for (const candidate of [path, ...await this.#openStaged()]) {
+      const open = await openStagedFiles(this.server.child.pid, this.dest);
+      for (const candidate of [path, ...open.map((file) => file.path)]) {
         const info = await Deno.stat(candidate).catch(() => null);
         if (info !== null && info.size <= size) return;
       }
       await sleep(10);
     }
     throw new Error(`No partial file for ${name} appeared`);
-  }
-
-  /** The server's descriptors of files in its staging folder, as paths. */
-  async #openStaged(): Promise<string[]> {
-    const staging = `${await Deno.realPath(this.dest)}/${STAGING_NAME}/`;
-    const descriptors = `/proc/${this.server.child.pid}/fd`;
-    const found: string[] = [];
-    try {
-      for await (const entry of Deno.readDir(descriptors)) {
-        const path = `${descriptors}/${entry.name}`;
-        const target = await Deno.readLink(path).catch(() => "");
-        if (target.startsWith(staging)) found.push(path);
-      }
-    } catch {
-      // Not Linux, or the server is gone: only staging names count.
-    }
-    return found;
   }
 
   /**

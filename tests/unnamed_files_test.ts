@@ -16,21 +16,51 @@ import {
   unnamedFiles,
 } from "../lib/store/unnamed_files.ts";
 import { STAGING_NAME } from "../lib/store/staging.ts";
-import { stagedPath, startServer, tempDir } from "./helpers.ts";
+import {
+  openStagedFiles,
+  sleep,
+  stagedPath,
+  startServer,
+  tempDir,
+} from "./helpers.ts";
 import { fileEntry, HostileClient } from "./hostile_client.ts";
-import { bytes, offer } from "./hostile_harness.ts";
+import { bytes, offer, sha256 } from "./hostile_harness.ts";
 
-/** Whether unnamed files can be made here; says why not when they cannot. */
-function canRun(): boolean {
-  if (unnamedFiles()) return true;
-  console.log(
-    "skipped: no unnamed files here (not Linux on x86-64 or Arm64 with glibc, or no --allow-ffi)",
-  );
+/**
+ * Whether unnamed files can be made here, in the folder temporary folders
+ * go in; says why not when they cannot.
+ */
+async function canRun(): Promise<boolean> {
+  let reason = "not Linux on x86-64 or Arm64 with glibc, or no --allow-ffi";
+  if (unnamedFiles()) {
+    await using probe = await tempDir();
+    try {
+      const fd = createUnnamed(probe.path, 0o600);
+      if (fd !== null) {
+        fs.closeSync(fd);
+        return true;
+      }
+    } catch (error) {
+      reason = `the temporary folder's file system makes none (${error})`;
+    }
+  }
+  console.log(`skipped: no unnamed files here: ${reason}`);
   return false;
 }
 
+/** Waits for `found` to give a value, until a deadline a loaded machine meets. */
+async function eventually<T>(found: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await found();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("Gave up waiting");
+    await sleep(10);
+  }
+}
+
 Deno.test("an unnamed file is named from its descriptor, never over anything", async (t) => {
-  if (!canRun()) return;
+  if (!await canRun()) return;
   await using tmp = await tempDir();
   const folder = join(tmp.path, "folder");
   await Deno.mkdir(folder);
@@ -94,7 +124,7 @@ Deno.test("an unnamed file is named from its descriptor, never over anything", a
 });
 
 Deno.test("the server stages a small file without a name, and names it only to keep it", async () => {
-  if (!canRun()) return;
+  if (!await canRun()) return;
   await using tmp = await tempDir();
   const dest = join(tmp.path, "dest");
   await Deno.mkdir(dest);
@@ -107,19 +137,11 @@ Deno.test("the server stages a small file without a name, and names it only to k
   await client.data(bytes(50));
 
   // The server holds a file in its staging folder open that has no name.
-  const descriptors = `/proc/${server.child.pid}/fd`;
-  let unnamed: string | null = null;
-  for (let tries = 0; unnamed === null && tries < 500; tries++) {
-    for (const entry of Deno.readDirSync(descriptors)) {
-      const target = await Deno.readLink(`${descriptors}/${entry.name}`)
-        .catch(() => "");
-      if (target.startsWith(`${staging}/`) && target.endsWith(" (deleted)")) {
-        unnamed = `${descriptors}/${entry.name}`;
-      }
-    }
-    if (unnamed === null) await new Promise((done) => setTimeout(done, 10));
-  }
-  assert.notEqual(unnamed, null, "an unnamed staged file is open");
+  await eventually(async () =>
+    (await openStagedFiles(server.child.pid, dest)).find((file) =>
+      file.target.endsWith(" (deleted)")
+    )
+  );
   assert.deepEqual(
     fs.readdirSync(staging).filter((name) => name.endsWith(".part")),
     [],
@@ -131,4 +153,45 @@ Deno.test("the server stages a small file without a name, and names it only to k
   const kept = stagedPath(dest, "small.bin");
   assert.equal((await Deno.stat(kept)).size, 50);
   assert.deepEqual(await Deno.readFile(kept), bytes(50));
+});
+
+Deno.test("a name taken while an unnamed file arrives is left alone, and that file alone fails", async () => {
+  if (!await canRun()) return;
+  await using tmp = await tempDir();
+  const dest = join(tmp.path, "dest");
+  await Deno.mkdir(dest);
+  const outside = join(tmp.path, "outside.txt");
+  await Deno.writeTextFile(outside, "untouched");
+  await using server = await startServer(["--dir", dest]);
+  const client = await HostileClient.connect(server.port);
+  await client.handshake();
+  await offer(client, [fileEntry("taken.bin", 10), fileEntry("free.bin", 10)]);
+  // Free when it was decided; taken, by a link out of the destination,
+  // before its data is put in place.
+  await Deno.symlink(outside, join(dest, "taken.bin"));
+  for (const index of [0, 1]) {
+    await client.send({ type: "file", index, offset: 0 });
+    await client.data(bytes(10));
+    await client.send({ type: "end", index, sha256: sha256(bytes(10)) });
+  }
+  await client.send({ type: "done" });
+  const { messages } = await client.readToEnd();
+  assert.deepEqual(messages, [
+    {
+      type: "failed",
+      index: 0,
+      message:
+        'cannot save: Cannot save "taken.bin": something else appeared under its name',
+    },
+    { type: "verified", index: 1, sha256: sha256(bytes(10)) },
+    { type: "summary", verified: 1, failed: 1 },
+  ]);
+  assert.equal(await Deno.readLink(join(dest, "taken.bin")), outside);
+  assert.equal(await Deno.readTextFile(outside), "untouched");
+  assert.deepEqual(await Deno.readFile(join(dest, "free.bin")), bytes(10));
+  assert.deepEqual(
+    (await openStagedFiles(server.child.pid, dest)).map((file) => file.target),
+    [],
+    "no staged file is left open",
+  );
 });

@@ -15,15 +15,19 @@ const LINUX_ERRNO: Record<number, string> = {
   5: "EIO",
   13: "EACCES",
   17: "EEXIST",
+  18: "EXDEV",
   20: "ENOTDIR",
   21: "EISDIR",
+  22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
   27: "EFBIG",
   28: "ENOSPC",
   30: "EROFS",
+  31: "EMLINK",
   36: "ENAMETOOLONG",
   40: "ELOOP",
+  95: "EOPNOTSUPP",
   98: "EADDRINUSE",
   99: "EADDRNOTAVAIL",
   101: "ENETUNREACH",
@@ -90,6 +94,11 @@ export function osErrorCode(error: unknown): string | undefined {
   const errno = / \(os error (\d+)\)/.exec(text);
   if (errno === null || Deno.build.os !== "linux") return undefined;
   return LINUX_ERRNO[Number(errno[1])];
+}
+
+/** The errno name of the Linux error number `errno`, if it is one listed. */
+export function linuxErrnoName(errno: number): string | undefined {
+  return LINUX_ERRNO[errno];
 }
 
 /**

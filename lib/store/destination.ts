@@ -285,25 +285,33 @@ export class Destination implements FileStore {
     }
   }
 
-  /** Closes and deletes staged data that is of no use. */
-  discard(partial: PartialFile): Promise<void> {
+  /**
+   * Closes and deletes staged data that is of no use; never fails, so
+   * that a group's other files are still put in place or closed.
+   */
+  // deno-lint-ignore require-await
+  async discard(partial: PartialFile): Promise<void> {
     const { file, staged } = partial as Staged;
     file.close();
-    if (staged !== null) {
+    if (staged === null) return;
+    try {
       this.#root.staging.remove(staged.id);
+    } catch {
+      // Without a record it is never adopted; the cleanup removes it.
+    } finally {
       this.#unhold(staged.id);
     }
-    return Promise.resolve();
   }
 
   /**
    * Closes staged data and keeps it for a later session to resume;
    * resolves to the bytes kept (none kept when there are none).
    */
-  keep(partial: PartialFile): Promise<number> {
+  // deno-lint-ignore require-await
+  async keep(partial: PartialFile): Promise<number> {
     const { file, staged, key, recorded } = partial as Staged;
     const staging = this.#root.staging;
-    if (staged === null) return Promise.resolve(this.#keepUnnamed(file, key));
+    if (staged === null) return this.#keepUnnamed(file, key);
     let length = 0;
     if (staging.holds(staged)) {
       length = fs.lstatSync(staging.partPath(staged.id)).size;
@@ -311,10 +319,13 @@ export class Destination implements FileStore {
     file.close();
     if (length === 0) staging.remove(staged.id);
     else if (!recorded) staging.writeRecord(key, staged);
-    return Promise.resolve(length);
+    return length;
   }
 
-  /** Names an unnamed staged file to keep it; returns the bytes kept. */
+  /**
+   * Names an unnamed staged file to keep it; returns the bytes kept, none
+   * when it cannot be named (as on a full disk).
+   */
   #keepUnnamed(file: FdFile, key: string): number {
     const staging = this.#root.staging;
     let kept: StagedFile | null = null;
@@ -322,6 +333,8 @@ export class Destination implements FileStore {
     try {
       length = file.identity().size;
       if (length > 0) kept = staging.nameUnnamed(file, key);
+    } catch {
+      return 0;
     } finally {
       file.close();
     }

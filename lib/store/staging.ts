@@ -20,7 +20,11 @@ import fs from "node:fs";
 import { quote } from "../protocol/text.ts";
 import { FdFile, type Reopen } from "./fd_file.ts";
 import { newHash } from "./hash.ts";
-import { createUnnamed, linkDescriptor } from "./unnamed_files.ts";
+import {
+  createUnnamed,
+  linkDescriptor,
+  UnnamedUnsupportedError,
+} from "./unnamed_files.ts";
 import {
   readStagedRecord,
   type StagedRecord,
@@ -248,10 +252,18 @@ export class Staging {
    * reaches; null where none can be made (see unnamed_files.ts).
    */
   createUnnamed(): FdFile | null {
-    const fd = this.#unnamed ? createUnnamed(this.folder.self, 0o600) : null;
-    // Not tried again: on a file system without them, each try would fail.
-    this.#unnamed = fd !== null;
-    return fd === null ? null : new FdFile(fd, this.#reopen(fd, "", false));
+    if (!this.#unnamed) return null;
+    let fd: number | null = null;
+    try {
+      fd = createUnnamed(this.folder.self, 0o600);
+    } catch (error) {
+      // Not tried again where each try would fail; after another failure
+      // the file is made with a name, which says what is wrong if it is
+      // still wrong.
+      if (error instanceof UnnamedUnsupportedError) this.#unnamed = false;
+    }
+    if (fd === null) return null;
+    return new FdFile(fd, { path: `/proc/self/fd/${fd}`, append: false });
   }
 
   /**

@@ -10,40 +10,19 @@
  *
  * Node's file calls have no `linkat`, so it is called from the C library
  * through Deno's foreign function interface; where that is not allowed
- * (without `--allow-ffi`), not Linux on x86-64 or Arm64, or the file
- * system makes no unnamed files, {@link unnamedFiles} says so and files
- * get a staging name as before.
+ * (without `--allow-ffi`), not Linux on x86-64 or Arm64 with glibc, or the
+ * file system makes no unnamed files, files get a staging name as before.
  *
  * @module
  */
 
 import fs from "node:fs";
-import { actsByDescriptor } from "./folder_handle.ts";
-
-/** `O_TMPFILE` on Linux for x86-64 and Arm64 (with its `O_DIRECTORY`). */
-const O_TMPFILE = 0o20200000;
+import { linuxErrnoName, osReason } from "../common/os_errors.ts";
+import { actsByDescriptor, errorCode } from "./folder_handle.ts";
 
 /** `linkat`'s "the current folder" and "follow a final link". */
 const AT_FDCWD = -100;
 const AT_SYMLINK_FOLLOW = 0x400;
-
-/** Linux errno values `linkat` fails with, as node:fs names them. */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  2: "ENOENT",
-  5: "EIO",
-  13: "EACCES",
-  17: "EEXIST",
-  18: "EXDEV",
-  20: "ENOTDIR",
-  28: "ENOSPC",
-  30: "EROFS",
-  31: "EMLINK",
-  36: "ENAMETOOLONG",
-  40: "ELOOP",
-  95: "EOPNOTSUPP",
-  122: "EDQUOT",
-};
 
 const SYMBOLS = {
   linkat: {
@@ -53,17 +32,20 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
-type Library = Deno.DynamicLibrary<typeof SYMBOLS>;
+/** What is needed of the C library, once loaded. */
+interface Library {
+  linkat: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"]["linkat"];
+  /** The calling thread's errno, read right after a failed call. */
+  errno: Deno.UnsafePointerView;
+}
 
-/** The C library, once loaded; null where it cannot be. */
+/** The C library; null where it cannot be had. */
 let library: Library | null | undefined;
 
 const encoder = new TextEncoder();
 
-/** `text` as a C string. */
-function cString(text: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(text + "\0");
-}
+/** Errors of an `O_TMPFILE` open that say the file system makes none. */
+const UNSUPPORTED = new Set(["EOPNOTSUPP", "ENOTSUP", "EISDIR", "EINVAL"]);
 
 function loadLibrary(): Library | null {
   if (library !== undefined) return library;
@@ -79,7 +61,14 @@ function loadLibrary(): Library | null {
     return library;
   }
   try {
-    library = Deno.dlopen("libc.so.6", SYMBOLS);
+    const { symbols } = Deno.dlopen("libc.so.6", SYMBOLS);
+    const pointer = symbols.__errno_location();
+    if (pointer !== null) {
+      library = {
+        linkat: symbols.linkat,
+        errno: new Deno.UnsafePointerView(pointer),
+      };
+    }
   } catch {
     // Another C library (musl): files get staging names.
   }
@@ -91,31 +80,47 @@ export class LinkError extends Error {
   /** The errno name, such as "EEXIST", as node:fs errors have it. */
   readonly code: string;
 
-  /** Creates the error; `code` names the errno. */
+  /** Creates the error for `code`, in node:fs's form ("ENOSPC: ..."). */
   constructor(code: string) {
-    super(`${code}: cannot give the staged file its name`);
+    const reason = osReason({ code }) ?? "cannot give the file its name";
+    super(`${code}: ${reason}, link`);
     this.name = "LinkError";
     this.code = code;
   }
 }
 
-/** Whether files can be made without a name here, as far as is known. */
+/** Raised when a folder's file system makes no unnamed files. */
+export class UnnamedUnsupportedError extends Error {
+  /** Creates the error. */
+  constructor() {
+    super("The file system makes no unnamed files");
+    this.name = "UnnamedUnsupportedError";
+  }
+}
+
+/** Whether files may be made without a name here, as far as is known. */
 export function unnamedFiles(): boolean {
   return loadLibrary() !== null;
 }
 
 /**
  * A new file without a name in `folder` (a path of an open folder), open
- * for writing with `mode`; null when none can be made there, as where the
- * file system makes no unnamed files (a file made with a name then says
- * what else may be wrong).
+ * for writing with `mode`; null when this program cannot make them at
+ * all. Throws {@link UnnamedUnsupportedError} when that folder's file
+ * system makes none, and node:fs's error for any other failure.
  */
 export function createUnnamed(folder: string, mode: number): number | null {
   if (loadLibrary() === null) return null;
+  // `__O_TMPFILE` is the same on x86-64 and Arm64; `O_DIRECTORY` is not.
+  const flags = 0o20000000 | fs.constants.O_DIRECTORY | fs.constants.O_WRONLY;
   try {
-    return fs.openSync(folder, fs.constants.O_WRONLY | O_TMPFILE, mode);
-  } catch {
-    return null;
+    return fs.openSync(folder, flags, mode);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code !== undefined && UNSUPPORTED.has(code)) {
+      throw new UnnamedUnsupportedError();
+    }
+    throw error;
   }
 }
 
@@ -127,18 +132,14 @@ export function createUnnamed(folder: string, mode: number): number | null {
 export function linkDescriptor(fd: number, target: string): void {
   const libc = loadLibrary();
   if (libc === null) throw new LinkError("ENOSYS");
-  const result = libc.symbols.linkat(
-    AT_FDCWD,
-    cString(`/proc/self/fd/${fd}`),
-    AT_FDCWD,
-    cString(target),
-    AT_SYMLINK_FOLLOW,
-  );
-  if (result === 0) return;
-  // Read at once, on the thread that made the call.
-  const pointer = libc.symbols.__errno_location();
-  const errno = pointer === null
-    ? 0
-    : new Deno.UnsafePointerView(pointer).getInt32();
-  throw new LinkError(ERRNO_NAMES[errno] ?? `errno ${errno}`);
+  // A C string ends at the first NUL: such a name would be another one.
+  if (target.includes("\0")) throw new LinkError("EINVAL");
+  const source = encoder.encode(`/proc/self/fd/${fd}\0`);
+  const name = encoder.encode(`${target}\0`);
+  if (libc.linkat(AT_FDCWD, source, AT_FDCWD, name, AT_SYMLINK_FOLLOW) === 0) {
+    return;
+  }
+  // Read before anything else can run on this thread and change it.
+  const errno = libc.errno.getInt32();
+  throw new LinkError(linuxErrnoName(errno) ?? `E${errno}`);
 }
