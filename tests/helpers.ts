@@ -118,14 +118,19 @@ export class ServerProcess {
 
 /**
  * Starts `server.ts` on a free loopback port with `args`, and with
- * {@link TEST_CODE} unless `env` says otherwise.
+ * {@link TEST_CODE} unless `env` says otherwise; `wrapper` is a command
+ * (and its arguments) that runs the Deno command given after it, such as
+ * `prlimit --nofile=N:N`.
  */
 export async function startServer(
   args: string[],
   env: Record<string, string> = {},
+  wrapper: string[] = [],
 ): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const [program, ...before] = [...wrapper, Deno.execPath()];
+  const child = new Deno.Command(program, {
     args: [
+      ...before,
       "run",
       "-A",
       `${ROOT}server.ts`,

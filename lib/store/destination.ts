@@ -22,7 +22,7 @@ import {
   parentOf,
 } from "./folder_handle.ts";
 import { newHash } from "./hash.ts";
-import type { FdFile } from "./fd_file.ts";
+import { descriptorsCrowded, type FdFile } from "./fd_file.ts";
 import { DestinationDecisions } from "./destination_decisions.ts";
 import {
   DestinationRoot,
@@ -269,6 +269,11 @@ export class Destination implements FileStore {
     if (recorded) staging.removeRecord(staged.id);
     this.#unhold(staged.id);
     return folder;
+  }
+
+  /** See {@link FileStore.crowded}. */
+  crowded(): boolean {
+    return descriptorsCrowded();
   }
 
   /** Makes the new names in `folders` durable, each folder once. */

@@ -23,6 +23,37 @@ const READ_SIZE = 1024 * 1024;
  */
 const HANDLE_WRITE_SIZE = 256 * 1024;
 
+/** Files of this class open at once in this process. */
+let openFiles = 0;
+
+/** See {@link descriptorsCrowded}; found on first use. */
+let crowdedAt: number | undefined;
+
+/** The most descriptors this process may have open, as far as it can tell. */
+function openFileLimit(): number {
+  try {
+    const line = Deno.readTextFileSync("/proc/self/limits").split("\n")
+      .find((text) => text.startsWith("Max open files"));
+    // "Max open files  SOFT  HARD  files": Deno raises the soft one.
+    const soft = Number(line?.trim().split(/\s+/)[3]);
+    if (Number.isSafeInteger(soft) && soft > 0) return soft;
+  } catch {
+    // Not Linux, or not allowed to read it.
+  }
+  return 1024;
+}
+
+/**
+ * Whether the files open for receiving hold a quarter of the descriptors
+ * this process may have: verified files should then go in place, and be
+ * closed, before a session opens more, or the next files of every session
+ * would fail with "too many open files".
+ */
+export function descriptorsCrowded(): boolean {
+  crowdedAt ??= Math.max(16, Math.floor(openFileLimit() / 4));
+  return openFiles >= crowdedAt;
+}
+
 /** Where to open a second handle of a file, to write it off the main thread. */
 export interface Reopen {
   /** A path that names the file now (its identity is checked). */
@@ -48,6 +79,7 @@ export class FdFile implements WritableFile {
   constructor(fd: number, reopen: Reopen | null = null) {
     this.fd = fd;
     this.#reopen = reopen;
+    openFiles++;
   }
 
   /** See {@link WritableFile.write}: at the file's current position. */
@@ -136,6 +168,7 @@ export class FdFile implements WritableFile {
     if (this.fd === -1) return;
     const fd = this.fd;
     this.fd = -1;
+    openFiles--;
     const handle = this.#handle;
     this.#handle = null;
     try {

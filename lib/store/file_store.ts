@@ -71,6 +71,12 @@ export interface FileStore {
    * the bytes kept, or null for a store that keeps nothing.
    */
   keep(partial: PartialFile): Promise<number | null>;
+  /**
+   * Whether the files open for receiving hold so many of the process's
+   * descriptors that verified files should go in place before more are
+   * opened; stores that open no files leave it out.
+   */
+  crowded?(): boolean;
   /** Gives a finished folder its mode and time. */
   finishFolder(entry: Entry): Promise<void>;
   /** Releases the paths this session claimed. */

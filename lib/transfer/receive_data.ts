@@ -297,9 +297,12 @@ export class DataPhase {
       failure: incoming.failure,
     });
     this.#verifiedBytes += entry.size;
+    // A session that waits for its commit reads nothing more, so that
+    // with descriptors crowded no session opens more files meanwhile.
     if (
       this.#verified.length >= COMMIT_FILES ||
-      this.#verifiedBytes >= COMMIT_BYTES
+      this.#verifiedBytes >= COMMIT_BYTES ||
+      this.#session.store.crowded?.() === true
     ) {
       await this.#startCommit();
     }
