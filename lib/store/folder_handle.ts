@@ -276,6 +276,13 @@ export class FolderTree {
   /** The root, as given. */
   readonly root: FolderHandle;
   #open = new Map<string, FolderHandle>();
+  /**
+   * When each open folder was last reached, by a count of reaches: moving
+   * a folder to the end of `#open` on each reach made the map rehash its
+   * table again and again, garbage that outlived young collections.
+   */
+  #reached = new Map<string, number>();
+  #reaches = 0;
   #mode: number;
 
   /** Folders below `root`; missing ones are made with `mode`. */
@@ -299,9 +306,7 @@ export class FolderTree {
     if (relative === "") return this.root.retain();
     const cached = this.#open.get(relative);
     if (cached !== undefined) {
-      // Most recently used last, so that the oldest go first.
-      this.#open.delete(relative);
-      this.#open.set(relative, cached);
+      this.#reached.set(relative, ++this.#reaches);
       return cached.retain();
     }
     const slash = relative.lastIndexOf("/");
@@ -329,6 +334,7 @@ export class FolderTree {
       parent.release();
     }
     this.#open.set(relative, folder);
+    this.#reached.set(relative, ++this.#reaches);
     this.#trim();
     return folder.retain();
   }
@@ -337,13 +343,21 @@ export class FolderTree {
   close(): void {
     for (const folder of this.#open.values()) folder.release();
     this.#open.clear();
+    this.#reached.clear();
   }
 
+  /** Closes the folder reached longest ago, beyond the cached ones. */
   #trim(): void {
-    for (const [relative, folder] of this.#open) {
-      if (this.#open.size <= CACHED_FOLDERS) return;
-      this.#open.delete(relative);
-      folder.release();
+    if (this.#open.size <= CACHED_FOLDERS) return;
+    let oldest = "";
+    let oldestReach = Infinity;
+    for (const [relative, reach] of this.#reached) {
+      if (reach >= oldestReach) continue;
+      oldest = relative;
+      oldestReach = reach;
     }
+    this.#open.get(oldest)?.release();
+    this.#open.delete(oldest);
+    this.#reached.delete(oldest);
   }
 }

@@ -1,0 +1,37 @@
+/**
+ * The open folders a FolderTree keeps, on real folders: beyond its cache
+ * it closes the one reached longest ago, and a folder reached again stays.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { FolderHandle, FolderTree } from "../lib/store/folder_handle.ts";
+import { tempDir } from "./helpers.ts";
+
+/** Folders the tree keeps open beyond those in use (CACHED_FOLDERS). */
+const CACHED = 64;
+
+Deno.test("a folder tree closes the folder reached longest ago, not the first opened", async () => {
+  await using tmp = await tempDir();
+  const root = FolderHandle.open(tmp.path);
+  const tree = new FolderTree(root);
+  const reach = (name: string): FolderHandle => {
+    const folder = tree.get(name, true);
+    folder.release();
+    return folder;
+  };
+  try {
+    const first = reach("f0");
+    const second = reach("f1");
+    for (let i = 2; i < CACHED; i++) reach(`f${i}`);
+    // f0 reached again: f1 is now the one reached longest ago.
+    assert.equal(reach("f0"), first);
+    reach(`f${CACHED}`);
+    assert.equal(reach("f0"), first, "the folder reached again stays open");
+    assert.notEqual(reach("f1"), second, "f1 was closed and opened anew");
+  } finally {
+    tree.close();
+    root.release();
+  }
+});
