@@ -53,7 +53,7 @@ import {
 } from "./lib/transfer/attempts.ts";
 import { type SendResult, SendRun } from "./lib/transfer/send_run.ts";
 import { MAX_ENTRIES } from "./protocol.ts";
-import { boundHeap } from "./lib/common/heap_bound.ts";
+import { boundHeapSoon } from "./lib/common/heap_bound.ts";
 
 /** Bytes one download may bring at most: what a server takes by default. */
 const MAX_GET_SIZE = 2 ** 40;
@@ -305,7 +305,7 @@ async function transfer(
 if (import.meta.main) {
   // A long session of small files would otherwise let V8 grow the heap to
   // several times what is live (lib/common/heap_bound.ts).
-  boundHeap();
+  boundHeapSoon();
   const output = new Output({
     mode: outputModeOf(Deno.args),
     progress: true,

@@ -50,7 +50,7 @@ import {
 import { formatBytes } from "./lib/common/format.ts";
 import { MemoryBudget } from "./lib/transfer/memory_budget.ts";
 import { type LocalEntries, scanSources } from "./lib/store/scan.ts";
-import { boundHeap } from "./lib/common/heap_bound.ts";
+import { boundHeapSoon } from "./lib/common/heap_bound.ts";
 
 /** The least --max-memory that still takes an ordinary session. */
 const MIN_MAX_MEMORY = 32 * 1024 * 1024;
@@ -335,7 +335,7 @@ async function main(args: string[], output: Output): Promise<number> {
 if (import.meta.main) {
   // A long session of small files would otherwise let V8 grow the heap to
   // several times what is live (lib/common/heap_bound.ts).
-  boundHeap();
+  boundHeapSoon();
   const output = new Output({
     mode: outputModeOf(Deno.args),
     stdoutTaken: Deno.args.includes("--stdout"),

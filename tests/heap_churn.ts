@@ -16,7 +16,7 @@
  * @module
  */
 
-import { boundHeap, heapFigures } from "../lib/common/heap_bound.ts";
+import { boundHeap } from "../lib/common/heap_bound.ts";
 
 const MiB = 1024 * 1024;
 
@@ -33,14 +33,14 @@ function step(): void {
 
 const [mode, steps] = Deno.args;
 if (mode === "check") {
-  const bound = boundHeap({ oldHeadroomBytes: 2 * MiB, maxTimeShare: 1 });
+  const bound = await boundHeap({ oldHeadroomBytes: 2 * MiB, maxTimeShare: 1 });
   if (bound === null) throw new Error("No heap bound in this runtime");
   bound.stop();
-  const startBytes = heapFigures().oldBytes;
+  const startBytes = bound.figures().oldBytes;
   let maxOldBytes = 0;
   for (let i = 0; i < Number(steps); i++) {
     step();
-    maxOldBytes = Math.max(maxOldBytes, heapFigures().oldBytes);
+    maxOldBytes = Math.max(maxOldBytes, bound.figures().oldBytes);
     bound.check();
   }
   console.log(JSON.stringify({
@@ -50,7 +50,7 @@ if (mode === "check") {
     held: live.length + slot.length,
   }));
 } else {
-  const bound = boundHeap({ oldHeadroomBytes: 2 * MiB });
+  const bound = await boundHeap({ oldHeadroomBytes: 2 * MiB });
   if (bound === null) throw new Error("No heap bound in this runtime");
   const deadline = performance.now() + 30_000;
   while (bound.collections === 0 && performance.now() < deadline) {
