@@ -6,11 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { FolderHandle, FolderTree } from "../lib/store/folder_handle.ts";
+import * as fs from "node:fs";
+import {
+  CACHED_FOLDERS as CACHED,
+  FolderHandle,
+  FolderTree,
+} from "../lib/store/folder_handle.ts";
 import { tempDir } from "./helpers.ts";
-
-/** Folders the tree keeps open beyond those in use (CACHED_FOLDERS). */
-const CACHED = 64;
 
 Deno.test("a folder tree closes the folder reached longest ago, not the first opened", async () => {
   await using tmp = await tempDir();
@@ -30,6 +32,28 @@ Deno.test("a folder tree closes the folder reached longest ago, not the first op
     reach(`f${CACHED}`);
     assert.equal(reach("f0"), first, "the folder reached again stays open");
     assert.notEqual(reach("f1"), second, "f1 was closed and opened anew");
+  } finally {
+    tree.close();
+    root.release();
+  }
+});
+
+Deno.test("a folder evicted while a caller holds it stays open for that caller alone", async () => {
+  await using tmp = await tempDir();
+  const root = FolderHandle.open(tmp.path);
+  const tree = new FolderTree(root);
+  try {
+    const held = tree.get("kept", true);
+    for (let i = 0; i < CACHED; i++) tree.get(`f${i}`, true).release();
+    const fd = held.fd;
+    assert.ok(fd !== null);
+    // Evicted from the tree, yet still the caller's open folder.
+    assert.ok(fs.fstatSync(fd).isDirectory());
+    const again = tree.get("kept");
+    assert.notEqual(again, held, "the tree opened the folder anew");
+    again.release();
+    held.release();
+    assert.throws(() => fs.fstatSync(fd), { code: "EBADF" });
   } finally {
     tree.close();
     root.release();

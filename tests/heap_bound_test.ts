@@ -19,6 +19,8 @@ async function churn(...args: string[]): Promise<Record<string, number>> {
     args: ["run", `${ROOT}tests/heap_churn.ts`, ...args],
     stdin: "null",
     cwd: ROOT,
+    // A watch that kept the process alive would hang the test otherwise.
+    signal: AbortSignal.timeout(60_000),
   }).output();
   assert.ok(output.success, new TextDecoder().decode(output.stderr));
   return JSON.parse(new TextDecoder().decode(output.stdout));
@@ -51,6 +53,24 @@ Deno.test("the heap policy collects past the headroom or the young limit, and ke
     policy.due(2_000, { youngBytes: young, oldBytes: 51 * MiB }),
     true,
   );
+});
+
+Deno.test("the heap policy's line follows what is live down, after V8's own collections", () => {
+  const policy = new HeapPolicy(40 * MiB, {
+    oldHeadroomBytes: 2 * MiB,
+    maxTimeShare: 1,
+  });
+  const young = 1 * MiB;
+  // 40 MiB let go and collected by V8 itself: 4 MiB left.
+  assert.equal(policy.due(0, { youngBytes: young, oldBytes: 4 * MiB }), false);
+  assert.equal(policy.due(1, { youngBytes: young, oldBytes: 6 * MiB }), false);
+  assert.equal(policy.due(2, { youngBytes: young, oldBytes: 7 * MiB }), true);
+});
+
+Deno.test("the heap policy refuses a time share outside (0, 1]", () => {
+  for (const maxTimeShare of [0, -0.1, 1.5, NaN]) {
+    assert.throws(() => new HeapPolicy(0, { maxTimeShare }), RangeError);
+  }
 });
 
 // Measured with Deno 2.9.6: 64 MiB of garbage in 1 MiB steps, 32

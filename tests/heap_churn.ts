@@ -7,11 +7,11 @@
  *     deno run tests/heap_churn.ts timer
  *
  * `check`: asks a bound of 2 MiB of headroom after every step, without
- * its time share, and
- * prints the most the old generation held before a check, what it held at
- * the start and the collections. `timer`: a bound with 2 MiB of headroom, steps with a
- * pause between them until its own watch has collected once (30 s at
- * most); prints the collections. Used by tests/heap_bound_test.ts.
+ * its time share, and prints the most the old generation held before a
+ * check, what it held at the start and the collections. `timer`: a bound
+ * with 2 MiB of headroom, steps with a pause between them until its own
+ * watch has collected once (30 s at most); prints the collections. Used by
+ * tests/heap_bound_test.ts.
  *
  * @module
  */

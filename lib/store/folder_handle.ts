@@ -265,7 +265,7 @@ export class FolderHandle {
 }
 
 /** Folders of a tree kept open at most, beyond those in use. */
-const CACHED_FOLDERS = 64;
+export const CACHED_FOLDERS = 64;
 
 /**
  * The folders below one root, opened one component at a time from the
@@ -348,16 +348,21 @@ export class FolderTree {
 
   /** Closes the folder reached longest ago, beyond the cached ones. */
   #trim(): void {
-    if (this.#open.size <= CACHED_FOLDERS) return;
-    let oldest = "";
-    let oldestReach = Infinity;
-    for (const [relative, reach] of this.#reached) {
-      if (reach >= oldestReach) continue;
-      oldest = relative;
-      oldestReach = reach;
+    while (this.#open.size > CACHED_FOLDERS) {
+      let oldest = "";
+      let oldestReach = Infinity;
+      for (const [relative, reach] of this.#reached) {
+        if (reach >= oldestReach) continue;
+        oldest = relative;
+        oldestReach = reach;
+      }
+      const folder = this.#open.get(oldest);
+      if (folder === undefined) {
+        throw new Error(`Folder tree lost track of ${oldest}`);
+      }
+      folder.release();
+      this.#open.delete(oldest);
+      this.#reached.delete(oldest);
     }
-    this.#open.get(oldest)?.release();
-    this.#open.delete(oldest);
-    this.#reached.delete(oldest);
   }
 }
