@@ -6,11 +6,10 @@
  * reach about three times what is live before it collects, so that
  * receiver peaked at 170-204 MiB of RSS with 18 MiB of live objects. The
  * flags that cap both are read only from the command line (`--v8-flags`),
- * which `deno run -A server.ts` does not give; so the
- * process watches its own heap and asks for a full collection, which also
- * shrinks the young generation again, once the heap outgrows what was live
- * by a margin. The collections never take more than a small share of the
- * time.
+ * which `deno run -A server.ts` does not give; so the process watches its
+ * own heap and asks for a full collection, which also shrinks the young
+ * generation again, once the heap outgrows what was live by a margin. The
+ * collections never take more than a small share of the time.
  *
  * @module
  */
@@ -137,7 +136,6 @@ export class HeapBound {
   readonly #policy: HeapPolicy;
   readonly #timer: ReturnType<typeof setInterval>;
   #collections = 0;
-  #pauseMs = 0;
 
   /** Use {@link boundHeap}. */
   constructor(collect: () => void, v8: V8, options: HeapBoundOptions) {
@@ -166,11 +164,6 @@ export class HeapBound {
     return this.#collections;
   }
 
-  /** Their pauses together, in milliseconds. */
-  get pauseMs(): number {
-    return this.#pauseMs;
-  }
-
   /**
    * Collects now if the policy says so, as the watch does every
    * {@link CHECK_INTERVAL_MS}; returns whether it collected.
@@ -181,7 +174,6 @@ export class HeapBound {
     this.#collect();
     const end = performance.now();
     this.#collections++;
-    this.#pauseMs += end - start;
     this.#policy.collected(end, end - start, this.figures().oldBytes);
     return true;
   }

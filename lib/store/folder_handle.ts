@@ -275,13 +275,13 @@ export const CACHED_FOLDERS = 64;
 export class FolderTree {
   /** The root, as given. */
   readonly root: FolderHandle;
-  #open = new Map<string, FolderHandle>();
   /**
-   * When each open folder was last reached, by a count of reaches: moving
-   * a folder to the end of `#open` on each reach made the map rehash its
-   * table again and again, garbage that outlived young collections.
+   * Each open folder, with when it was last reached, by a count of
+   * reaches: moving a folder to the end of the map on each reach made the
+   * map rehash its table again and again, garbage that outlived young
+   * collections.
    */
-  #reached = new Map<string, number>();
+  #open = new Map<string, { folder: FolderHandle; reach: number }>();
   #reaches = 0;
   #mode: number;
 
@@ -306,8 +306,8 @@ export class FolderTree {
     if (relative === "") return this.root.retain();
     const cached = this.#open.get(relative);
     if (cached !== undefined) {
-      this.#reached.set(relative, ++this.#reaches);
-      return cached.retain();
+      cached.reach = ++this.#reaches;
+      return cached.folder.retain();
     }
     const slash = relative.lastIndexOf("/");
     const parentPath = slash === -1 ? "" : relative.slice(0, slash);
@@ -333,17 +333,15 @@ export class FolderTree {
     } finally {
       parent.release();
     }
-    this.#open.set(relative, folder);
-    this.#reached.set(relative, ++this.#reaches);
+    this.#open.set(relative, { folder, reach: ++this.#reaches });
     this.#trim();
     return folder.retain();
   }
 
   /** Closes every folder no caller holds any more. */
   close(): void {
-    for (const folder of this.#open.values()) folder.release();
+    for (const { folder } of this.#open.values()) folder.release();
     this.#open.clear();
-    this.#reached.clear();
   }
 
   /** Closes the folder reached longest ago, beyond the cached ones. */
@@ -351,18 +349,13 @@ export class FolderTree {
     while (this.#open.size > CACHED_FOLDERS) {
       let oldest = "";
       let oldestReach = Infinity;
-      for (const [relative, reach] of this.#reached) {
+      for (const [relative, { reach }] of this.#open) {
         if (reach >= oldestReach) continue;
         oldest = relative;
         oldestReach = reach;
       }
-      const folder = this.#open.get(oldest);
-      if (folder === undefined) {
-        throw new Error(`Folder tree lost track of ${oldest}`);
-      }
-      folder.release();
+      this.#open.get(oldest)!.folder.release();
       this.#open.delete(oldest);
-      this.#reached.delete(oldest);
     }
   }
 }
