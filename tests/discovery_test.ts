@@ -18,7 +18,9 @@ import {
   type Answer,
   decodeAnswer,
   encodeAnswer,
+  encodeQuery,
 } from "../lib/net/discovery_packet.ts";
+import { familiesFor } from "../lib/cli/server_discovery.ts";
 import { ONLY_AT_START, PEER, watch, within } from "./discovery_peers.ts";
 import { freeUdpPort } from "./udp_port.ts";
 import {
@@ -182,6 +184,57 @@ Deno.test("an answer to an earlier search is ignored", async () => {
     assert.deepEqual(await discover(31, onLoopback(udpPort, 800)), []);
   } finally {
     await close(fake);
+  }
+});
+
+Deno.test("a server listening on IPv4 only answers over IPv4 only", async () => {
+  const udpPort = await freeUdpPort();
+  const server = new DiscoveryResponder();
+  const asker4 = await udpSocket("udp4", 0, "127.0.0.1", false);
+  const asker6 = await udpSocket("udp6", 0, "::1", false);
+  const heard: string[] = [];
+  const askers = [["ipv4", asker4], ["ipv6", asker6]] as const;
+  for (const [family, socket] of askers) {
+    socket.on("message", (bytes: Uint8Array) => {
+      if (decodeAnswer(bytes) !== null) heard.push(family);
+    });
+  }
+  try {
+    assert.ok(
+      await server.start({
+        tag: 44,
+        tcpPort: 6044,
+        flags: 0,
+        udpPort,
+        interfaces: [LOOPBACK],
+        announceMs: ONLY_AT_START,
+        families: familiesFor("0.0.0.0"),
+      }),
+    );
+    const query = encodeQuery({ tag: 44, nonce: 7 });
+    // Each round asks over IPv6 first; an IPv4 answer to the later
+    // question means the IPv6 one was taken and let be.
+    for (let round = 1; round <= 3; round++) {
+      send(asker6, query, udpPort, "::1");
+      send(asker4, query, udpPort, "127.0.0.1");
+      await within(
+        (async () => {
+          while (heard.filter((f) => f === "ipv4").length < round) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })(),
+        "an answer over IPv4",
+      );
+    }
+    assert.deepEqual(heard, ["ipv4", "ipv4", "ipv4"]);
+    assert.deepEqual(familiesFor("::"), { ipv4: true, ipv6: true });
+    assert.deepEqual(familiesFor("10.0.0.2"), { ipv4: true, ipv6: false });
+    assert.deepEqual(familiesFor("fe80::1%eth0"), { ipv4: false, ipv6: true });
+    assert.deepEqual(familiesFor("myhost"), { ipv4: true, ipv6: true });
+  } finally {
+    await server.close();
+    await close(asker4);
+    await close(asker6);
   }
 });
 

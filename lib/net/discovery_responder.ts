@@ -58,6 +58,13 @@ export interface ResponderOptions {
    * does not listen on).
    */
   loopbackOnly?: boolean;
+  /**
+   * Whether to answer and announce over IPv4, over IPv6: only over the
+   * families the server listens on, or a client that heard it over the
+   * other would connect to an address where nothing listens. Both unless
+   * given.
+   */
+  families?: { ipv4: boolean; ipv6: boolean };
   /** How often to announce; {@link ANNOUNCE_INTERVAL_MS} unless given. */
   announceMs?: number;
   /** Gets the one line saying discovery is off or works only in part. */
@@ -112,41 +119,55 @@ export class DiscoveryResponder {
       warn(`LAN discovery is off: ${problem}`);
       return false;
     }
+    const { ipv4 = true, ipv6 = true } = options.families ?? {};
     const [v4, v6] = await Promise.allSettled([
-      bindSocket({
-        type: "udp4",
-        address: "0.0.0.0",
-        port: udpPort,
-        reuse: true,
-        broadcast: true,
-      }),
-      bindSocket({ type: "udp6", address: "::", port: udpPort, reuse: true }),
+      ipv4
+        ? bindSocket({
+          type: "udp4",
+          address: "0.0.0.0",
+          port: udpPort,
+          reuse: true,
+          broadcast: true,
+        })
+        : null,
+      ipv6
+        ? bindSocket({
+          type: "udp6",
+          address: "::",
+          port: udpPort,
+          reuse: true,
+        })
+        : null,
     ]);
+    const v4Socket = v4.status === "fulfilled" ? v4.value : null;
+    const v6Socket = v6.status === "fulfilled" ? v6.value : null;
     if (this.#closed) {
-      for (const result of [v4, v6]) {
-        if (result.status === "fulfilled") await closeSocket(result.value);
+      for (const socket of [v4Socket, v6Socket]) {
+        if (socket !== null) await closeSocket(socket);
       }
       return false;
     }
-    if (v4.status === "fulfilled") {
-      this.#v4 = v4.value;
-      this.#listen(this.#v4, () => true);
+    if (v4Socket !== null) {
+      this.#v4 = v4Socket;
+      this.#listen(v4Socket, () => true);
     }
-    if (v6.status === "fulfilled") {
-      this.#v6 = v6.value;
+    if (v6Socket !== null) {
+      this.#v6 = v6Socket;
       // Link-local askers are answered by the socket of their interface,
       // which knows the scope; this one cannot tell it.
-      this.#listen(this.#v6, (address) => !isLinkLocal(address));
+      this.#listen(v6Socket, (address) => !isLinkLocal(address));
     }
     if (v4.status === "rejected") {
       const reason = bindFailure(v4.reason, udpPort);
       warn(
-        v6.status === "fulfilled"
+        v6Socket !== null
           ? `LAN discovery works over IPv6 only: ${reason} over IPv4`
           : `LAN discovery is off: ${reason}`,
       );
-      if (v6.status === "rejected") return false;
+    } else if (v6.status === "rejected" && v4Socket === null) {
+      warn(`LAN discovery is off: ${bindFailure(v6.reason, udpPort)}`);
     }
+    if (v4Socket === null && v6Socket === null) return false;
     await this.#announce();
     this.#timer = setInterval(
       () => this.#announce(),
