@@ -28,7 +28,13 @@ function randomScalar(): bigint {
 }
 
 Deno.test("multiply agrees with noble at the edges of the scalar range", () => {
-  const points = [Point.BASE, Point.BASE.multiply(7n), Point.BASE.negate()];
+  // G and -G are where Q+G is 2G or the identity; 2G for the doubling.
+  const points = [
+    Point.BASE,
+    Point.BASE.negate(),
+    Point.BASE.multiply(2n),
+    Point.BASE.multiply(7n),
+  ];
   const edges = [0n, 1n, 2n, 3n, ORDER - 3n, ORDER - 2n, ORDER - 1n];
   for (const point of points) {
     for (const k of edges) {
@@ -55,8 +61,17 @@ Deno.test("multiply agrees with noble for random scalars, both y parities", () =
   assert.equal(parities.size, 2);
 });
 
+Deno.test("multiply keeps an x-coordinate with a leading zero byte", () => {
+  // 119*(7G) has an x below 2^248: ECDH's 32 bytes start with a zero.
+  const point = Point.BASE.multiply(7n);
+  const product = multiply(point, 119n);
+  assert.ok(product.toAffine().x < 2n ** 248n);
+  assert.deepEqual(encoded(product), reference(point, 119n));
+});
+
 Deno.test("multiply of the identity is the identity", () => {
   assert.ok(multiply(Point.ZERO, 5n).is0());
+  assert.ok(multiply(Point.ZERO, 0n).is0());
 });
 
 Deno.test("multiplyBase agrees with noble and refuses 0 and n", () => {

@@ -1,13 +1,17 @@
 /**
  * The P-256 group for SPAKE2: points from `@noble/curves`, and scalar
- * multiplication by node:crypto's P-256 (OpenSSL's native, constant-time
- * code) instead of noble's, which on a cold JIT cost a client 4 to 5 ms
- * per multiplication at start, 11 ms of its key exchange.
+ * multiplication by node:crypto's P-256 (in Deno the RustCrypto `p256`
+ * crate: native code, constant-time in the scalar) instead of noble's
+ * BigInt code, which on a cold JIT cost a client 4 to 5 ms per
+ * multiplication at start, 11 ms of its key exchange. Around the native
+ * multiplication, the point's recovery below (decompression, additions)
+ * is BigInt code, as noble's whole multiplication was.
  *
- * node:crypto's ECDH only gives the x-coordinate of `k*Q`. The point is
- * the one of the two with that x whose sum with `Q` has the x-coordinate
- * of `(k+1)*Q`: for the other, `-k*Q + Q = (1-k)*Q`, whose x differs from
- * that of `(k+1)*Q` unless `k = 0` (the group has prime order).
+ * node:crypto's ECDH with private key `k` gives `k*G` whole, but of `k*Q`
+ * only the x-coordinate. The point is the one of the two with that x
+ * whose sum with `k*G` has the x-coordinate of `k*(Q+G)`: for the other,
+ * `-k*Q + k*G = k*(G-Q)`, which is `+-k*(Q+G)` only if `2Q` or `2G` is the
+ * identity, never in a group of prime order.
  *
  * @module
  */
@@ -66,32 +70,28 @@ export function multiplyBase(k: bigint): Point {
 
 /**
  * `k*point` for `k` in [0, n); the identity for `k = 0` or the identity
- * point, as in the group.
+ * point, as in the group. Three native multiplications: `k*G`, and the x
+ * of `k*Q` and of `k*(Q+G)`.
  */
 export function multiply(point: Point, k: bigint): Point {
   if (!Fn.isValid(k)) {
     throw new RangeError("P-256 scalar is out of range");
   }
   if (k === 0n || point.is0()) return Point.ZERO;
-  const next = Fn.add(k, 1n);
-  // k = n - 1: k*Q = -Q, and (k+1)*Q is the identity, which ECDH refuses.
-  if (next === 0n) return point.negate();
-  const public65 = point.toBytes(false);
-  const x = xOfMultiple(public65, k);
-  const xNext = bytesToNumberBE(xOfMultiple(public65, next));
-  const candidate = Point.fromBytes(compressed(x));
-  // The sum is the identity only for the wrong candidate when k = 1.
-  const sum = candidate.add(point);
-  return !sum.is0() && sum.toAffine().x === xNext
-    ? candidate
-    : candidate.negate();
-}
-
-/** The x-coordinate of `k*Q`, 32 bytes, for Q in SEC1 form, k in [1, n). */
-function xOfMultiple(publicPoint: Uint8Array, k: bigint): Uint8Array {
+  const shifted = point.add(Point.BASE);
+  // Q = -G: Q+G is the identity, which ECDH refuses; k*Q is -(k*G).
+  if (shifted.is0()) return multiplyBase(k).negate();
   const ecdh = createECDH("prime256v1");
   ecdh.setPrivateKey(Fn.toBytes(k));
-  return ecdh.computeSecret(publicPoint);
+  const kG = Point.fromBytes(ecdh.getPublicKey());
+  const x = ecdh.computeSecret(point.toBytes(false));
+  const xShifted = bytesToNumberBE(ecdh.computeSecret(shifted.toBytes(false)));
+  const candidate = Point.fromBytes(compressed(x));
+  // For Q = G the wrong candidate's sum is the identity, which has no x.
+  const sum = candidate.add(kG);
+  return !sum.is0() && sum.toAffine().x === xShifted
+    ? candidate
+    : candidate.negate();
 }
 
 /** The SEC1 compressed form of the point with `x` and an even y. */
