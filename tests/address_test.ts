@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatHostPort,
+  listeningFamilies,
   parseHostPort,
   parsePort,
   reachableAddresses,
@@ -37,4 +38,18 @@ Deno.test("reachable addresses list loopback last", () => {
   assert.equal(addresses.at(-1), "127.0.0.1");
   assert.ok(addresses.every((address) => !address.includes(":")));
   assert.deepEqual(reachableAddresses("127.0.0.1"), ["127.0.0.1"]);
+});
+
+Deno.test("a listener's families: 0.0.0.0 and IPv4 v4, IPv6 v6, :: and names both", () => {
+  assert.deepEqual(listeningFamilies("0.0.0.0"), { ipv4: true, ipv6: false });
+  assert.deepEqual(listeningFamilies("::"), { ipv4: true, ipv6: true });
+  assert.deepEqual(listeningFamilies("10.0.0.2"), {
+    ipv4: true,
+    ipv6: false,
+  });
+  assert.deepEqual(listeningFamilies("fe80::1%eth0"), {
+    ipv4: false,
+    ipv6: true,
+  });
+  assert.deepEqual(listeningFamilies("myhost"), { ipv4: true, ipv6: true });
 });

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { isIP } from "node:net";
-import { isLoopback } from "../net/address.ts";
+import { isLoopback, listeningFamilies } from "../net/address.ts";
 import { DiscoveryResponder, FLAG_SHARES, FLAG_TLS } from "../net/discovery.ts";
 import { discoveryTag } from "../secure/code.ts";
 import type { Output } from "./console_output.ts";
@@ -43,17 +42,6 @@ export function interfacesFor(host: string): string[] | undefined {
 }
 
 /**
- * The address families a server listening on `host` takes connections
- * over: 0.0.0.0 and IPv4 addresses IPv4 only, IPv6 addresses IPv6 only,
- * and "::" (dual-stack) or a name both.
- */
-export function familiesFor(host: string): { ipv4: boolean; ipv6: boolean } {
-  if (host === "::") return { ipv4: true, ipv6: true };
-  const version = isIP(host.split("%")[0]);
-  return { ipv4: version !== 6, ipv6: version !== 4 };
-}
-
-/**
  * Starts answering discovery queries for the server, unless its code is
  * custom (no public tag to answer for). Resolves with the responder, or
  * null when the server cannot be found by its code alone (the reason was
@@ -85,7 +73,7 @@ export async function startDiscovery(
     udpPort: server.udpPort,
     interfaces,
     loopbackOnly: server.host === "localhost" || isLoopback(server.host),
-    families: familiesFor(server.host),
+    families: listeningFamilies(server.host),
     onWarning: (line) =>
       warn(`${line}; clients need this server's address (HOST)`),
   });

@@ -64,13 +64,33 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** The address families a listener takes connections over. */
+export interface Families {
+  /** Over IPv4. */
+  ipv4: boolean;
+  /** Over IPv6. */
+  ipv6: boolean;
+}
+
+/**
+ * The address families a server listening on `hostname` (one it could
+ * listen on) takes connections over: 0.0.0.0 and IPv4 addresses IPv4
+ * only, IPv6 addresses IPv6 only, and "::" (dual-stack) or a name both.
+ */
+export function listeningFamilies(hostname: string): Families {
+  if (hostname === "::") return { ipv4: true, ipv6: true };
+  if (hostname.includes(":")) return { ipv4: false, ipv6: true };
+  if (/^[0-9.]+$/.test(hostname)) return { ipv4: true, ipv6: false };
+  return { ipv4: true, ipv6: true };
+}
+
 /**
  * The addresses a server listening on `hostname` can be reached at: every
  * non-link-local interface address for a wildcard, else `hostname` itself.
  */
 export function reachableAddresses(hostname: string): string[] {
   if (hostname !== "0.0.0.0" && hostname !== "::") return [hostname];
-  const wantV6 = hostname === "::";
+  const wantV6 = listeningFamilies(hostname).ipv6;
   const addresses: string[] = [];
   for (const info of Deno.networkInterfaces()) {
     if (info.family === "IPv6" && !wantV6) continue;

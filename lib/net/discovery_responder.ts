@@ -6,7 +6,7 @@
  */
 
 import type dgram from "node:dgram";
-import { isLoopback } from "./address.ts";
+import { type Families, isLoopback } from "./address.ts";
 import {
   type Answer,
   decodeQuery,
@@ -64,7 +64,7 @@ export interface ResponderOptions {
    * other would connect to an address where nothing listens. Both unless
    * given.
    */
-  families?: { ipv4: boolean; ipv6: boolean };
+  families?: Families;
   /** How often to announce; {@link ANNOUNCE_INTERVAL_MS} unless given. */
   announceMs?: number;
   /** Gets the one line saying discovery is off or works only in part. */
