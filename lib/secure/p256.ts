@@ -63,9 +63,7 @@ export function multiplyBase(k: bigint): Point {
   if (!Fn.isValidNot0(k)) {
     throw new RangeError("P-256 scalar is out of range");
   }
-  const ecdh = createECDH("prime256v1");
-  ecdh.setPrivateKey(Fn.toBytes(k));
-  return Point.fromBytes(ecdh.getPublicKey());
+  return Point.fromBytes(ecdhKey(k).getPublicKey());
 }
 
 /**
@@ -81,8 +79,7 @@ export function multiply(point: Point, k: bigint): Point {
   const shifted = point.add(Point.BASE);
   // Q = -G: Q+G is the identity, which ECDH refuses; k*Q is -(k*G).
   if (shifted.is0()) return multiplyBase(k).negate();
-  const ecdh = createECDH("prime256v1");
-  ecdh.setPrivateKey(Fn.toBytes(k));
+  const ecdh = ecdhKey(k);
   const kG = Point.fromBytes(ecdh.getPublicKey());
   const x = ecdh.computeSecret(point.toBytes(false));
   const xShifted = bytesToNumberBE(ecdh.computeSecret(shifted.toBytes(false)));
@@ -92,6 +89,13 @@ export function multiply(point: Point, k: bigint): Point {
   return !sum.is0() && sum.toAffine().x === xShifted
     ? candidate
     : candidate.negate();
+}
+
+/** node:crypto's P-256 key with private scalar `k`, in [1, n). */
+function ecdhKey(k: bigint): ReturnType<typeof createECDH> {
+  const ecdh = createECDH("prime256v1");
+  ecdh.setPrivateKey(Fn.toBytes(k));
+  return ecdh;
 }
 
 /** The SEC1 compressed form of the point with `x` and an even y. */
