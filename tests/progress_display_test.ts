@@ -7,6 +7,7 @@ import {
   ProgressDisplay,
   REDRAW_INTERVAL_MS,
   renderProgress,
+  UNKNOWN_COLUMNS,
 } from "../lib/cli/progress_display.ts";
 import { renderNote } from "../lib/cli/progress_line.ts";
 import { cutMiddle, displayWidth } from "../lib/cli/text_width.ts";
@@ -168,6 +169,28 @@ Deno.test("a narrowed terminal's rewrapped line is erased whole on the next draw
   display.redraw();
   assert.ok(written.at(-1)!.startsWith("\r\x1b[J"), written.at(-1));
   display.finish();
+});
+
+Deno.test("a terminal that reports 0 columns is drawn and erased as 80 wide", () => {
+  const written: string[] = [];
+  const display = new ProgressDisplay({
+    write: (text) => written.push(text),
+    columns: () => 0,
+    escapes: true,
+  });
+  display.note({ before: "connected; sending the file list..." });
+  display.update(progress());
+  display.redraw();
+  for (const text of written) {
+    // Erasing one line goes up no row: counted at 0 columns, each
+    // character would have been a row, and the erase would take the
+    // lines above with it.
+    assert.ok(text.startsWith("\r\x1b[J"), JSON.stringify(text));
+    const shown = text.slice("\r\x1b[J".length);
+    assert.ok(displayWidth(shown) < UNKNOWN_COLUMNS, shown);
+  }
+  display.finish();
+  assert.equal(written.at(-1), "\r\x1b[J");
 });
 
 Deno.test("each transfer has its own line, and a line goes when its transfer ends", () => {

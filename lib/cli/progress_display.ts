@@ -26,11 +26,17 @@ const RATE_WINDOW_MS = 5000;
 /** Lines the display takes at most; more transfers are counted on the last. */
 export const MAX_LINES = 6;
 
+/**
+ * The width taken for a terminal that reports none: some ptys (serial
+ * lines, containers started with `-t`) say 0 columns.
+ */
+export const UNKNOWN_COLUMNS = 80;
+
 /** Where and how a {@link ProgressDisplay} draws. */
 export interface DisplayTarget {
   /** Writes text to the terminal, at once. */
   write(text: string): void;
-  /** The terminal's width in characters. */
+  /** The terminal's width in characters; 0 when it does not know. */
   columns(): number;
   /**
    * Whether escape codes may be used; without them a single line is
@@ -212,7 +218,7 @@ export class ProgressDisplay {
   #draw(): void {
     const now = performance.now();
     this.#lastDraw = now;
-    const width = this.#target.columns();
+    const width = this.#columns();
     // One column to spare: a line that fills the last column leaves the
     // cursor in a state terminals treat differently.
     const texts = this.#render(Math.max(20, width - 1), now);
@@ -241,15 +247,26 @@ export class ProgressDisplay {
     if (this.#shown.length === 0) return "\r\x1b[J";
     let rows = 0;
     for (const shown of this.#shown) {
-      rows += Math.max(1, Math.ceil(shown / Math.max(1, width)));
+      rows += Math.max(1, Math.ceil(shown / width));
     }
     return `${rows > 1 ? `\x1b[${rows - 1}A` : ""}\r\x1b[J`;
+  }
+
+  /**
+   * The terminal's width: drawing and erasing must take the same one, and
+   * a width of 0 would count a row for each character erased.
+   */
+  #columns(): number {
+    const columns = this.#target.columns();
+    return Number.isFinite(columns) && columns >= 1
+      ? Math.floor(columns)
+      : UNKNOWN_COLUMNS;
   }
 
   #clear(): void {
     if (this.#shown.length === 0) return;
     if (this.#target.escapes) {
-      this.#target.write(this.#back(this.#target.columns()));
+      this.#target.write(this.#back(this.#columns()));
     } else {
       this.#target.write(`\r${" ".repeat(this.#shown[0])}\r`);
     }
