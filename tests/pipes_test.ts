@@ -38,6 +38,13 @@ Deno.test("client HOST - --name NAME sends standard input as a file", async () =
   assert.equal((await server.exited()).code, 0);
   assert.deepEqual(await listTree(dest.path), ["piped.bin"]);
   assert.deepEqual(await Deno.readFile(join(dest.path, "piped.bin")), input);
+  // The mode of any new file here, not that of a private temporary one.
+  const usual = join(dest.path, "usual");
+  await Deno.writeFile(usual, input.subarray(0, 1));
+  assert.equal(
+    (await Deno.stat(join(dest.path, "piped.bin"))).mode! & 0o777,
+    (await Deno.stat(usual)).mode! & 0o777,
+  );
 });
 
 /** Starts `server.ts --once --stdout` and collects its raw standard output. */

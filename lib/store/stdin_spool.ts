@@ -42,10 +42,12 @@ export async function copyStdin(
   const path = join(folder, name);
   let size = 0;
   try {
+    // The mode is what the receiver gives the file, as a file made by
+    // `nc > file` would have it: the temporary folder is private already.
     using file = await Deno.open(path, {
       write: true,
       createNew: true,
-      mode: 0o600,
+      mode: 0o666,
     });
     const buffer = new Uint8Array(CHUNK_SIZE);
     for (;;) {
