@@ -256,6 +256,7 @@ async function main(
       await servers(),
       connection,
       files,
+      scan.unsent,
     ).catch((error) => {
       throw explainConnectFailure(targets, error);
     });
@@ -276,6 +277,7 @@ async function transfer(
   servers: ServerQueue,
   connection: Omit<AttemptOptions, "host" | "port">,
   files: number | null,
+  unsent: readonly string[] = [],
 ): Promise<number> {
   const started = performance.now();
   let result: SendResult;
@@ -298,8 +300,9 @@ async function transfer(
   }
   output.endProgress();
   const seconds = (performance.now() - started) / 1000;
-  showSummary(output, result!, files, seconds, files === null ? "get" : "send");
-  return result!.failed === 0 ? EXIT_OK : EXIT_FAILED;
+  const direction = files === null ? "get" : "send";
+  showSummary(output, result!, files, seconds, direction, unsent);
+  return result!.failed === 0 && unsent.length === 0 ? EXIT_OK : EXIT_FAILED;
 }
 
 if (import.meta.main) {

@@ -92,3 +92,25 @@ export async function describe(folder: string): Promise<string[]> {
   await walk(folder, "");
   return found.sort();
 }
+
+/**
+ * setpriv's flags that take away root's power over others' files: a
+ * program run with them as root is refused another user's private folder.
+ */
+export const NO_OVERRIDE = [
+  "--bounding-set=-dac_override,-dac_read_search,-fowner",
+];
+
+/** Why {@link NO_OVERRIDE} cannot be used here, or null when it can. */
+export async function noOverrideUnavailable(): Promise<string | null> {
+  if (Deno.build.os !== "linux") return "not Linux";
+  if (Deno.uid() !== 0) return "not running as root";
+  const probe = await new Deno.Command("setpriv", {
+    args: [...NO_OVERRIDE, "true"],
+    stderr: "piped",
+  }).output().catch((error) => error as Error);
+  if (probe instanceof Error) return `setpriv: ${probe.message}`;
+  if (probe.success) return null;
+  const why = new TextDecoder().decode(probe.stderr).trim();
+  return `setpriv: ${why || "failed"}`;
+}

@@ -23,8 +23,7 @@ import {
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
-
-const NOBODY = 65534;
+import { NO_OVERRIDE, NOBODY, noOverrideUnavailable } from "./attacker.ts";
 
 /** Runs `command` with `args`; null when it worked, else why not. */
 async function attempt(
@@ -54,17 +53,6 @@ function runServer(args: string[]): Promise<Finished> {
     "0",
     ...args,
   ], { env: { FT_CODE: TEST_CODE } });
-}
-
-/** setpriv's flags that take away root's power over others' files. */
-const NO_OVERRIDE = ["--bounding-set=-dac_override,-dac_read_search,-fowner"];
-
-/** Why the server cannot be run without CAP_DAC_OVERRIDE here, if so. */
-async function noOverrideUnavailable(): Promise<string | null> {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "not running as root";
-  const failure = await attempt("setpriv", [...NO_OVERRIDE, "true"]);
-  return failure === null ? null : `setpriv: ${failure}`;
 }
 
 /** A tmpfs at a new temporary folder, unmounted and removed on dispose. */

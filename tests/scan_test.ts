@@ -83,3 +83,28 @@ Deno.test("missing, special and clashing sources are named in one line", async (
     /both would be named x/,
   );
 });
+
+Deno.test("what inside a folder cannot be sent is left out, named, and the rest is listed", async () => {
+  await using dir = await tempDir();
+  await Deno.mkdir(join(dir.path, "top/odd\\folder"), { recursive: true });
+  await Deno.writeTextFile(join(dir.path, "top/odd\\folder/in.txt"), "i");
+  await Deno.writeTextFile(join(dir.path, "top/back\\slash"), "b");
+  await Deno.writeTextFile(join(dir.path, "top/new\nline"), "n");
+  await Deno.writeTextFile(join(dir.path, "top/ok.txt"), "ok");
+  const scan = await scanSources([join(dir.path, "top")]);
+  assert.deepEqual([...scan.entries].map((entry) => entry.path), [
+    "top",
+    "top/ok.txt",
+  ]);
+  assert.deepEqual(scan.unsent, [
+    "top/back\\slash",
+    "top/new\\u000aline",
+    "top/odd\\folder",
+  ]);
+  assert.equal(scan.warnings.length, 3);
+  assert.match(
+    scan.warnings[0],
+    /^Cannot send .*top\/back\\slash: .*backslash/,
+  );
+  assert.match(scan.warnings[1], /^Cannot send .*top\/new\\u000aline: /);
+});

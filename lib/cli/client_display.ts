@@ -216,7 +216,8 @@ function nameLines(
 /**
  * The summary of a run for people, each line at most `columns` wide:
  * the count of files in the words the server uses too, the bytes, time
- * and rate, and the names of what failed.
+ * and rate, and the names of what failed or was not sent (`unsent`: what
+ * the scan of the sources left out).
  */
 export function summaryLines(
   result: SendResult,
@@ -224,6 +225,7 @@ export function summaryLines(
   seconds: number,
   direction: Direction,
   columns: number = SUMMARY_COLUMNS,
+  unsent: readonly string[] = [],
 ): string[] {
   const total = files ?? result.files;
   const moved = `${result.verified}${
@@ -235,8 +237,9 @@ export function summaryLines(
   }`;
   const different = result.different ?? 0;
   const left = different > 0 ? `, ${different} skipped` : "";
+  const notSent = unsent.length > 0 ? `, ${unsent.length} not sent` : "";
   const lines = [
-    `${moved}, ${result.skipped} already there${left}, ${result.failed} failed`,
+    `${moved}, ${result.skipped} already there${left}, ${result.failed} failed${notSent}`,
   ];
   const amount = `${formatBytes(result.bytes)}${onTheWire(result)} in ${
     seconds.toFixed(2)
@@ -250,14 +253,26 @@ export function summaryLines(
     columns,
     false,
   );
-  if (result.failed === 0) {
+  if (result.failed === 0 && unsent.length === 0) {
     lines.push(`${amount}; all verified by SHA-256`, ...skipped);
     return lines;
   }
   lines.push(amount, ...skipped);
-  lines.push(
-    ...nameLines("Failed:", result.failedPaths, result.failed, columns),
-  );
+  if (result.failed > 0) {
+    lines.push(
+      ...nameLines("Failed:", result.failedPaths, result.failed, columns),
+    );
+  }
+  if (unsent.length > 0) {
+    lines.push(
+      ...nameLines(
+        "Not sent (see the warnings):",
+        unsent,
+        unsent.length,
+        columns,
+      ),
+    );
+  }
   return lines;
 }
 
@@ -272,8 +287,9 @@ export function showSummary(
   files: number | null,
   seconds: number,
   direction: Direction,
+  unsent: readonly string[] = [],
 ): void {
-  const ok = result.failed === 0;
+  const ok = result.failed === 0 && unsent.length === 0;
   output.event({
     type: "done",
     ok,
@@ -284,11 +300,19 @@ export function showSummary(
     skipped: result.skipped,
     different: result.different ?? 0,
     failed: result.failed,
+    unsent: unsent.length,
     bytes: result.bytes,
     wireBytes: result.wireBytes,
     seconds: Number(seconds.toFixed(3)),
   });
-  const lines = summaryLines(result, files, seconds, direction);
+  const lines = summaryLines(
+    result,
+    files,
+    seconds,
+    direction,
+    SUMMARY_COLUMNS,
+    unsent,
+  );
   for (const line of lines) {
     if (output.mode === "quiet" && !ok) output.problem(line);
     else output.info(line);

@@ -92,20 +92,29 @@ export interface Scan {
   entries: LocalEntries;
   /** Things skipped, one line each (symbolic links, special files). */
   warnings: string[];
+  /**
+   * Files and folders inside the sources that cannot be sent, by their
+   * path in the transfer (escaped for display): a name the
+   * protocol cannot carry, a folder that cannot be read, an entry gone
+   * since its folder was listed. Each also has its line in `warnings`;
+   * unlike links and special files, which are never sent, they fail the
+   * run.
+   */
+  unsent: string[];
 }
 
 function describeStatError(given: string, error: unknown): SourceError {
   // Local names are shown escaped like names from the network (bidi and
   // zero-width characters, controls).
-  const path = sanitize(given);
-  if (error instanceof Deno.errors.NotFound) {
-    return new SourceError(`Cannot send ${path}: no such file or folder`);
-  }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return new SourceError(`Cannot send ${path}: permission denied`);
-  }
-  const why = error instanceof Error ? error.message : String(error);
-  return new SourceError(`Cannot send ${path}: ${sanitize(why)}`);
+  return new SourceError(
+    `Cannot send ${sanitize(given)}: ${statProblem(error)}`,
+  );
+}
+
+function statProblem(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file or folder";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return sanitize(error instanceof Error ? error.message : String(error));
 }
 
 function toEntry(
@@ -135,10 +144,15 @@ export function fileIdentity(info: Deno.FileInfo): string {
  * Lists `sources` as manifest entries named by their last component, with
  * folders walked recursively. A missing or unreadable source throws a
  * {@link SourceError}; links and special files inside folders are skipped
- * with a warning.
+ * with a warning, and what inside them cannot be sent is left out with one
+ * (`Scan.unsent`).
  */
 export async function scanSources(sources: readonly string[]): Promise<Scan> {
-  const scan: Scan = { entries: new LocalEntries(), warnings: [] };
+  const scan: Scan = {
+    entries: new LocalEntries(),
+    warnings: [],
+    unsent: [],
+  };
   const topNames = new Map<string, string>();
   for (const given of sources) {
     const source = resolve(given);
@@ -181,38 +195,54 @@ export async function scanSources(sources: readonly string[]): Promise<Scan> {
       );
     }
     topNames.set(name, given);
-    await checkReadable(given, source, info);
+    let children: Deno.DirEntry[] = [];
+    try {
+      if (info.isDirectory) children = await listFolder(source);
+      else (await Deno.open(source, { read: true })).close();
+    } catch (error) {
+      throw describeStatError(given, error);
+    }
     scan.entries.push(toEntry(source, name, info));
-    if (info.isDirectory) await walk(source, name, scan);
+    if (info.isDirectory) await walk(source, name, children, scan);
   }
   checkManifest(scan.entries);
   return scan;
 }
 
-async function checkReadable(
-  given: string,
-  source: string,
-  info: Deno.FileInfo,
-): Promise<void> {
-  try {
-    if (info.isDirectory) {
-      for await (const _ of Deno.readDir(source)) break;
-    } else {
-      (await Deno.open(source, { read: true })).close();
-    }
-  } catch (error) {
-    throw describeStatError(given, error);
-  }
+/** The entries of `folder`, sorted by name. */
+async function listFolder(folder: string): Promise<Deno.DirEntry[]> {
+  const children: Deno.DirEntry[] = [];
+  for await (const child of Deno.readDir(folder)) children.push(child);
+  children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return children;
 }
 
-async function walk(folder: string, prefix: string, scan: Scan): Promise<void> {
-  const children: Deno.DirEntry[] = [];
-  try {
-    for await (const child of Deno.readDir(folder)) children.push(child);
-  } catch (error) {
-    throw describeStatError(folder, error);
-  }
-  children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/**
+ * Whether `error`, from reading one entry inside a source, leaves that
+ * entry out rather than stopping the scan: it cannot be read, or it went
+ * away. Anything else (no file handle left, an I/O error) stops it.
+ */
+function leavesOut(error: unknown): boolean {
+  return error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotFound;
+}
+
+function leaveOut(
+  scan: Scan,
+  source: string,
+  path: string,
+  why: string,
+): void {
+  scan.warnings.push(`Cannot send ${sanitize(source)}: ${why}`);
+  scan.unsent.push(sanitize(path));
+}
+
+async function walk(
+  folder: string,
+  prefix: string,
+  children: Deno.DirEntry[],
+  scan: Scan,
+): Promise<void> {
   for (const child of children) {
     const source = join(folder, child.name);
     const path = `${prefix}/${child.name}`;
@@ -231,9 +261,7 @@ async function walk(folder: string, prefix: string, scan: Scan): Promise<void> {
     try {
       checkRelativePath(path);
     } catch (error) {
-      scan.warnings.push(
-        `Skipping ${sanitize(source)}: ${(error as ProtocolError).message}`,
-      );
+      leaveOut(scan, source, path, (error as ProtocolError).message);
       continue;
     }
     let info: Deno.FileInfo;
@@ -242,7 +270,9 @@ async function walk(folder: string, prefix: string, scan: Scan): Promise<void> {
       // the call itself when a tree holds thousands of files.
       info = Deno.lstatSync(source);
     } catch (error) {
-      throw describeStatError(source, error);
+      if (!leavesOut(error)) throw describeStatError(source, error);
+      leaveOut(scan, source, path, statProblem(error));
+      continue;
     }
     // It may have changed kind since the folder was listed.
     if (!info.isFile && !info.isDirectory) {
@@ -256,12 +286,24 @@ async function walk(folder: string, prefix: string, scan: Scan): Promise<void> {
         `Cannot send ${sanitize(source)}: larger than 1 PiB`,
       );
     }
+    let grandchildren: Deno.DirEntry[] = [];
+    if (info.isDirectory) {
+      try {
+        grandchildren = await listFolder(source);
+      } catch (error) {
+        if (!leavesOut(error)) throw describeStatError(source, error);
+        // Its entry goes too: an empty folder on the other side would look
+        // like all it holds.
+        leaveOut(scan, source, path, statProblem(error));
+        continue;
+      }
+    }
     scan.entries.push(toEntry(source, path, info));
     if (scan.entries.length > MAX_ENTRIES) {
       throw new SourceError(
         `Cannot send more than ${MAX_ENTRIES} files and folders at once`,
       );
     }
-    if (child.isDirectory) await walk(source, path, scan);
+    if (info.isDirectory) await walk(source, path, grandchildren, scan);
   }
 }
