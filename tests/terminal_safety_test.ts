@@ -70,7 +70,8 @@ Deno.test("a spoofing name arrives exactly and prints escaped on both sides", as
   const docs = await sources(source.path);
   await using server = await startServer(["--dir", dest.path, "--once"]);
   const client = await runClient([`127.0.0.1:${server.port}`, docs]);
-  assert.equal(client.code, 0, client.stderr);
+  // The name with a control character is not sent, which fails the run.
+  assert.equal(client.code, 1, client.stderr);
   const finished = await server.exited();
   assert.equal(finished.code, 0, finished.stderr);
   for (
@@ -89,7 +90,7 @@ Deno.test("a spoofing name arrives exactly and prints escaped on both sides", as
   );
   assert.ok(
     client.stderr.includes(
-      `warning: Skipping ${docs}/bad\\u009b31m.txt: Invalid path "docs/bad\\u009b31m.txt": contains a control character\n`,
+      `warning: Cannot send ${docs}/bad\\u009b31m.txt: Invalid path "docs/bad\\u009b31m.txt": contains a control character\n`,
     ),
     client.stderr,
   );
@@ -111,7 +112,7 @@ Deno.test("with --json the lines are safe and decode to the exact name", async (
     "--json",
   ]);
   const client = await runClient(["--json", `127.0.0.1:${server.port}`, docs]);
-  assert.equal(client.code, 0, client.stderr);
+  assert.equal(client.code, 1, client.stderr);
   const finished = await server.exited();
   assert.equal(finished.code, 0, finished.stderr);
   for (
@@ -130,8 +131,11 @@ Deno.test("with --json the lines are safe and decode to the exact name", async (
       const warning = events.find((event) => event.type === "warning");
       assert.equal(
         warning?.message,
-        `Skipping ${docs}/bad\\u009b31m.txt: Invalid path "docs/bad\\u009b31m.txt": contains a control character`,
+        `Cannot send ${docs}/bad\\u009b31m.txt: Invalid path "docs/bad\\u009b31m.txt": contains a control character`,
       );
+      const done = events.find((event) => event.type === "done");
+      assert.equal(done?.unsent, 1);
+      assert.equal(done?.ok, false);
     }
   }
   assert.deepEqual(await listTree(dest.path), ["docs/", `docs/${SPOOF}`]);
