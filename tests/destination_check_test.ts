@@ -238,3 +238,51 @@ Deno.test({
     assert.deepEqual(await stagedFiles(dest), []);
   },
 });
+
+Deno.test({
+  name:
+    "a folder the server cannot create is refused with what it holds, and the rest arrives",
+  ignore: noSetpriv !== null,
+  async fn() {
+    await using dir = await tempDir();
+    const dest = join(dir.path, "open");
+    // Open to all, but its folder "tree" is another user's, closed to the
+    // server.
+    await Deno.mkdir(join(dest, "tree"), { recursive: true, mode: 0o755 });
+    await Deno.chmod(dest, 0o777);
+    await Deno.chown(join(dest, "tree"), NOBODY, NOBODY);
+    await using server = await startServerWithoutOverride(["--dir", dest]);
+    await using source = await tempDir();
+    await Deno.mkdir(join(source.path, "tree/-dash/deeper"), {
+      recursive: true,
+    });
+    await Deno.writeTextFile(join(source.path, "tree/-dash/in.txt"), "in\n");
+    await Deno.writeTextFile(join(source.path, "tree/-dash/deeper/x"), "x\n");
+    await Deno.writeTextFile(join(source.path, "tree/top.txt"), "top\n");
+    await Deno.writeTextFile(join(source.path, "a.txt"), "a\n");
+    const result = await runClient([
+      `127.0.0.1:${server.port}`,
+      join(source.path, "a.txt"),
+      join(source.path, "tree"),
+    ]);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(
+      result.stdout,
+      /^1 of 4 files sent and verified, 0 already there, 5 failed$/m,
+    );
+    assert.match(
+      result.stderr,
+      /tree\/-dash: refused by the server: cannot be created: permission denied on the server/i,
+    );
+    assert.match(
+      result.stderr,
+      /tree\/-dash\/in\.txt: refused by the server: its folder "tree\/-dash" cannot be created/,
+    );
+    assert.match(
+      result.stderr,
+      /tree\/-dash\/deeper\/x: refused by the server: its folder "tree\/-dash" cannot be created/,
+    );
+    assert.deepEqual(await listTree(dest), ["a.txt", "tree/"]);
+    assert.deepEqual(await stagedFiles(dest), []);
+  },
+});

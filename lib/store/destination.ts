@@ -116,30 +116,32 @@ export class Destination implements FileStore {
   }
 
   /**
+   * Creates the folder of an accepted folder entry and its missing parents;
+   * null when it is there, else why it cannot be, as a refusal's reason.
+   */
+  makeFolder(relative: string): string | null {
+    const problem = this.#makeFolder(relative);
+    return problem === null ? null : `cannot be created: ${problem}`;
+  }
+
+  /**
    * Creates the folder `relative` and its missing parents, one component
    * at a time and never through a link; only components not reached
-   * before cost anything.
+   * before cost anything. Null when it is there, else what stopped it.
    */
-  makeFolder(relative: string): void {
+  #makeFolder(relative: string): string | null {
     try {
       this.#tree.get(relative, true, (made) => this.#created.add(made))
         .release();
+      return null;
     } catch (error) {
       if (error instanceof NotAFolderError) {
-        throw new DestinationError(
-          `Cannot create folder ${
-            quote(relative)
-          }: ${error.message} on the ${this.#root.side}`,
-        );
+        return `${error.message} on the ${this.#root.side}`;
       }
       // The operating system's message names the folder by descriptor, or
-      // not at all: say which one.
+      // not at all: the caller says which one.
       if (osErrorCode(error) !== undefined) {
-        throw new DestinationError(
-          `Cannot create folder ${quote(relative)}: ${
-            publicMessage(error)
-          } on the ${this.#root.side}`,
-        );
+        return `${publicMessage(error)} on the ${this.#root.side}`;
       }
       throw error;
     }
@@ -152,7 +154,12 @@ export class Destination implements FileStore {
   // deno-lint-ignore require-await
   async createPartial(entry: Entry, offset: number): Promise<PartialFile> {
     const parent = parentOf(entry.path);
-    if (parent !== "") this.makeFolder(parent);
+    const problem = parent === "" ? null : this.#makeFolder(parent);
+    if (problem !== null) {
+      throw new DestinationError(
+        `Cannot create folder ${quote(parent)}: ${problem}`,
+      );
+    }
     const key = this.#root.key(entry.path);
     const staging = this.#root.staging;
     const resumable = this.#decisions.takeResumable(entry.path);

@@ -51,8 +51,11 @@ export interface FileStore {
    * `sha256`, for an entry whose decision asked for a proof.
    */
   prove(entry: Entry, sha256: string): Promise<boolean>;
-  /** Makes the folder of an accepted folder entry. */
-  makeFolder(path: string): void;
+  /**
+   * Makes the folder of an accepted folder entry; null when it is there,
+   * else why it cannot be, as a refusal's reason.
+   */
+  makeFolder(path: string): string | null;
   /** Opens where the data of `entry` goes, continuing at `offset`. */
   createPartial(entry: Entry, offset: number): Promise<PartialFile>;
   /** Makes a verified file's data durable and gives it its metadata. */

@@ -62,7 +62,7 @@ export class StdoutStore implements FileStore {
   }
 
   /** Never called: folders are refused with the manifest. */
-  makeFolder(path: string): void {
+  makeFolder(path: string): string | null {
     throw new Error(`Cannot make folder ${path} on standard output`);
   }
 

@@ -183,13 +183,15 @@ export async function receiveManifest(
 /**
  * Decides on every entry in order, giving way to other sessions every few
  * milliseconds; `requested` is what the sender wants for a different file
- * of the same name.
+ * of the same name. `then`, the work between the decisions and their
+ * sending (checks, folders), runs under the same `wait` messages.
  */
 export async function decideAll(
   channel: Channel,
   store: FileStore,
   entries: EntryList,
   requested?: IfDifferent,
+  then?: (decisions: Decision[]) => Promise<void>,
 ): Promise<Decision[]> {
   const decisions: Decision[] = [];
   const pacer = new Pacer();
@@ -198,6 +200,7 @@ export async function decideAll(
       decisions.push(await store.decide(entry, requested));
       await pacer.pace();
     }
+    await then?.(decisions);
   });
   return decisions;
 }

@@ -14,7 +14,6 @@ import { publicMessage, RemoteError } from "../common/errors.ts";
 import { type EventSink, ProgressCounter } from "./events.ts";
 import type { FileStore } from "../store/file_store.ts";
 import type { MemoryBudget, Reservation } from "./memory_budget.ts";
-import { Pacer } from "../common/pace.ts";
 import { DataPhase } from "./receive_data.ts";
 import type { SessionState } from "./receive_state.ts";
 import { EntryList } from "../protocol/entry_list.ts";
@@ -30,6 +29,7 @@ import {
   SessionRefusedError,
 } from "./receive_setup.ts";
 import { type PeerMeter, SetupClock } from "./setup_clock.ts";
+import { makeFolders } from "./receive_folders.ts";
 import { lower, ownEnd, type PeerName } from "./peer.ts";
 import { noteKept } from "./kept_part.ts";
 import { formatBytes } from "../common/format.ts";
@@ -170,13 +170,18 @@ class Session {
     this.#checkSize();
     const refusal = this.#state.store.refuseManifest(this.#state.entries);
     if (refusal !== null) throw new SessionRefusedError(refusal);
+    const { store } = this.#state;
     this.#state.decisions = await decideAll(
       this.#state.channel,
-      this.#state.store,
+      store,
       this.#state.entries,
       asked.ifDifferent,
+      async (decisions) => {
+        this.#state.decisions = decisions;
+        await this.#checkSpace();
+        await makeFolders(store, this.#state.entries, decisions);
+      },
     );
-    await this.#checkSpace();
     this.#state.open = new IndexSet(this.#state.entries.length);
     this.#state.progress = new ProgressCounter(
       this.#state.entries,
@@ -196,13 +201,6 @@ class Session {
       }
     }
     await sendDecisions(this.#state.channel, this.#state.decisions);
-    const pacer = new Pacer();
-    for (const [index, decision] of this.#state.decisions.entries()) {
-      if (entries.kind(index) === "folder" && decision.action === "accept") {
-        this.#state.store.makeFolder(entries.path(index));
-        await pacer.pace();
-      }
-    }
     // Hashing what it is to prove is the client's work, not a stall.
     clock.extend(this.#bytesToProve() / PROOF_BYTES_PER_MS);
     // The hash of each file found already there, 32 bytes each, for its
