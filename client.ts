@@ -126,7 +126,11 @@ async function main(
     values["keep-partial"] !== undefined && "--keep-partial",
   ].find(Boolean);
   if (!get && getOnly) {
-    throw new UsageError(`${getOnly} only applies with --get`);
+    throw new UsageError(
+      getOnly === "--overwrite"
+        ? "--overwrite only applies with --get: a server replaces the files it receives only when started with --overwrite (--rename keeps both)"
+        : `${getOnly} only applies with --get`,
+    );
   }
   const ifDifferent = differentChoice(values);
   // What only --get needs is loaded only for it: the destination, the

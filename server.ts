@@ -105,7 +105,9 @@ function checkShareFlags(
   for (const flag of ["dir", "once", "stdout", "overwrite"]) {
     if (values[flag] !== undefined && values[flag] !== false) {
       throw new UsageError(
-        `--${flag} does not go with --share: a sharing server writes nothing`,
+        flag === "once"
+          ? "--once does not go with --share: a sharing server already stops after the first complete download (--keep-sharing keeps it sharing)"
+          : `--${flag} does not go with --share: a sharing server writes nothing`,
       );
     }
   }
@@ -220,7 +222,7 @@ async function main(args: string[], output: Output): Promise<number> {
   const tls = values.cert === undefined
     ? undefined
     : { certFile: values.cert, keyFile: values.key! };
-  const shared = sharing ? await scanSources(positionals) : null;
+  const shared = sharing ? await scanSources(positionals, "share") : null;
   const root = values.stdout || sharing
     ? null
     : await DestinationRoot.open(values.dir ?? "received", values.overwrite);

@@ -22,6 +22,19 @@ Deno.test("HOST[:PORT] parsing, IPv4, names and IPv6", () => {
     port: 65432,
   });
   assert.deepEqual(parseHostPort("::1"), { host: "::1", port: 65432 });
+  assert.deepEqual(parseHostPort("fe80::1%eth0"), {
+    host: "fe80::1%eth0",
+    port: 65432,
+  });
+  // A port after a bare IPv6 address: the way out is brackets.
+  assert.throws(
+    () => parseHostPort("::1:33343"),
+    /^UsageError: ::1:33343 is not an IPv6 address; with a port, put the address in brackets: \[::1\]:33343$/,
+  );
+  assert.throws(
+    () => parseHostPort("127.0.0.1:33343:1"),
+    /^UsageError: "127\.0\.0\.1:33343:1" is not HOST, HOST:PORT or an IPv6 address$/,
+  );
   assert.throws(() => parseHostPort("host:99999"), /out of range/);
   assert.throws(() => parseHostPort("host:abc"), /Invalid port "abc"/);
   assert.throws(() => parseHostPort("[::1"), /Missing \]/);

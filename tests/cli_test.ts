@@ -347,6 +347,10 @@ Deno.test("--version and --help answer on stdout with status 0", async () => {
     const text = new TextDecoder().decode(help.stdout);
     assert.match(text, /Examples:/);
     assert.match(text, /Exit status: 0/);
+    // An 80-column terminal shows each line as one.
+    for (const line of text.split("\n")) {
+      assert.ok(line.length <= 80, `${program} --help: ${line}`);
+    }
   }
 });
 
@@ -362,6 +366,27 @@ Deno.test("a bad flag or value is one line and exit status 2", async () => {
     ["server", ["--stdout"], /^server: --stdout needs --once/],
     ["server", ["--port", "99999"], /^server: /],
     ["server", ["--max-size", "lots"], /^server: --max-size/],
+    // Each says the way out.
+    [
+      "client",
+      ["::1:33343", "x"],
+      /put the address in brackets: \[::1\]:33343$/,
+    ],
+    [
+      "client",
+      ["--overwrite", "x"],
+      /^client: --overwrite only applies with --get: a server replaces the files it receives only when started with --overwrite/,
+    ],
+    [
+      "client",
+      ["--code-file", "/dev/null", "127.0.0.1:1", join(ROOT, "main.txt")],
+      /^client: Code file \/dev\/null has no code on its first line: put the code the server shows there$/,
+    ],
+    [
+      "server",
+      ["--share", join(ROOT, "main.txt"), "--once"],
+      /^server: --once does not go with --share: a sharing server already stops after the first complete download/,
+    ],
   ];
   for (const [program, args, pattern] of cases) {
     const output = await new Deno.Command(Deno.execPath(), {
@@ -375,4 +400,18 @@ Deno.test("a bad flag or value is one line and exit status 2", async () => {
     assert.match(stderr.trim(), pattern);
     assert.ok(!stderr.trim().endsWith("."), "no trailing period");
   }
+});
+
+Deno.test("a sharing server names what it cannot share in its own words", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "server.ts"), "--share", "/nonexistent-x"],
+    stdin: "null",
+    env: { FT_CODE: TEST_CODE },
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 1, stderr);
+  assert.equal(
+    stderr,
+    "server: Cannot share /nonexistent-x: no such file or folder\n",
+  );
 });

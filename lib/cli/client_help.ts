@@ -86,20 +86,29 @@ Environment:
   NO_COLOR            Draw the progress line without escape codes
 
 Examples:
-  deno run -A client.ts                          send main.txt to this machine (asks for the code)
-  FT_CODE=4071-apple-river-stone deno run -A client.ts notes.txt   find the server, send
-  FT_CODE=4071-apple-river-stone deno run -A client.ts --get       find the sharing server, get
-  deno run -A client.ts 192.168.1.20 photos/     send a folder to that machine
+  # send main.txt to this machine (asks for the code)
+  deno run -A client.ts
+  # find the server on the network by its code, and send
+  FT_CODE=4071-apple-river-stone deno run -A client.ts notes.txt
+  # find the sharing server by its code, and get its files
+  FT_CODE=4071-apple-river-stone deno run -A client.ts --get
+  # send a folder to that machine
+  deno run -A client.ts 192.168.1.20 photos/
+  # get what that machine shares, into ./inbox
   deno run -A client.ts --get 192.168.1.20 --dir inbox
+  # send what a program writes, as one file
   tar c photos | deno run -A client.ts - --name photos.tar
-  deno run -A client.ts --json 192.168.1.20 a.iso | jq -c 'select(.type=="done")'
+  # events as JSON: the last one only
+  deno run -A client.ts --json 192.168.1.20 a.iso | jq 'select(.type=="done")'
+  # TLS to a server with a certificate, on port 7000
   deno run -A client.ts --tls --ca ca.pem files.example.org:7000 report.pdf
-  deno run -A client.ts [::1]:7000 a.txt b.txt   IPv6 address and port
+  # an IPv6 address with a port
+  deno run -A client.ts [::1]:7000 a.txt b.txt
 
 Exit status: 0 when every file was confirmed (or skipped with
---skip-existing), 1 when a file or the connection failed, 2 for usage
-errors (a bad flag, value or code), 130 when interrupted (Ctrl-C): run
-the same command again to resume.`;
+--skip-existing), 1 when a file failed or could not be sent, or the
+connection failed, 2 for usage errors (a bad flag, value or code), 130
+when interrupted (Ctrl-C): run the same command again to resume.`;
 
 /** The client's `--help`, with the commands this program is run as. */
 export function clientHelp(): string {

@@ -39,7 +39,13 @@ export async function codeFromSources(
         `Cannot read code file ${sources.codeFile}: ${fileErrorReason(error)}`,
       );
     }
-    return normalizeCode(text.split("\n")[0]);
+    const line = text.split("\n")[0];
+    if (line.trim() === "") {
+      throw new UsageError(
+        `Code file ${sources.codeFile} has no code on its first line: put the code the server shows there`,
+      );
+    }
+    return normalizeCode(line);
   }
   const fromEnv = Deno.env.get(CODE_ENV);
   if (fromEnv !== undefined && fromEnv.trim() !== "") {

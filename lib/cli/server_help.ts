@@ -94,19 +94,25 @@ log). Problems go to stderr.
 
 Data is gathered in .ft-staging inside --dir, a folder only the server's
 user may enter, and moved to its name once verified; an interrupted file
-is kept there, and the client resumes it. SIGINT or SIGTERM stops the server: it takes no
-new connections, keeps what arrived and exits 0; a second signal exits at
-once.
+is kept there, and the client resumes it. SIGINT or SIGTERM stops the
+server: it takes no new connections, keeps what arrived and exits 0; a
+second signal exits at once.
 
 Environment:
   ${CODE_ENV}             The code, when neither --code nor --code-file is given
 
 Examples:
-  deno run -A server.ts                        receive into ./received on port ${DEFAULT_PORT}
-  deno run -A server.ts --dir ~/inbox --once   one transfer, then exit
-  deno run -A server.ts --once --stdout | tar x   unpack what a client pipes in
-  deno run -A server.ts --share report.pdf photos/   share, for one client --get
+  # receive into ./received on port ${DEFAULT_PORT}
+  deno run -A server.ts
+  # one transfer into ~/inbox, then exit
+  deno run -A server.ts --dir ~/inbox --once
+  # unpack what a client pipes in
+  deno run -A server.ts --once --stdout | tar x
+  # share a file and a folder, for one client's --get
+  deno run -A server.ts --share report.pdf photos/
+  # events as JSON, on a port the system picks
   deno run -A server.ts --json --port 0 | jq -c 'select(.type=="listening")'
+  # TLS with a certificate, and a code of your own
   ${CODE_ENV}=4071-apple-river-stone deno run -A server.ts --cert c.pem --key k.pem
 
 Exit status: 0 on success (with --once: every file verified), 1 on errors,

@@ -53,10 +53,34 @@ export function parseHostPort(text: string): HostPort {
   const colons = text.split(":").length - 1;
   if (colons === 0) return { host: text, port: DEFAULT_PORT };
   // Several colons without brackets can only be an IPv6 address.
-  if (colons > 1) return { host: text, port: DEFAULT_PORT };
+  if (colons > 1) {
+    if (isIPv6(text)) return { host: text, port: DEFAULT_PORT };
+    const last = text.lastIndexOf(":");
+    const [host, port] = [text.slice(0, last), text.slice(last + 1)];
+    if (/^[0-9]+$/.test(port) && isIPv6(host)) {
+      throw new UsageError(
+        `${text} is not an IPv6 address; with a port, put the address in brackets: [${host}]:${port}`,
+      );
+    }
+    throw new UsageError(
+      `${JSON.stringify(text)} is not HOST, HOST:PORT or an IPv6 address`,
+    );
+  }
   const [host, port] = text.split(":");
   if (host === "") throw new UsageError("Empty host");
   return { host, port: parsePort(port) };
+}
+
+/** Whether `text` is an IPv6 address, with a zone (`%eth0`) or without. */
+function isIPv6(text: string): boolean {
+  // The URL parser checks IPv6 addresses exactly, but knows no zones.
+  const address = text.replace(/%[^%:\]]+$/, "");
+  try {
+    new URL(`http://[${address}]/`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Formats a host and port the way {@link parseHostPort} reads them. */

@@ -86,6 +86,9 @@ export class LocalEntries extends EntryList {
   }
 }
 
+/** What the sources are scanned for, as their messages say it. */
+export type Verb = "send" | "share";
+
 /** What {@link scanSources} found. */
 export interface Scan {
   /** Entries in manifest order: every folder before what it holds. */
@@ -103,11 +106,15 @@ export interface Scan {
   unsent: string[];
 }
 
-function describeStatError(given: string, error: unknown): SourceError {
+function describeStatError(
+  verb: Verb,
+  given: string,
+  error: unknown,
+): SourceError {
   // Local names are shown escaped like names from the network (bidi and
   // zero-width characters, controls).
   return new SourceError(
-    `Cannot send ${sanitize(given)}: ${statProblem(error)}`,
+    `Cannot ${verb} ${sanitize(given)}: ${statProblem(error)}`,
   );
 }
 
@@ -145,9 +152,13 @@ export function fileIdentity(info: Deno.FileInfo): string {
  * folders walked recursively. A missing or unreadable source throws a
  * {@link SourceError}; links and special files inside folders are skipped
  * with a warning, and what inside them cannot be sent is left out with one
- * (`Scan.unsent`).
+ * (`Scan.unsent`). Messages say `Cannot send` or, for `verb` "share",
+ * `Cannot share`.
  */
-export async function scanSources(sources: readonly string[]): Promise<Scan> {
+export async function scanSources(
+  sources: readonly string[],
+  verb: Verb = "send",
+): Promise<Scan> {
   const scan: Scan = {
     entries: new LocalEntries(),
     warnings: [],
@@ -160,7 +171,7 @@ export async function scanSources(sources: readonly string[]): Promise<Scan> {
     try {
       info = await Deno.lstat(source);
     } catch (error) {
-      throw describeStatError(given, error);
+      throw describeStatError(verb, given, error);
     }
     if (info.isSymlink) {
       scan.warnings.push(
@@ -170,12 +181,12 @@ export async function scanSources(sources: readonly string[]): Promise<Scan> {
     }
     if (!info.isFile && !info.isDirectory) {
       throw new SourceError(
-        `Cannot send ${sanitize(given)}: not a file or folder`,
+        `Cannot ${verb} ${sanitize(given)}: not a file or folder`,
       );
     }
     if (info.size > MAX_FILE_SIZE) {
       throw new SourceError(
-        `Cannot send ${sanitize(given)}: larger than 1 PiB`,
+        `Cannot ${verb} ${sanitize(given)}: larger than 1 PiB`,
       );
     }
     const name = basename(source);
@@ -183,13 +194,15 @@ export async function scanSources(sources: readonly string[]): Promise<Scan> {
       checkRelativePath(name);
     } catch (error) {
       throw new SourceError(
-        `Cannot send ${sanitize(given)}: ${(error as ProtocolError).message}`,
+        `Cannot ${verb} ${sanitize(given)}: ${
+          (error as ProtocolError).message
+        }`,
       );
     }
     const other = topNames.get(name);
     if (other !== undefined) {
       throw new SourceError(
-        `Cannot send both ${sanitize(other)} and ${
+        `Cannot ${verb} both ${sanitize(other)} and ${
           sanitize(given)
         }: both would be named ${sanitize(name)}`,
       );
@@ -200,10 +213,10 @@ export async function scanSources(sources: readonly string[]): Promise<Scan> {
       if (info.isDirectory) children = await listFolder(source);
       else (await Deno.open(source, { read: true })).close();
     } catch (error) {
-      throw describeStatError(given, error);
+      throw describeStatError(verb, given, error);
     }
     scan.entries.push(toEntry(source, name, info));
-    if (info.isDirectory) await walk(source, name, children, scan);
+    if (info.isDirectory) await walk(source, name, children, scan, verb);
   }
   checkManifest(scan.entries);
   return scan;
@@ -229,11 +242,12 @@ function leavesOut(error: unknown): boolean {
 
 function leaveOut(
   scan: Scan,
+  verb: Verb,
   source: string,
   path: string,
   why: string,
 ): void {
-  scan.warnings.push(`Cannot send ${sanitize(source)}: ${why}`);
+  scan.warnings.push(`Cannot ${verb} ${sanitize(source)}: ${why}`);
   scan.unsent.push(sanitize(path));
 }
 
@@ -242,6 +256,7 @@ async function walk(
   prefix: string,
   children: Deno.DirEntry[],
   scan: Scan,
+  verb: Verb,
 ): Promise<void> {
   for (const child of children) {
     const source = join(folder, child.name);
@@ -261,7 +276,7 @@ async function walk(
     try {
       checkRelativePath(path);
     } catch (error) {
-      leaveOut(scan, source, path, (error as ProtocolError).message);
+      leaveOut(scan, verb, source, path, (error as ProtocolError).message);
       continue;
     }
     let info: Deno.FileInfo;
@@ -270,8 +285,8 @@ async function walk(
       // the call itself when a tree holds thousands of files.
       info = Deno.lstatSync(source);
     } catch (error) {
-      if (!leavesOut(error)) throw describeStatError(source, error);
-      leaveOut(scan, source, path, statProblem(error));
+      if (!leavesOut(error)) throw describeStatError(verb, source, error);
+      leaveOut(scan, verb, source, path, statProblem(error));
       continue;
     }
     // It may have changed kind since the folder was listed.
@@ -283,7 +298,7 @@ async function walk(
     }
     if (info.size > MAX_FILE_SIZE) {
       throw new SourceError(
-        `Cannot send ${sanitize(source)}: larger than 1 PiB`,
+        `Cannot ${verb} ${sanitize(source)}: larger than 1 PiB`,
       );
     }
     let grandchildren: Deno.DirEntry[] = [];
@@ -291,19 +306,19 @@ async function walk(
       try {
         grandchildren = await listFolder(source);
       } catch (error) {
-        if (!leavesOut(error)) throw describeStatError(source, error);
+        if (!leavesOut(error)) throw describeStatError(verb, source, error);
         // Its entry goes too: an empty folder on the other side would look
         // like all it holds.
-        leaveOut(scan, source, path, statProblem(error));
+        leaveOut(scan, verb, source, path, statProblem(error));
         continue;
       }
     }
     scan.entries.push(toEntry(source, path, info));
     if (scan.entries.length > MAX_ENTRIES) {
       throw new SourceError(
-        `Cannot send more than ${MAX_ENTRIES} files and folders at once`,
+        `Cannot ${verb} more than ${MAX_ENTRIES} files and folders at once`,
       );
     }
-    if (info.isDirectory) await walk(source, path, grandchildren, scan);
+    if (info.isDirectory) await walk(source, path, grandchildren, scan, verb);
   }
 }
