@@ -220,6 +220,47 @@ Deno.test("after a silent drop, a retry waits for the server to let go of its fi
   assert.deepEqual(await Deno.readFile(join(dest.path, "held.bin")), data);
 });
 
+Deno.test("a second client waits past its retries for a file a silent connection holds", async () => {
+  await using source = await tempDir();
+  await using dest = await tempDir();
+  const data = await randomFile(join(source.path, "held.bin"), 8 * MiB);
+  // The server lets go of a silent connection's file after 6 s: longer
+  // than two retries a second apart, shorter than the second client's two
+  // idle timeouts of 10 s.
+  await using server = await startServer([
+    "--dir",
+    dest.path,
+    "--idle-timeout",
+    "6",
+  ]);
+  await using proxy = new FaultProxy(
+    server.port,
+    () => ({ kind: "stall", afterBytes: 3 * MiB }),
+  );
+  await using _holder = new ServerProcess(spawnClient([
+    "--idle-timeout",
+    "300",
+    `127.0.0.1:${proxy.port}`,
+    join(source.path, "held.bin"),
+  ]));
+  await waitForSize(stagedPath(dest.path, "held.bin"), 1 * MiB);
+  const result = await runClient([
+    "--retries",
+    "1",
+    "--idle-timeout",
+    "10",
+    `127.0.0.1:${server.port}`,
+    join(source.path, "held.bin"),
+  ]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(
+    result.stderr,
+    /the server is still receiving 1 of these files from another connection; trying again in [\d.]+ s, until the server lets them go/,
+  );
+  assert.match(result.stdout, /1 of 1 files sent and verified/);
+  assert.deepEqual(await Deno.readFile(join(dest.path, "held.bin")), data);
+});
+
 for (const direction of DIRECTIONS) {
   const verb = clientVerb(direction);
 

@@ -150,9 +150,13 @@ export function showRetry(
   const seconds = (waitMs / 1000).toFixed(1);
   // Polling a busy server counts as no retry: a count that stood still
   // line after line would say nothing.
+  // Files held by the server are waited for past the count of retries,
+  // until a connection of this client that it has not seen drop times out.
   output.problem(
     busy
       ? `${why}; trying again in ${seconds} s`
+      : retry > retries
+      ? `${why}; trying again in ${seconds} s, until the server lets them go`
       : `${why}; retrying in ${seconds} s (retry ${retry} of ${retries})`,
   );
   // The rate and time left of before the loss would only mislead.

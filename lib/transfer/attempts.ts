@@ -270,6 +270,11 @@ export async function runWithRetries<R>(
   // Waited in a row for a busy server, and how long it may be.
   let busyMs = 0;
   const patienceMs = busyPatienceMs(options.retries, options.retryWaitMs);
+  // Files the server still holds for a connection it has not seen drop
+  // come free when its idle timeout strikes (30 s by default, as this
+  // side's): worth waiting for that long, however few the retries.
+  const deferredPatienceMs = DEFERRED_IDLE_TIMEOUTS * options.idleTimeoutMs;
+  let deferredSince: number | undefined;
   const prepared: Prepared = {};
   for (let number = 1;; number++) {
     const before = job.progress;
@@ -284,9 +289,15 @@ export async function runWithRetries<R>(
       });
       busyMs = 0;
       if (job.deferred === 0) return result;
+      deferredSince ??= performance.now();
       failures = job.progress > before ? 1 : failures + 1;
-      if (failures > options.retries) return job.giveUp();
-      const wait = retryDelay(failures, options.retryWaitMs);
+      const patient = options.retries > 0 &&
+        performance.now() - deferredSince < deferredPatienceMs;
+      if (failures > options.retries && !patient) return job.giveUp();
+      const wait = retryDelay(
+        Math.min(failures, Math.max(1, options.retries)),
+        options.retryWaitMs,
+      );
       options.onRetry(new FilesDeferredError(job.deferred), wait, failures);
       await new Promise((resolve) => setTimeout(resolve, wait));
     } catch (error) {
@@ -326,6 +337,12 @@ export async function runWithRetries<R>(
     }
   }
 }
+
+/**
+ * How many of its idle timeouts a client waits, at least, for files that
+ * the server holds for another connection, before it gives up on them.
+ */
+export const DEFERRED_IDLE_TIMEOUTS = 2;
 
 /**
  * Why a run goes on after a complete attempt: the server was still busy

@@ -187,7 +187,9 @@ export class SendRun {
       this.emit({
         type: "file-failed",
         path: this.entries.path(index),
-        message: `refused by the server: ${reason}`,
+        // Held for longer than a lost connection of this client would be.
+        message:
+          `refused by the server: ${reason}; run the same command again once that transfer ended`,
       }, index);
     }
     this.deferred.clear();
