@@ -329,7 +329,9 @@ async function main(args: string[], output: Output): Promise<number> {
     signal,
   });
   if (signal.aborted) {
-    output.problem(`server: stopped; ${restartLine(codeChoice, args)}`);
+    output.problem(
+      `server: stopped; ${restartLine(codeChoice, args, actualPort)}`,
+    );
   }
   return status;
 }

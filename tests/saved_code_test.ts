@@ -60,7 +60,8 @@ Deno.test("a restarted server keeps its code, --new-code makes another, and its 
   assert.match(
     stopped,
     new RegExp(
-      `^server: stopped; start it again with the same code: deno run -A server\\.ts --host 127\\.0\\.0\\.1 --port 0 --dir ${dest.path} --no-discover \\(the code is kept in ${dest.path}/\\.ft-staging; --new-code makes another\\)$`,
+      // The port it had, not --port 0: clients retrying go there.
+      `^server: stopped; start it again with the same code: deno run -A server\\.ts --host 127\\.0\\.0\\.1 --port ${first.port} --dir ${dest.path} --no-discover \\(the code is kept in ${dest.path}/\\.ft-staging; --new-code makes another\\)$`,
       "m",
     ),
   );
@@ -105,7 +106,13 @@ Deno.test("a code given to the server is neither kept nor shown when it stops", 
   await using dest = await tempDir();
   const server = await startServer(["--dir", dest.path, "--no-discover"]);
   const stopped = await interrupt(server);
-  assert.match(stopped, /by running the same command with the same FT_CODE/);
+  assert.match(
+    stopped,
+    new RegExp(
+      `by running the same command with the same FT_CODE and --port ${server.port}$`,
+      "m",
+    ),
+  );
   assert.doesNotMatch(stopped + server.stdout, /test-code-for-the-suite/);
   await assert.rejects(
     Deno.lstat(join(dest.path, STAGING_NAME, CODE_FILE)),

@@ -106,21 +106,49 @@ function warn(output: Output, message: string): void {
 
 /**
  * What the server says when it stops: how to start it again with the same
- * code, given the arguments `args` it was started with. A code given to it
- * is not shown, as at start.
+ * code, given the arguments `args` it was started with and the `port` it
+ * listened on. A code given to it is not shown, as at start. A port the
+ * system chose (`--port 0`) is named instead: the clients retrying are
+ * retrying that one.
  */
-export function restartLine(code: ServerCode, args: readonly string[]): string {
+export function restartLine(
+  code: ServerCode,
+  args: readonly string[],
+  port: number,
+): string {
+  const again = withPort(args, port);
+  const samePort = again === null ? "" : ` and --port ${port}`;
   if (code.givenBy === CODE_ENV) {
-    return `start it again with the same code by running the same command with the same ${CODE_ENV}`;
+    return `start it again with the same code by running the same command with the same ${CODE_ENV}${samePort}`;
   }
   if (code.givenBy !== null) {
-    return `start it again with the same code by running the same command (its ${code.givenBy} gives the code)`;
+    return `start it again with the same code by running the same command${samePort} (its ${code.givenBy} gives the code)`;
   }
   const command = [
     commandFor("server"),
-    ...args.filter((arg) => arg !== "--new-code").map(shellWord),
+    ...(again ?? args).filter((arg) => arg !== "--new-code").map(shellWord),
   ].join(" ");
   return code.keptIn !== null
     ? `start it again with the same code: ${command} (the code is kept in ${code.keptIn}; --new-code makes another)`
     : `start it again with the same code: ${CODE_ENV}=${code.code} ${command}`;
+}
+
+/**
+ * `args` with a `--port 0` (or `--port=0`) made `--port PORT`; null when
+ * they name no port 0.
+ */
+function withPort(args: readonly string[], port: number): string[] | null {
+  const result = [...args];
+  for (let i = 0; i < result.length; i++) {
+    if (result[i] === "--") break;
+    if (result[i] === "--port=0") {
+      result[i] = `--port=${port}`;
+      return result;
+    }
+    if (result[i] === "--port" && result[i + 1] === "0") {
+      result[i + 1] = `${port}`;
+      return result;
+    }
+  }
+  return null;
 }
