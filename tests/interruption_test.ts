@@ -181,30 +181,54 @@ Deno.test("a source file that changes while it is sent is reported, never confir
   assert.deepEqual(await listTree(dest.path), []);
 });
 
-Deno.test("after a silent drop, a retry waits for the server to let go of its files", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  const data = await randomFile(join(source.path, "held.bin"), 8 * MiB);
-  await using server = await startServer([
+/**
+ * An 8 MiB file to send, and a server with `idleTimeout` (seconds) behind
+ * a proxy whose first connection goes silent both ways after 3 MiB, as a
+ * lost network would, and later ones pass through.
+ */
+async function silentDrop(idleTimeout: string) {
+  const source = await tempDir();
+  const dest = await tempDir();
+  const file = join(source.path, "held.bin");
+  const data = await randomFile(file, 8 * MiB);
+  const server = await startServer([
     "--dir",
     dest.path,
     "--idle-timeout",
-    "300",
+    idleTimeout,
   ]);
-  // The first connection goes silent both ways, as a lost network would:
-  // the client gives up on it after 3 s (not 1, which a loaded machine can
-  // take for a key exchange), the server, which holds the file until then,
-  // only once the test has seen the client told so.
-  await using proxy = new FaultProxy(
+  const proxy = new FaultProxy(
     server.port,
     (index) =>
       index === 0 ? { kind: "stall", afterBytes: 3 * MiB } : { kind: "none" },
   );
+  return {
+    file,
+    data,
+    dest: dest.path,
+    server,
+    proxy,
+    async [Symbol.asyncDispose]() {
+      await proxy[Symbol.asyncDispose]();
+      await server[Symbol.asyncDispose]();
+      await dest[Symbol.asyncDispose]();
+      await source[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("after a silent drop, a retry waits for the server to let go of its files", async () => {
+  // The client gives up on the silent connection after 3 s (not 1, which
+  // a loaded machine can take for a key exchange), the server, which
+  // holds the file until then, only once the test has seen the client
+  // told so.
+  await using setup = await silentDrop("300");
+  const { proxy } = setup;
   await using running = new ServerProcess(spawnClient([
     "--idle-timeout",
     "3",
     `127.0.0.1:${proxy.port}`,
-    join(source.path, "held.bin"),
+    setup.file,
   ]));
   await running.waitFor(/is still receiving 1 of these files/, PATIENCE_MS);
   proxy.closeStalled();
@@ -217,40 +241,31 @@ Deno.test("after a silent drop, a retry waits for the server to let go of its fi
   );
   assert.match(result.stdout, /1 of 1 files sent and verified/);
   assert.doesNotMatch(result.stdout + result.stderr, /^failed/m);
-  assert.deepEqual(await Deno.readFile(join(dest.path, "held.bin")), data);
+  assert.deepEqual(
+    await Deno.readFile(join(setup.dest, "held.bin")),
+    setup.data,
+  );
 });
 
 Deno.test("a second client waits past its retries for a file a silent connection holds", async () => {
-  await using source = await tempDir();
-  await using dest = await tempDir();
-  const data = await randomFile(join(source.path, "held.bin"), 8 * MiB);
-  // The server lets go of a silent connection's file after 6 s: longer
+  // The server lets go of the silent connection's file after 6 s: longer
   // than two retries a second apart, shorter than the second client's two
   // idle timeouts of 10 s.
-  await using server = await startServer([
-    "--dir",
-    dest.path,
-    "--idle-timeout",
-    "6",
-  ]);
-  await using proxy = new FaultProxy(
-    server.port,
-    () => ({ kind: "stall", afterBytes: 3 * MiB }),
-  );
+  await using setup = await silentDrop("6");
   await using _holder = new ServerProcess(spawnClient([
     "--idle-timeout",
     "300",
-    `127.0.0.1:${proxy.port}`,
-    join(source.path, "held.bin"),
+    `127.0.0.1:${setup.proxy.port}`,
+    setup.file,
   ]));
-  await waitForSize(stagedPath(dest.path, "held.bin"), 1 * MiB);
+  await waitForSize(stagedPath(setup.dest, "held.bin"), 1 * MiB);
   const result = await runClient([
     "--retries",
     "1",
     "--idle-timeout",
     "10",
-    `127.0.0.1:${server.port}`,
-    join(source.path, "held.bin"),
+    `127.0.0.1:${setup.server.port}`,
+    setup.file,
   ]);
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.match(
@@ -258,7 +273,10 @@ Deno.test("a second client waits past its retries for a file a silent connection
     /the server is still receiving 1 of these files from another connection; trying again in [\d.]+ s, until the server lets them go/,
   );
   assert.match(result.stdout, /1 of 1 files sent and verified/);
-  assert.deepEqual(await Deno.readFile(join(dest.path, "held.bin")), data);
+  assert.deepEqual(
+    await Deno.readFile(join(setup.dest, "held.bin")),
+    setup.data,
+  );
 });
 
 for (const direction of DIRECTIONS) {
