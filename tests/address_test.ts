@@ -29,8 +29,22 @@ Deno.test("HOST[:PORT] parsing, IPv4, names and IPv6", () => {
   // A port after a bare IPv6 address: the way out is brackets.
   assert.throws(
     () => parseHostPort("::1:33343"),
-    /^UsageError: ::1:33343 is not an IPv6 address; with a port, put the address in brackets: \[::1\]:33343$/,
+    /^UsageError: "::1:33343" is not an IPv6 address; with a port, put the address in brackets: \[::1\]:33343$/,
   );
+  // Both readings are addresses: brackets say which.
+  assert.throws(
+    () => parseHostPort("fe80::1:443"),
+    /^UsageError: "fe80::1:443" is an IPv6 address, or one and a port: write \[fe80::1:443\] or \[fe80::1\]:443$/,
+  );
+  assert.deepEqual(parseHostPort("[fe80::1:443]"), {
+    host: "fe80::1:443",
+    port: 65432,
+  });
+  assert.deepEqual(parseHostPort("2001:db8::1"), {
+    host: "2001:db8::1",
+    port: 65432,
+  });
+  assert.throws(() => parseHostPort("::1]@evil.example/["), /is not HOST/);
   assert.throws(
     () => parseHostPort("127.0.0.1:33343:1"),
     /^UsageError: "127\.0\.0\.1:33343:1" is not HOST, HOST:PORT or an IPv6 address$/,

@@ -380,7 +380,7 @@ Deno.test("a bad flag or value is one line and exit status 2", async () => {
     [
       "client",
       ["--code-file", "/dev/null", "127.0.0.1:1", join(ROOT, "main.txt")],
-      /^client: Code file \/dev\/null has no code on its first line: put the code the server shows there$/,
+      /^client: Code file \/dev\/null has no code on its first line: write the code there$/,
     ],
     [
       "server",

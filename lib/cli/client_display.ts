@@ -136,6 +136,7 @@ export function showRetry(
   retries: number,
 ): void {
   const busy = error instanceof ServerBusyError;
+  const held = error instanceof FilesDeferredError && error.pastRetries;
   const why = error instanceof FilesDeferredError || busy
     ? error.message
     : `connection lost: ${describeLoss(error)}`;
@@ -155,7 +156,7 @@ export function showRetry(
   output.problem(
     busy
       ? `${why}; trying again in ${seconds} s`
-      : retry > retries
+      : held
       ? `${why}; trying again in ${seconds} s, until the server lets them go`
       : `${why}; retrying in ${seconds} s (retry ${retry} of ${retries})`,
   );
@@ -163,6 +164,8 @@ export function showRetry(
   output.note({
     before: busy
       ? "waiting for the busy server..."
+      : held
+      ? "waiting for the server to let go of the files..."
       : `reconnecting, retry ${retry} of ${retries}...`,
     since: performance.now(),
   });

@@ -62,7 +62,9 @@ Options:
       --discovery-port N  Without HOST: the UDP port to ask on (default
                       ${DISCOVERY_PORT}, as the server's --discovery-port)
       --retries N     When the connection drops, reconnect and resume up to
-                      N times in a row without progress (default 5; 0 never)
+                      N times in a row without progress (default 5; 0 never);
+                      files the server holds for another connection are
+                      waited for up to twice --idle-timeout
       --connect-timeout S  Give up connecting after S seconds (default
                       10; on a terminal it says so after 1 s)
       --idle-timeout S  Drop a connection that makes no progress for S

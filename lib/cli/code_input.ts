@@ -42,7 +42,7 @@ export async function codeFromSources(
     const line = text.split("\n")[0];
     if (line.trim() === "") {
       throw new UsageError(
-        `Code file ${sources.codeFile} has no code on its first line: put the code the server shows there`,
+        `Code file ${sources.codeFile} has no code on its first line: write the code there`,
       );
     }
     return normalizeCode(line);

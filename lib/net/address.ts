@@ -54,12 +54,24 @@ export function parseHostPort(text: string): HostPort {
   if (colons === 0) return { host: text, port: DEFAULT_PORT };
   // Several colons without brackets can only be an IPv6 address.
   if (colons > 1) {
-    if (isIPv6(text)) return { host: text, port: DEFAULT_PORT };
     const last = text.lastIndexOf(":");
     const [host, port] = [text.slice(0, last), text.slice(last + 1)];
-    if (/^[0-9]+$/.test(port) && isIPv6(host)) {
+    // "::1:7000" reads as an address and as an address and a port.
+    const withPort = /^[0-9]{1,5}$/.test(port) && isIPv6(host);
+    const whole = isIPv6(text);
+    if (whole && !withPort) return { host: text, port: DEFAULT_PORT };
+    if (whole) {
       throw new UsageError(
-        `${text} is not an IPv6 address; with a port, put the address in brackets: [${host}]:${port}`,
+        `${
+          JSON.stringify(text)
+        } is an IPv6 address, or one and a port: write [${text}] or [${host}]:${port}`,
+      );
+    }
+    if (withPort) {
+      throw new UsageError(
+        `${
+          JSON.stringify(text)
+        } is not an IPv6 address; with a port, put the address in brackets: [${host}]:${port}`,
       );
     }
     throw new UsageError(
@@ -73,8 +85,10 @@ export function parseHostPort(text: string): HostPort {
 
 /** Whether `text` is an IPv6 address, with a zone (`%eth0`) or without. */
 function isIPv6(text: string): boolean {
-  // The URL parser checks IPv6 addresses exactly, but knows no zones.
-  const address = text.replace(/%[^%:\]]+$/, "");
+  // The URL parser checks IPv6 addresses exactly, but knows no zones, and
+  // would read some other characters as the parts of a URL around one.
+  if (/[[\]/@?#\\\s]/.test(text)) return false;
+  const address = text.replace(/%[^%:]+$/, "");
   try {
     new URL(`http://[${address}]/`);
     return true;

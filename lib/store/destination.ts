@@ -99,6 +99,11 @@ export class Destination implements FileStore {
     return this.#decisions.prove(entry, sha256);
   }
 
+  /** See {@link DestinationDecisions.withdraw}. */
+  withdraw(path: string): void {
+    this.#decisions.withdraw(path);
+  }
+
   /** The folder `relative` goes in, retained for the caller. */
   #openParent(relative: string): FolderHandle {
     try {

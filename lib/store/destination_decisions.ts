@@ -66,6 +66,8 @@ export class DestinationDecisions {
   #renaming = new Set<string>();
   /** The new name of each file saved, or already there, under one. */
   #savedAs = new Map<string, string>();
+  /** Name keys given back before the end (see `withdraw`). */
+  #withdrawn = new Set<string>();
 
   /** Decisions in `root`, reaching its folders through `tree`. */
   constructor(root: DestinationRoot, tree: FolderTree) {
@@ -272,11 +274,32 @@ export class DestinationDecisions {
     return resumable;
   }
 
+  /**
+   * Gives back the claim on the file at `path`, decided `send` or
+   * `compare`, and the kept data offered for it, when that decision became
+   * a refusal after all: another session may send it meanwhile.
+   */
+  withdraw(path: string): void {
+    const key = this.#root.key(path);
+    if (this.#withdrawn.has(key)) return;
+    this.#withdrawn.add(key);
+    this.#root.unclaim(key);
+    this.#renaming.delete(path);
+    const kept = this.#kept.get(path);
+    if (kept === undefined) return;
+    this.#kept.delete(path);
+    this.#held.delete(kept.id);
+    this.#root.holdStaged(kept.id, false);
+  }
+
   /** Releases every path this session claimed and all kept data it held. */
   release(): void {
     for (const id of this.#held) this.#root.holdStaged(id, false);
     this.#held.clear();
-    for (const key of this.#claimed) this.#root.unclaim(key);
+    for (const key of this.#claimed) {
+      if (!this.#withdrawn.has(key)) this.#root.unclaim(key);
+    }
     this.#claimed = [];
+    this.#withdrawn.clear();
   }
 }

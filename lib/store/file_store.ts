@@ -56,6 +56,12 @@ export interface FileStore {
    * else why it cannot be, as a refusal's reason.
    */
   makeFolder(path: string): string | null;
+  /**
+   * Gives back what deciding on the file at `path` took (its claim, kept
+   * data it offered), when its decision became a refusal after all.
+   * Stores that claim nothing leave it out.
+   */
+  withdraw?(path: string): void;
   /** Opens where the data of `entry` goes, continuing at `offset`. */
   createPartial(entry: Entry, offset: number): Promise<PartialFile>;
   /** Makes a verified file's data durable and gives it its metadata. */

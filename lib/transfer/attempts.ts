@@ -273,8 +273,26 @@ export async function runWithRetries<R>(
   // Files the server still holds for a connection it has not seen drop
   // come free when its idle timeout strikes (30 s by default, as this
   // side's): worth waiting for that long, however few the retries.
-  const deferredPatienceMs = DEFERRED_IDLE_TIMEOUTS * options.idleTimeoutMs;
+  const deferredPatienceMs = Math.min(
+    DEFERRED_IDLE_TIMEOUTS * options.idleTimeoutMs,
+    MAX_DEFERRED_PATIENCE_MS,
+  );
   let deferredSince: number | undefined;
+  // Retries past the count, while waiting for such files; the backoff
+  // goes on growing from the last counted one.
+  let extra = 0;
+  const patient = () =>
+    options.retries > 0 && deferredSince !== undefined &&
+    performance.now() - deferredSince < deferredPatienceMs;
+  /** The retry number to wait for and show, or null to give up. */
+  const nextRetry = (progressed: boolean): number | null => {
+    failures = progressed ? 1 : failures + 1;
+    if (failures <= options.retries) return failures;
+    if (!patient()) return null;
+    failures = options.retries;
+    extra++;
+    return options.retries + extra;
+  };
   const prepared: Prepared = {};
   for (let number = 1;; number++) {
     const before = job.progress;
@@ -290,15 +308,14 @@ export async function runWithRetries<R>(
       busyMs = 0;
       if (job.deferred === 0) return result;
       deferredSince ??= performance.now();
-      failures = job.progress > before ? 1 : failures + 1;
-      const patient = options.retries > 0 &&
-        performance.now() - deferredSince < deferredPatienceMs;
-      if (failures > options.retries && !patient) return job.giveUp();
-      const wait = retryDelay(
-        Math.min(failures, Math.max(1, options.retries)),
-        options.retryWaitMs,
+      const retry = nextRetry(job.progress > before);
+      if (retry === null) return job.giveUp();
+      const wait = retryDelay(retry, options.retryWaitMs);
+      options.onRetry(
+        new FilesDeferredError(job.deferred, retry > options.retries),
+        wait,
+        Math.min(retry, options.retries),
       );
-      options.onRetry(new FilesDeferredError(job.deferred), wait, failures);
       await new Promise((resolve) => setTimeout(resolve, wait));
     } catch (error) {
       // A busy server is worth waiting for, and so is one that said its
@@ -327,12 +344,13 @@ export async function runWithRetries<R>(
         continue;
       }
       busyMs = 0;
-      failures = job.progress > before ? 1 : failures + 1;
-      if (failures > options.retries) {
+      // A connection lost while waiting for held files waits on too.
+      const retry = nextRetry(job.progress > before);
+      if (retry === null) {
         throw new RetriesExhaustedError(error, options.retries);
       }
-      const wait = retryDelay(failures, options.retryWaitMs);
-      options.onRetry(error, wait, failures);
+      const wait = retryDelay(retry, options.retryWaitMs);
+      options.onRetry(error, wait, Math.min(retry, options.retries));
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
@@ -344,18 +362,28 @@ export async function runWithRetries<R>(
  */
 export const DEFERRED_IDLE_TIMEOUTS = 2;
 
+/** The longest a client waits for such files, whatever its idle timeout. */
+export const MAX_DEFERRED_PATIENCE_MS = 10 * 60_000;
+
 /**
  * Why a run goes on after a complete attempt: the server was still busy
  * with some of its files, most likely for an earlier connection of this
  * very client that it has not yet seen drop.
  */
 export class FilesDeferredError extends Error {
+  /**
+   * Whether this wait is past the count of retries, which the client
+   * waits out until the server lets the files go.
+   */
+  readonly pastRetries: boolean;
+
   /** Creates the error for `count` files left for later. */
-  constructor(count: number) {
+  constructor(count: number, pastRetries = false) {
     super(
       `the server is still receiving ${count} of these files from another connection`,
     );
     this.name = "FilesDeferredError";
+    this.pastRetries = pastRetries;
   }
 }
 

@@ -181,15 +181,21 @@ export class SendRun {
     this.deferred.set(index, reason);
   }
 
-  /** Reports every entry still deferred as failed, when no retry is left. */
-  failDeferred(): void {
+  /**
+   * Reports every entry still deferred as failed, when no retry is left;
+   * `refuser` is the side that deferred them.
+   */
+  failDeferred(refuser: "server" | "client" = "server"): void {
+    // A server held them for longer than a lost connection of this client
+    // would be held: another run is the way out.
+    const wayOut = refuser === "server"
+      ? "; run the same command again once that transfer ended"
+      : "";
     for (const [index, reason] of this.deferred) {
       this.emit({
         type: "file-failed",
         path: this.entries.path(index),
-        // Held for longer than a lost connection of this client would be.
-        message:
-          `refused by the server: ${reason}; run the same command again once that transfer ended`,
+        message: `refused by the ${refuser}: ${reason}${wayOut}`,
       }, index);
     }
     this.deferred.clear();

@@ -95,7 +95,7 @@ export async function runSession(
   );
   const result = await sendEntries(channel, run, "Client");
   // A file the client could not take yet is not downloaded either.
-  run.failDeferred();
+  run.failDeferred("client");
   return {
     files: work.entries.fileTotals().files,
     // Counted as a receiving server counts them: the files the client
