@@ -8,6 +8,7 @@
  */
 
 import { join } from "node:path";
+import { ROOT } from "./helpers.ts";
 
 /** The attacker's user and group. */
 export const NOBODY = 65534;
@@ -113,4 +114,22 @@ export async function noOverrideUnavailable(): Promise<string | null> {
   if (probe.success) return null;
   const why = new TextDecoder().decode(probe.stderr).trim();
   return `setpriv: ${why || "failed"}`;
+}
+
+/**
+ * The arguments of setpriv that run `program` (`client` or `server`) with
+ * `args` as root without {@link NO_OVERRIDE}'s powers.
+ */
+export function withoutOverride(
+  program: "client" | "server",
+  args: readonly string[],
+): string[] {
+  return [
+    ...NO_OVERRIDE,
+    Deno.execPath(),
+    "run",
+    "-A",
+    `${ROOT}${program}.ts`,
+    ...args,
+  ];
 }

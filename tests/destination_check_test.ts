@@ -23,7 +23,7 @@ import {
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
-import { NO_OVERRIDE, NOBODY, noOverrideUnavailable } from "./attacker.ts";
+import { NOBODY, noOverrideUnavailable, withoutOverride } from "./attacker.ts";
 
 /** Runs `command` with `args`; null when it worked, else why not. */
 async function attempt(
@@ -176,18 +176,13 @@ async function startServerWithoutOverride(
   args: string[],
 ): Promise<ServerProcess> {
   const child = new Deno.Command("setpriv", {
-    args: [
-      ...NO_OVERRIDE,
-      Deno.execPath(),
-      "run",
-      "-A",
-      `${ROOT}server.ts`,
+    args: withoutOverride("server", [
       "--host",
       "127.0.0.1",
       "--port",
       "0",
       ...args,
-    ],
+    ]),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -207,17 +202,11 @@ Deno.test({
     const dest = join(dir.path, "theirs");
     await Deno.mkdir(dest, { mode: 0o755 });
     await Deno.chown(dest, NOBODY, NOBODY);
-    const result = await runProgram("setpriv", [
-      ...NO_OVERRIDE,
-      Deno.execPath(),
-      "run",
-      "-A",
-      `${ROOT}server.ts`,
-      "--port",
-      "0",
-      "--dir",
-      dest,
-    ], { env: { FT_CODE: TEST_CODE } });
+    const result = await runProgram(
+      "setpriv",
+      withoutOverride("server", ["--port", "0", "--dir", dest]),
+      { env: { FT_CODE: TEST_CODE } },
+    );
     refused(
       result,
       new RegExp(

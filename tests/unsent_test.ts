@@ -13,14 +13,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   listTree,
-  ROOT,
   runClient,
   runProgram,
   startServer,
   tempDir,
   TEST_CODE,
 } from "./helpers.ts";
-import { NO_OVERRIDE, NOBODY, noOverrideUnavailable } from "./attacker.ts";
+import { NOBODY, noOverrideUnavailable, withoutOverride } from "./attacker.ts";
 
 const noSetpriv = await noOverrideUnavailable();
 if (noSetpriv !== null) {
@@ -75,15 +74,11 @@ Deno.test({
     await Deno.chmod(join(top, "locked"), 0o700);
     await using dest = await tempDir();
     await using server = await startServer(["--dir", dest.path]);
-    const result = await runProgram("setpriv", [
-      ...NO_OVERRIDE,
-      Deno.execPath(),
-      "run",
-      "-A",
-      `${ROOT}client.ts`,
-      `127.0.0.1:${server.port}`,
-      top,
-    ], { env: { FT_CODE: TEST_CODE } });
+    const result = await runProgram(
+      "setpriv",
+      withoutOverride("client", [`127.0.0.1:${server.port}`, top]),
+      { env: { FT_CODE: TEST_CODE } },
+    );
     assert.equal(result.code, 1, result.stdout + result.stderr);
     assert.match(
       result.stderr,

@@ -33,7 +33,7 @@ import { makeFolders } from "./receive_folders.ts";
 import { lower, ownEnd, type PeerName } from "./peer.ts";
 import { noteKept } from "./kept_part.ts";
 import { formatBytes } from "../common/format.ts";
-import type { IfDifferent } from "../protocol/messages.ts";
+import type { Decision, IfDifferent } from "../protocol/messages.ts";
 import { statfs } from "node:fs/promises";
 
 export { SessionRefusedError };
@@ -177,8 +177,7 @@ class Session {
       this.#state.entries,
       asked.ifDifferent,
       async (decisions) => {
-        this.#state.decisions = decisions;
-        await this.#checkSpace();
+        await this.#checkSpace(decisions);
         await makeFolders(store, this.#state.entries, decisions);
       },
     );
@@ -334,9 +333,9 @@ class Session {
   }
 
   /** Refuses the session up front when its files cannot fit on the disk. */
-  async #checkSpace(): Promise<void> {
+  async #checkSpace(decisions: readonly Decision[]): Promise<void> {
     let needed = 0;
-    for (const [index, decision] of this.#state.decisions.entries()) {
+    for (const [index, decision] of decisions.entries()) {
       const size = this.#state.entries.size(index);
       if (decision.action === "send") needed += size - decision.offset;
       if (decision.action === "compare" && decision.replace) needed += size;
